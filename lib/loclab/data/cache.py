@@ -1,0 +1,107 @@
+"""Content-addressed cache of built data sets, as Parquet files in a folder the caller names.
+
+The file name is the hash of the build parameters (plus builder and CLDR versions), so a cache
+never serves data built by another version, and concurrent jobs writing the same entry are safe
+(each writes a private temporary file, then renames it atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loclab.data.term_qa import (
+    BuildParams,
+    TermQADataset,
+    _versions,
+    build_term_qa,
+    data_fingerprint,
+)
+
+__all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_term_qa"]
+
+#: Variable naming a cache folder shared by jobs on one machine.
+CACHE_ENV = "LOCLAB_CACHE_DIR"
+_META_KEY = b"loclab"
+
+
+def default_cache_dir(channel: Path | None = None) -> Path:
+    """Where to cache data sets: a job's ``data`` channel, ``$LOCLAB_CACHE_DIR``, or a temp folder.
+
+    Args:
+        channel: The job's data channel, when it has one (``ctx.channel("data")``).
+
+    Returns:
+        An existing folder.
+    """
+    if channel is not None:
+        folder = Path(channel)
+    elif os.environ.get(CACHE_ENV):
+        folder = Path(os.environ[CACHE_ENV])
+    else:
+        folder = Path(tempfile.gettempdir()) / "loclab-data-cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def cache_path(params: BuildParams, cache_dir: Path | str) -> Path:
+    """File that holds (or will hold) the data set built from ``params``."""
+    return Path(cache_dir) / f"term_qa-{params.size}-{params.key()[:20]}.parquet"
+
+
+def load_term_qa(
+    size: str = "tiny",
+    seed: int = 13,
+    cache_dir: Path | str | None = None,
+    **params: object,
+) -> TermQADataset:
+    """The terminology-QA data set, read from the cache or built and cached.
+
+    Args:
+        size: ``"tiny"``, ``"small"`` or ``"full"``.
+        seed: Seed of the sample, split and error injection.
+        cache_dir: Cache folder; None builds without caching.
+        **params: Other :class:`~loclab.data.term_qa.BuildParams` fields (``locales``...).
+
+    Returns:
+        The data set; its fingerprint is recomputed from the content read, so a damaged or
+        hand-edited cache file shows up as a different fingerprint.
+    """
+    build = BuildParams(size=size, seed=seed, **params)  # type: ignore[arg-type]
+    if cache_dir is None:
+        return build_term_qa(build)
+    path = cache_path(build, cache_dir)
+    if path.exists():
+        frame = pd.read_parquet(path)
+        fingerprint = data_fingerprint(frame, _versions())
+        frame.attrs["loclab.data_fingerprint"] = fingerprint
+        return TermQADataset(frame=frame, fingerprint=fingerprint, params=build)
+    dataset = build_term_qa(build)
+    _write(dataset, path)
+    return dataset
+
+
+def _write(dataset: TermQADataset, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(dataset.frame, preserve_index=False)
+    meta = {"fingerprint": dataset.fingerprint, "params": asdict(dataset.params), **_versions()}
+    # pandas would store frame.attrs in the schema too; keep only our own, readable, metadata.
+    schema_meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
+    schema_meta[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
+    table = table.replace_schema_metadata(schema_meta)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared cache must be readable
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
