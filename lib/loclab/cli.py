@@ -1,0 +1,226 @@
+"""``loclab``: the command line. Thin: it parses, calls the library, and reports.
+
+Heavy libraries (torch, lightning, mlflow, sagemaker) are imported inside the commands that
+need them, so ``loclab --help`` and ``loclab validate`` answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loclab.exceptions import LoclabError, SpecError
+
+app = typer.Typer(
+    name="loclab",
+    help="Typed notebook experiments: run, sweep, compare with statistics, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SpecArg = Annotated[Path, typer.Argument(help="Experiment spec (experiments/*.yaml).")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-p",
+        "--param",
+        help="Override a notebook parameter: -p name=value (parsed by its declared type).",
+    ),
+]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="State folder (MLflow store, runs). Default: <project>/.loclab or $LOCLAB_STATE_DIR.",
+    ),
+]
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _state_env(state_dir: Path | None) -> None:
+    if state_dir is not None:
+        import os
+
+        from loclab.paths import STATE_ENV
+
+        os.environ[STATE_ENV] = str(state_dir.resolve())
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="One or more spec files.")],
+    param: ParamOpt = None,
+) -> None:
+    """Check specs against their notebooks without running anything (exit 0, or 2)."""
+    from loclab.spec import load_experiment
+
+    failed = False
+    for spec in specs:
+        try:
+            exp = load_experiment(spec, param or [])
+        except SpecError as err:
+            failed = True
+            for problem in err.problems:
+                _err(str(problem))
+            continue
+        n_jobs = 1
+        if exp.spec.compare is not None:
+            n_jobs = len(exp.spec.compare.systems) * len(exp.spec.compare.seeds)
+        parts = [f"{len(exp.notebook.parameters)} notebook parameters", f"{n_jobs} job(s)"]
+        if exp.spec.sweep is not None:
+            parts.append(f"sweep of {exp.spec.sweep.n_trials} trials")
+        typer.echo(f"{spec}: ok ({', '.join(parts)})")
+        for p in exp.notebook.parameters.values():
+            if not p.annotated:
+                typer.echo(
+                    f"{spec}: note: parameter '{p.name}' of {exp.notebook_display} has no type "
+                    f"annotation (inferred {p.type}); write '{p.name}: {p.type} = "
+                    f"{p.default_text}  # help'"
+                )
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def params(
+    notebook: Annotated[Path, typer.Argument(help="A notebook with a 'parameters' cell.")],
+) -> None:
+    """List a notebook's parameters: name, type, default and help."""
+    from loclab.params import inspect_notebook
+
+    found = inspect_notebook(notebook)
+    for problem in found.problems:
+        _err(str(problem))
+    rows = [
+        (
+            p.name,
+            str(p.type),
+            "(required)" if p.required else p.default_text,
+            p.help,
+        )
+        for p in found.parameters.values()
+    ]
+    if not rows:
+        _err(f"{notebook}: the parameters cell declares no parameters")
+        raise typer.Exit(2)
+    widths = [max(len(r[i]) for r in [*rows, ("name", "type", "default", "")]) for i in range(3)]
+    head = ("name", "type", "default", "help")
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(head, [*widths, 0], strict=True)).rstrip())
+    for row in rows:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, [*widths, 0], strict=True)).rstrip())
+    if found.problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    spec: SpecArg,
+    param: ParamOpt = None,
+    timeout: Annotated[
+        str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
+    ] = None,
+    reuse: Annotated[
+        bool, typer.Option(help="Reuse completed jobs with identical inputs.")
+    ] = True,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
+    ] = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Run an experiment end to end: sweep, jobs, comparison, report."""
+    from loclab.spec import load_experiment
+    from loclab.spec._base import parse_duration
+
+    seconds = None
+    if timeout is not None:
+        try:
+            seconds = parse_duration(timeout)
+        except ValueError as err:
+            raise SpecError([_cli_problem("--timeout", str(err))]) from None
+    exp = load_experiment(spec, param or [])
+    _state_env(state_dir)
+    from loclab.pipeline import Workspace, run_experiment
+
+    ws = Workspace.for_experiment(exp, reports_dir)
+    run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    state_dir: StateOpt = None,
+) -> None:
+    """Start the MLflow UI on 127.0.0.1 over the project's tracking store."""
+    import os
+    import subprocess
+
+    from loclab.paths import StateDir
+    from loclab.spec import find_project_root
+    from loclab.tracking import default_tracking_uri
+
+    _state_env(state_dir)
+    state = StateDir.for_project(find_project_root(Path.cwd()))
+    uri = default_tracking_uri(state)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    cmd = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", uri,
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]
+    if uri.startswith("sqlite:"):
+        cmd += ["--default-artifact-root", state.artifacts.resolve().as_uri()]
+    typer.echo(f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it")
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _cli_problem(field: str, message: str) -> object:
+    from loclab.exceptions import Problem
+
+    return Problem("command line", field, message)
+
+
+def main() -> None:
+    """Console-script entry: run the app, turning loclab errors into one line and an exit code."""
+    try:
+        # Non-standalone mode returns the code of a typer.Exit (130 after Ctrl-C).
+        code = app(standalone_mode=False)
+        if code == 130:
+            _err("interrupted: running jobs were stopped and marked KILLED")
+        sys.exit(code if isinstance(code, int) else 0)
+    except SpecError as err:
+        for problem in err.problems:
+            _err(str(problem))
+        sys.exit(err.exit_code)
+    except LoclabError as err:
+        _err(f"error: {err}")
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted: running jobs were stopped and marked KILLED")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        # Typer vendors click, so its exception classes are matched by shape, not import.
+        if type(exc).__name__ == "Abort":
+            _err("interrupted: running jobs were stopped and marked KILLED")
+            sys.exit(130)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

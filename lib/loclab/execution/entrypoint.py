@@ -1,0 +1,216 @@
+"""The job entry point: what runs inside a job, locally or in a SageMaker container.
+
+``python -m loclab.execution.entrypoint [--root /opt/ml]`` reads
+``input/config/hyperparameters.json``, converts each value by the type the notebook declares,
+sets the ``SM_*`` variables, and executes the notebook with Papermill into
+``output/data/executed.ipynb`` (saved after every cell, so a crash keeps the partial notebook).
+On failure it writes ``output/failure`` (SageMaker shows its first line as the job's failure
+reason) and exits non-zero.
+
+Exit codes: 0 completed; 1 a cell raised or the kernel died; 2 invalid hyperparameters;
+143 stopped by SIGTERM (SageMaker's StopTrainingJob, a sweep's pruning, a timeout, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from loclab.execution.contract import JobLayout, environment, read_hyperparameters
+
+__all__ = ["NOTEBOOK_ENV", "main", "run"]
+
+#: Variable naming the notebook to execute (absolute, or relative to the ``code`` channel).
+NOTEBOOK_ENV = "LOCLAB_NOTEBOOK"
+CODE_CHANNEL = "code"
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_STOPPED = 143
+_KERNEL_GRACE_S = 8.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _StopRequest:
+    """Set by SIGTERM; the kernel is interrupted, then killed if it does not stop."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.event.is_set():
+            return
+        self.event.set()
+        threading.Thread(target=self._stop_children, daemon=True).start()
+
+    def _stop_children(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        kids = me.children(recursive=False)
+        for kid in kids:
+            try:
+                kid.send_signal(signal.SIGINT)
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(kids, timeout=_KERNEL_GRACE_S)
+        for kid in alive:
+            try:
+                kid.kill()
+            except psutil.Error:
+                pass
+
+
+def _write_failure(layout: JobLayout, text: str) -> None:
+    text = _ANSI.sub("", text)
+    layout.failure_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = layout.failure_file.with_suffix(".tmp")
+    tmp.write_text(text.rstrip() + "\n")
+    os.replace(tmp, layout.failure_file)
+
+
+def _notebook_path(layout: JobLayout) -> Path:
+    value = os.environ.get(NOTEBOOK_ENV)
+    if value:
+        path = Path(value)
+        return path if path.is_absolute() else layout.channel_dir(CODE_CHANNEL) / path
+    found = sorted(layout.channel_dir(CODE_CHANNEL).glob("*.ipynb"))
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f"set {NOTEBOOK_ENV} or put exactly one notebook in the '{CODE_CHANNEL}' channel"
+        )
+    return found[0]
+
+
+def _decode(layout: JobLayout, notebook: Path) -> dict[str, object]:
+    from loclab.params import decode_value, inspect_notebook
+
+    declared = inspect_notebook(notebook)
+    values: dict[str, object] = {}
+    errors = []
+    for key, text in read_hyperparameters(layout).items():
+        if key not in declared:
+            errors.append(f"hyperparameter '{key}' is not a parameter of {notebook.name}")
+            continue
+        try:
+            values[key] = decode_value(text, declared[key].type)
+        except ValueError as err:
+            errors.append(f"hyperparameter '{key}': {err}")
+    if errors:
+        raise ValueError("; ".join(errors))
+    return values
+
+
+def _failed_cell(error: BaseException) -> str:
+    index = getattr(error, "cell_index", None)
+    count = getattr(error, "exec_count", None)
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = getattr(error, "evalue", str(error))
+    where = f"cell {index}" if index is not None else "a cell"
+    if count is not None:
+        where += f" (In [{count}])"
+    return f"{where} raised {ename}: {evalue}".strip()
+
+
+def run(root: Path, job_name: str | None = None) -> int:
+    """Execute the job rooted at ``root``; return the process exit code."""
+    layout = JobLayout(root)
+    layout.create()
+    stop = _StopRequest()
+    stop.install()
+    if layout.failure_file.exists():
+        layout.failure_file.unlink()
+    try:
+        notebook = _notebook_path(layout)
+        parameters = _decode(layout, notebook)
+    except (FileNotFoundError, ValueError) as err:
+        _write_failure(layout, f"invalid job: {err}")
+        return EXIT_INVALID
+
+    name = job_name or os.environ.get("TRAINING_JOB_NAME") or root.name
+    os.environ.update(environment(layout, name, read_hyperparameters(layout)))
+
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output = layout.executed_notebook
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            stdout_file=sys.stdout,
+            stderr_file=sys.stderr,
+            request_save_on_cell_execute=True,
+            autosave_cell_every=10,
+            cwd=str(notebook.parent),
+        )
+    except PapermillExecutionError as err:
+        if stop.event.is_set():
+            _write_failure(layout, f"stopped (SIGTERM) while {_failed_cell(err)}")
+            return EXIT_STOPPED
+        _write_failure(layout, f"{_failed_cell(err)}\n\n" + "\n".join(err.traceback or []))
+        return EXIT_FAILED
+    except Exception as err:  # kernel death and anything else the engine raises
+        if stop.event.is_set():
+            _write_failure(layout, "stopped (SIGTERM); the kernel was interrupted")
+            return EXIT_STOPPED
+        dead = type(err).__name__ == "DeadKernelError" or "kernel died" in str(err).lower()
+        reason = (
+            f"kernel died while running {_running_cell(output)}"
+            if dead
+            else f"{type(err).__name__}: {err}"
+        )
+        _write_failure(layout, reason + "\n\n" + traceback.format_exc())
+        return EXIT_FAILED
+    if stop.event.is_set():
+        _write_failure(layout, "stopped (SIGTERM) after the last cell")
+        return EXIT_STOPPED
+    return 0
+
+
+def _running_cell(executed: Path) -> str:
+    """The cell a dead kernel was running: the last one the saved notebook shows as started.
+
+    Papermill marks that cell "completed" in a ``finally`` block, so its start time is the
+    only trace left.
+    """
+    import json
+
+    try:
+        nb = json.loads(executed.read_text())
+    except (OSError, ValueError):
+        return "a cell"
+    found = "a cell"
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
+            count = cell.get("execution_count")
+            found = f"cell {index}" + (f" (In [{count}])" if count is not None else "")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: ``python -m loclab.execution.entrypoint --root DIR``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("SM_ROOT", "/opt/ml")))
+    parser.add_argument("--job-name", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    # Papermill's own INFO lines ("Executing Cell 3...") are noise in a job log.
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    return run(args.root.resolve(), args.job_name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

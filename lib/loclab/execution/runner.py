@@ -1,0 +1,261 @@
+"""Run jobs on a backend with tracking, timeouts, interruption and reuse of completed work.
+
+:class:`JobRunner` is shared by every stage (single jobs, comparisons, sweeps): it opens the
+job's MLflow run before the job starts, watches it, enforces its timeout, stops it on Ctrl-C,
+and writes ``status.json`` last, so a run folder that says COMPLETED really is complete.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loclab.exceptions import LoclabError
+from loclab.execution.backends.base import Backend, JobHandle
+from loclab.execution.contract import JobLayout
+from loclab.execution.job import (
+    JobRequest,
+    JobResult,
+    JobState,
+    read_status,
+    write_status,
+)
+
+__all__ = ["JobRunner", "RunningJob"]
+
+POLL_S = 0.5
+STOP_GRACE_S = 10.0
+#: Earlier incomplete attempts of a job kept under ``.attempts/`` (oldest removed first).
+KEEP_ATTEMPTS = 3
+
+
+class JobBusyError(LoclabError):
+    """Another process is running the same job."""
+
+
+@dataclass
+class RunningJob:
+    """A job that has been started and not yet finished."""
+
+    request: JobRequest
+    handle: JobHandle
+    run_dir: Path
+    key: str
+    started: float
+    mlflow_run_id: str | None
+    lock_fd: int
+    deadline: float | None = None
+    stop_reason: JobState | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def done(self) -> bool:
+        """True once the job process has ended."""
+        return self.handle.poll() is not None
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Metric records reported so far."""
+        return self.handle.read_metrics()
+
+    def timed_out(self) -> bool:
+        """True when the job has run past its deadline."""
+        return self.deadline is not None and time.time() > self.deadline
+
+    def stop(self, reason: JobState, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop the job; its final state becomes ``reason`` (STOPPED, TIMEOUT or KILLED)."""
+        self.stop_reason = reason
+        self.handle.stop(grace_s)
+
+
+class JobRunner:
+    """Starts, watches and finishes jobs.
+
+    Args:
+        backend: Where jobs run.
+        runs_root: Folder holding one run folder per job name.
+        tracker: MLflow tracker; None runs without tracking.
+        parent_run_id: MLflow parent of every job's run.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        runs_root: Path,
+        tracker: Any | None = None,
+        parent_run_id: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.runs_root = runs_root
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+
+    def run_dir(self, request: JobRequest) -> Path:
+        """The run folder of a job."""
+        return self.runs_root / request.name
+
+    def cached(self, request: JobRequest, key: str | None = None) -> JobResult | None:
+        """The completed result of an identical earlier job, if there is one."""
+        run_dir = self.run_dir(request)
+        status = read_status(run_dir)
+        if not status or status.get("state") != JobState.COMPLETED:
+            return None
+        if status.get("key") != (key or request.key):
+            return None
+        result = JobResult.from_json(status, run_dir)
+        return JobResult(**{**result.__dict__, "cached": True})
+
+    def start(self, request: JobRequest, *, mlflow_run_id: str | None = None) -> RunningJob:
+        """Launch a job; a previous incomplete attempt is kept under ``.attempts/``.
+
+        Args:
+            request: What to run.
+            mlflow_run_id: An MLflow run created by the caller (a sweep driver); opened here
+                when None and a tracker is set.
+        """
+        key = request.key
+        self.runs_root.mkdir(parents=True, exist_ok=True)
+        lock_fd = self._lock(request)
+        try:
+            run_dir = self.run_dir(request)
+            if run_dir.exists():
+                self._archive(run_dir)
+            run_dir.mkdir(parents=True)
+            started = time.time()
+            run_id = mlflow_run_id
+            if run_id is None and self.tracker is not None:
+                run_id = self.tracker.start_job(request, parent_run_id=self.parent_run_id)
+            env: dict[str, str] = {}
+            if run_id and self.tracker is not None:
+                env = {"MLFLOW_TRACKING_URI": self.tracker.tracking_uri, "MLFLOW_RUN_ID": run_id}
+            write_status(
+                run_dir,
+                {
+                    "name": request.name,
+                    "state": str(JobState.RUNNING),
+                    "key": key,
+                    "started": started,
+                    "mlflow_run_id": run_id,
+                    "backend": self.backend.name,
+                    "tags": request.tags,
+                },
+            )
+            handle = self.backend.submit(request, run_dir, env)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        deadline = started + request.timeout if request.timeout else None
+        return RunningJob(request, handle, run_dir, key, started, run_id, lock_fd, deadline)
+
+    def finish(self, job: RunningJob) -> JobResult:
+        """Settle a job that has ended (or been stopped): state, failure, tracking, status."""
+        try:
+            code = job.handle.poll()
+            if code is None:
+                job.handle.stop(STOP_GRACE_S)
+                code = job.handle.poll()
+            job.handle.collect()
+            layout = JobLayout(job.run_dir)
+            failure = _first_line(layout.failure_file)
+            if job.stop_reason is not None:
+                state = job.stop_reason
+                what = {
+                    JobState.TIMEOUT: f"timed out after {job.request.timeout or 0:g} s",
+                    JobState.STOPPED: str(job.extra.get("reason", "stopped by loclab")),
+                    JobState.KILLED: "interrupted by the user",
+                }.get(state, str(state))
+                failure = what if not failure else f"{what} ({failure})"
+            elif code == 0 and failure is None:
+                state = JobState.COMPLETED
+            else:
+                state = JobState.FAILED
+                if failure is None:
+                    failure = (
+                        f"job process killed by signal {-code}"
+                        if code is not None and code < 0
+                        else f"job process exited with code {code}"
+                    )
+            result = JobResult(
+                name=job.request.name,
+                state=state,
+                run_dir=job.run_dir,
+                key=job.key,
+                failure=failure,
+                exit_code=code,
+                started=job.started,
+                ended=time.time(),
+                mlflow_run_id=job.mlflow_run_id,
+                tags=dict(job.request.tags),
+            )
+            if self.tracker is not None and job.mlflow_run_id:
+                self.tracker.finish_job(result)
+            write_status(job.run_dir, {**result.to_json(), "backend": self.backend.name})
+            return result
+        finally:
+            os.close(job.lock_fd)
+
+    def run(
+        self,
+        request: JobRequest,
+        *,
+        reuse: bool = True,
+        on_poll: Callable[[RunningJob], None] | None = None,
+    ) -> JobResult:
+        """Run one job to the end (or reuse an identical completed one).
+
+        Ctrl-C stops the job cleanly, records it KILLED, and re-raises KeyboardInterrupt.
+        """
+        if reuse:
+            found = self.cached(request)
+            if found is not None:
+                return found
+        job = self.start(request)
+        try:
+            while not job.done():
+                if job.timed_out():
+                    job.stop(JobState.TIMEOUT)
+                    break
+                if on_poll is not None:
+                    on_poll(job)
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            job.stop(JobState.KILLED)
+            self.finish(job)
+            raise
+        return self.finish(job)
+
+    def _lock(self, request: JobRequest) -> int:
+        path = self.runs_root / f".{request.name}.lock"
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JobBusyError(
+                f"job {request.name} is already running in another loclab process"
+            ) from None
+        return fd
+
+    def _archive(self, run_dir: Path) -> None:
+        """Move an earlier attempt aside instead of deleting it (its notebook may matter)."""
+        archive = self.runs_root / ".attempts"
+        archive.mkdir(exist_ok=True)
+        earlier = sorted(
+            (p for p in archive.glob(f"{run_dir.name}.*") if p.suffix[1:].isdigit()),
+            key=lambda p: int(p.suffix[1:]),
+        )
+        n = int(earlier[-1].suffix[1:]) + 1 if earlier else 1
+        shutil.move(str(run_dir), archive / f"{run_dir.name}.{n}")
+        for old in earlier[: max(0, len(earlier) + 1 - KEEP_ATTEMPTS)]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _first_line(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    text = path.read_text(errors="replace").strip()
+    return text.splitlines()[0] if text else "failed (empty output/failure)"

@@ -1,0 +1,269 @@
+"""Load a spec file, check it against its notebook, and resolve every path and value.
+
+All checks happen here, at the boundary, before any kernel starts; failures are collected and
+raised together as one :class:`~loclab.exceptions.SpecError` (one line per problem).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loclab.exceptions import Problem, SpecError
+from loclab.params import NotebookParameters, inspect_notebook
+from loclab.params.validate import (
+    did_you_mean,
+    missing_required,
+    parse_assignments,
+    resolve_overrides,
+)
+from loclab.spec.checks import check_sections
+from loclab.spec.model import Spec
+
+__all__ = ["Experiment", "find_project_root", "load_experiment", "load_spec"]
+
+_ROOT_MARKERS = ("pyproject.toml", ".git", ".loclab")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated spec with everything resolved.
+
+    Attributes:
+        spec: The parsed spec.
+        spec_path: The spec file.
+        display_path: The spec file as the user named it (for messages).
+        root: The project root relative paths resolve against.
+        notebook_path: The template notebook.
+        notebook: Its declared parameters.
+        params: The spec's ``params`` and the command-line overrides, typed.
+        cli_params: Only the command-line overrides (they win over per-system params).
+        channels: Channel name to the file or folder it mounts.
+    """
+
+    spec: Spec
+    spec_path: Path
+    display_path: str
+    root: Path
+    notebook_path: Path
+    notebook: NotebookParameters
+    params: dict[str, Any]
+    cli_params: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The experiment's name."""
+        return self.spec.name
+
+    @property
+    def notebook_display(self) -> str:
+        """The notebook path as written in the spec."""
+        return self.spec.notebook
+
+    def system_params(self, system: str) -> dict[str, Any]:
+        """Overrides for one system of ``compare``: spec params < system params < CLI."""
+        if self.spec.compare is None or system not in self.spec.compare.systems:
+            raise KeyError(system)
+        merged = dict(self.params)
+        merged.update(self.spec.compare.systems[system].params)
+        merged.update(self.cli_params)
+        return merged
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding pyproject.toml, .git or .loclab."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if any((folder / m).exists() for m in _ROOT_MARKERS):
+            return folder
+    return start
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Parse and validate a spec file on its own (not against its notebook).
+
+    Raises:
+        SpecError: One problem per unknown key, missing field or invalid value.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    shown = str(path)
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError([Problem(shown, "", "spec file not found", "check the path")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SpecError([Problem(shown, where, f"invalid YAML: {what}", "fix the syntax")]) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            [Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)", "")]
+        )
+    problems = _unknown_keys(data, Spec, "", shown)
+    if problems:
+        raise SpecError(problems)
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(_pydantic_problems(err, shown)) from None
+
+
+def load_experiment(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    root: Path | None = None,
+) -> Experiment:
+    """Load a spec and check it against its notebook and the command line.
+
+    Args:
+        path: The spec file.
+        overrides: ``name=value`` items from ``-p``.
+        root: Project root; found from the spec's location by default.
+
+    Returns:
+        The resolved experiment.
+
+    Raises:
+        SpecError: Everything wrong, one problem per line. Nothing has run or been written.
+    """
+    shown = str(path)
+    spec = load_spec(path)
+    spec_path = Path(path).resolve()
+    root = (root or find_project_root(spec_path.parent)).resolve()
+    notebook_path = (root / spec.notebook).resolve()
+    notebook_shown = spec.notebook
+    problems: list[Problem] = []
+    try:
+        notebook = inspect_notebook(notebook_path, display_path=notebook_shown)
+    except SpecError as err:
+        raise SpecError(
+            [Problem(shown, "notebook", p.message, p.fix) for p in err.problems]
+        ) from None
+    problems.extend(notebook.problems)
+
+    params, found = resolve_overrides(
+        notebook, spec.params, source=shown, field="params", notebook_name=notebook_shown
+    )
+    problems.extend(found)
+    raw_cli, found = parse_assignments(overrides, source=shown)
+    problems.extend(found)
+    cli_params, found = resolve_overrides(
+        notebook,
+        raw_cli,
+        source=shown,
+        field="-p",
+        notebook_name=notebook_shown,
+        from_text=True,
+    )
+    problems.extend(found)
+    params.update(cli_params)
+
+    channels: dict[str, Path] = {}
+    for name, value in spec.channels.items():
+        channel_path = (root / value).resolve()
+        if not channel_path.exists():
+            problems.append(
+                Problem(
+                    shown,
+                    f"channels.{name}",
+                    f"'{value}' does not exist (resolved to {channel_path})",
+                    "paths are relative to the project root",
+                )
+            )
+        channels[name] = channel_path
+
+    problems.extend(
+        check_sections(spec, notebook, params=params, source=shown, notebook_name=notebook_shown)
+    )
+    provided = set(params)
+    if spec.compare is not None:
+        # Required values may come from every system instead of the shared params.
+        per_system = [set(s.params) for s in spec.compare.systems.values()]
+        provided |= set.intersection(*per_system) if per_system else set()
+    if spec.sweep is not None:
+        provided |= set(spec.sweep.space)
+    problems.extend(
+        missing_required(notebook, provided, source=shown, notebook_name=notebook_shown)
+    )
+    if problems:
+        raise SpecError(problems)
+    return Experiment(
+        spec=spec,
+        spec_path=spec_path,
+        display_path=shown,
+        root=root,
+        notebook_path=notebook_path,
+        notebook=notebook,
+        params=params,
+        cli_params=cli_params,
+        channels=channels,
+    )
+
+
+def _unknown_keys(data: Any, model: Any, prefix: str, shown: str) -> list[Problem]:
+    """Unknown keys anywhere in ``data``, each with the closest valid key."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[Problem] = []
+    fields = model.model_fields
+    aliases = {f.alias: name for name, f in fields.items() if f.alias}
+    for key, value in data.items():
+        name = aliases.get(key, key)
+        where = f"{prefix}{key}"
+        if name not in fields:
+            close = did_you_mean(str(key), list(fields))
+            fix = f"did you mean '{close}'?" if close else f"valid keys: {', '.join(fields)}"
+            problems.append(Problem(shown, where, "unknown key", fix))
+            continue
+        for kind, sub in _nested_models(fields[name].annotation):
+            if kind == "model":
+                problems.extend(_unknown_keys(value, sub, f"{where}.", shown))
+            elif kind == "dict" and isinstance(value, dict):
+                for k, v in value.items():
+                    problems.extend(_unknown_keys(v, sub, f"{where}.{k}.", shown))
+    return problems
+
+
+def _nested_models(annotation: Any) -> list[tuple[str, Any]]:
+    from pydantic import BaseModel
+
+    found: list[tuple[str, Any]] = []
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        found.append(("model", annotation))
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found.extend(_nested_models(arg))
+    elif origin is dict:
+        args = typing.get_args(annotation)
+        if len(args) == 2:
+            found.extend(("dict", m) for kind, m in _nested_models(args[1]) if kind == "model")
+    return found
+
+
+def _pydantic_problems(err: Any, shown: str) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+        kind = e["type"]
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        fix = ""
+        if kind == "missing":
+            msg, fix = "required field is missing", "add it"
+        elif kind == "string_pattern_mismatch" and loc == "name":
+            msg = f"'{e.get('input')}' is not a valid experiment name"
+            fix = "use lower-case letters, digits and hyphens (at most 40), e.g. term-qa"
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            fix = f"got {e.get('input')!r}"
+        problems.append(Problem(shown, loc, msg, fix))
+    return problems

@@ -1,0 +1,195 @@
+"""MLflow runs: one parent per experiment run or study, one child per job.
+
+The launcher, not the kernel, opens and closes each job's run. It hands the run to the job
+(``MLFLOW_RUN_ID``) so the notebook logs its metrics into it, and it records the final status
+even when the kernel died.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loclab.execution.job import JobRequest, JobResult
+from loclab.paths import StateDir
+
+__all__ = ["Tracker", "default_tracking_uri"]
+
+_MAX_PARAM_LEN = 6000
+
+
+def default_tracking_uri(state: StateDir) -> str:
+    """``$MLFLOW_TRACKING_URI`` if set, else a SQLite store in the state folder."""
+    value = os.environ.get("MLFLOW_TRACKING_URI")
+    if value:
+        return value
+    return f"sqlite:///{state.mlflow_db}"
+
+
+class Tracker:
+    """Thin layer over ``MlflowClient`` with loclab's run layout.
+
+    Args:
+        tracking_uri: MLflow tracking URI.
+        artifact_root: Where new experiments store artifacts (local stores only).
+        tags: Tags added to every run (provenance).
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_root: Path | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.tags = dict(tags or {})
+        if tracking_uri.startswith("sqlite:///"):
+            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        self._experiments: dict[str, str] = {}
+
+    @classmethod
+    def for_state(cls, state: StateDir, tags: Mapping[str, str] | None = None) -> Tracker:
+        """The project's tracker: ``$MLFLOW_TRACKING_URI`` or the local SQLite store."""
+        uri = default_tracking_uri(state)
+        root = state.artifacts if uri.startswith("sqlite:") else None
+        return cls(uri, artifact_root=root, tags=tags)
+
+    def experiment_id(self, name: str) -> str:
+        """The MLflow experiment named ``name``, created on first use."""
+        if name in self._experiments:
+            return self._experiments[name]
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            exp_id = found.experiment_id
+        else:
+            location = None
+            if self.artifact_root is not None:
+                location = (self.artifact_root / name).resolve().as_uri()
+            try:
+                exp_id = self.client.create_experiment(name, artifact_location=location)
+            except Exception:
+                # Another process created it between our lookup and create.
+                again = self.client.get_experiment_by_name(name)
+                if again is None:
+                    raise
+                exp_id = again.experiment_id
+        self._experiments[name] = exp_id
+        return exp_id
+
+    def start_run(
+        self,
+        experiment: str,
+        run_name: str,
+        *,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a run (child of ``parent_run_id`` when given); return its id."""
+        all_tags = {**self.tags, **(tags or {}), "mlflow.runName": run_name}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run = self.client.create_run(self.experiment_id(experiment), tags=all_tags)
+        run_id = run.info.run_id
+        if params:
+            self.log_params(run_id, params)
+        return run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log parameters (values as text, truncated to MLflow's limit)."""
+        from mlflow.entities import Param
+
+        items = []
+        for key, value in params.items():
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            items.append(Param(str(key), text[:_MAX_PARAM_LEN]))
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[i : i + 100])
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags on a run."""
+        from mlflow.entities import RunTag
+
+        items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, tags=items[i : i + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log finite metric values."""
+        import math
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [
+            Metric(str(k), float(v), now, step)
+            for k, v in metrics.items()
+            if v is not None and math.isfinite(float(v))
+        ]
+        if items:
+            self.client.log_batch(run_id, metrics=items)
+
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
+        """Upload a file or folder to the run's artifacts."""
+        if path.is_dir():
+            self.client.log_artifacts(run_id, str(path), artifact_path)
+        elif path.exists():
+            self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Mark a run FINISHED, FAILED or KILLED."""
+        self.client.set_terminated(run_id, status=status)
+
+    def start_job(self, request: JobRequest, *, parent_run_id: str | None = None) -> str:
+        """Open the job's run before the job starts: tags, parameters, job name."""
+        tags = {
+            "loclab.job": request.name,
+            "loclab.experiment": request.experiment,
+            "loclab.job_key": request.key,
+            "loclab.notebook": request.notebook.name,
+            **request.tags,
+        }
+        return self.start_run(
+            request.experiment,
+            request.name,
+            parent_run_id=parent_run_id,
+            tags=tags,
+            params=request.params,
+        )
+
+    def finish_job(self, result: JobResult) -> None:
+        """Close the job's run: executed notebook and outputs as artifacts, final status."""
+        if not result.mlflow_run_id:
+            return
+        run_id = result.mlflow_run_id
+        layout = result.layout
+        tags_file = layout.output_data_dir / "tags.json"
+        tags: dict[str, Any] = {"loclab.state": str(result.state)}
+        if tags_file.exists():
+            try:
+                tags.update(json.loads(tags_file.read_text()))
+            except ValueError:
+                pass
+        if result.failure:
+            tags["loclab.failure"] = result.failure
+        self.set_tags(run_id, tags)
+        # The kernel logs its final metrics itself when it can reach MLflow; fill in the rest
+        # (a job that ran where the tracking server was unreachable).
+        logged = self.client.get_run(run_id).data.metrics
+        missing = {k: v for k, v in result.final_metrics().items() if k not in logged}
+        if missing:
+            self.log_metrics(run_id, missing)
+        self.log_artifact(run_id, layout.output_data_dir, "output")
+        if layout.failure_file.exists():
+            self.log_artifact(run_id, layout.failure_file, "output")
+        if result.log_file.exists():
+            self.log_artifact(run_id, result.log_file)
+        self.end_run(run_id, result.state.mlflow_status)
