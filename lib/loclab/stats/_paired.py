@@ -1,0 +1,427 @@
+"""Paired two-system tests on per-example scores: permutation, bootstrap, t, McNemar."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats as sps
+
+from ._base import (
+    TestResult,
+    chance_phrase,
+    ci_text,
+    check_confidence,
+    check_n_resamples,
+    fmt,
+    fmt_p,
+    make_rng,
+    paired,
+    tie_tolerance,
+)
+from ._resampling import (
+    bca_ci,
+    bootstrap_means,
+    exact_subset_sums,
+    inversion_p_value,
+    percentile_ci,
+    random_subset_sums,
+)
+
+# Exact enumeration of 2**n sign patterns is capped so that it stays a fraction of a second.
+_MAX_EXACT_N = 22
+
+
+def _t_interval(d: np.ndarray, confidence: float) -> tuple[tuple[float, float], float, float]:
+    """Student-t interval for the mean of ``d``; also returns its standard error and df."""
+    n = d.size
+    mean = float(d.mean())
+    if n < 2:
+        return (math.nan, math.nan), math.nan, math.nan
+    se = float(d.std(ddof=1) / math.sqrt(n))
+    half = float(sps.t.ppf(0.5 + confidence / 2.0, n - 1)) * se
+    return (mean - half, mean + half), se, float(n - 1)
+
+
+def paired_permutation_test(
+    a: Any,
+    b: Any,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> TestResult:
+    """Two-sided paired permutation (sign-flip, approximate randomization) test.
+
+    Under the null hypothesis the two systems are exchangeable on every example, so the sign of
+    each per-example difference ``a[i] - b[i]`` is equally likely to be flipped. The statistic is
+    ``|mean(d)|``. When ``2**n <= n_resamples`` all sign patterns are enumerated and the p-value
+    is exact; otherwise ``n_resamples`` random patterns are drawn and the p-value is
+    ``(count + 1) / (n_resamples + 1)``, which keeps the test valid (never anti-conservative).
+
+    Memory stays bounded: random signs are drawn as packed bytes in chunks and resolved through
+    per-byte lookup tables, so 1,000,000 examples x 10,000 resamples needs a few hundred MB.
+
+    Args:
+        a: Per-example scores of system A.
+        b: Per-example scores of system B, paired with ``a``.
+        n_resamples: Number of random sign patterns (Monte Carlo) when not enumerating.
+        seed: Seed of the random generator.
+        confidence: Level of the reported interval (a Student-t interval for the mean
+            difference; the permutation test itself gives no interval).
+
+    Returns:
+        A :class:`TestResult` whose estimate is ``mean(a - b)``.
+
+    Raises:
+        ValueError: On length mismatch, empty or non-finite input.
+    """
+    x, y = paired(a, b)
+    n_resamples = check_n_resamples(n_resamples)
+    confidence = check_confidence(confidence)
+    d = x - y
+    n = d.size
+    total = float(d.sum())
+    tol = tie_tolerance(total, float(np.abs(d).sum()) * 1e-6)
+    ci, se, df = _t_interval(d, confidence)
+    if n <= _MAX_EXACT_N and 2**n <= n_resamples:
+        # Flipping the subset S turns the sum into total - 2 * sum(d[S]).
+        null = np.abs(total - 2.0 * exact_subset_sums(d))
+        count = int(np.count_nonzero(null >= abs(total) - tol))
+        p_value = count / 2**n
+        method = f"paired permutation test (exact, all {2**n:,} sign patterns)"
+        return TestResult(
+            estimate=total / n, ci=ci, p_value=p_value, n=n, method=method,
+            statistic=total / n, confidence=confidence, ci_method="Student t",
+            n_resamples=None, se=se, df=df, p_resolution=2.0 / 2**n, exact=True,
+        )  # fmt: skip
+    rng = make_rng(seed)
+    null = np.abs(total - 2.0 * random_subset_sums(d, n_resamples, rng))
+    count = int(np.count_nonzero(null >= abs(total) - tol))
+    p_value = (count + 1) / (n_resamples + 1)
+    return TestResult(
+        estimate=total / n, ci=ci, p_value=p_value, n=n,
+        method=f"paired permutation test (sign flips, {n_resamples:,} resamples)",
+        statistic=total / n, confidence=confidence, ci_method="Student t",
+        n_resamples=n_resamples, se=se, df=df, p_resolution=1.0 / (n_resamples + 1),
+    )  # fmt: skip
+
+
+def paired_bootstrap(
+    a: Any,
+    b: Any,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    method: Literal["percentile", "bca"] = "percentile",
+    confidence: float = 0.95,
+) -> TestResult:
+    """Paired bootstrap confidence interval for the mean difference ``mean(a - b)``.
+
+    Examples are resampled with replacement (the same indices for both systems). ``"bca"``
+    applies the bias-corrected and accelerated interval with the jackknife acceleration
+    (computed in closed form for the mean, so it costs O(n)).
+
+    The p-value is the one implied by the interval (the smallest ``1 - confidence`` at which it
+    excludes zero), so the two never disagree. It is *not* the fraction of resamples in which
+    one system wins, which is not a p-value.
+
+    Args:
+        a: Per-example scores of system A.
+        b: Per-example scores of system B, paired with ``a``.
+        n_resamples: Number of bootstrap resamples.
+        seed: Seed of the random generator.
+        method: ``"percentile"`` or ``"bca"``.
+        confidence: Confidence level of the interval.
+
+    Returns:
+        A :class:`TestResult`.
+
+    Raises:
+        ValueError: On length mismatch, empty or non-finite input, or an unknown method.
+    """
+    if method not in ("percentile", "bca"):
+        raise ValueError(f"`method` must be 'percentile' or 'bca', got {method!r}.")
+    x, y = paired(a, b)
+    n_resamples = check_n_resamples(n_resamples, minimum=2)
+    confidence = check_confidence(confidence)
+    d = x - y
+    n = d.size
+    theta = float(d.mean())
+    boot = bootstrap_means(d, n_resamples, make_rng(seed))
+    if method == "bca":
+        jack = (d.sum() - d) / (n - 1) if n > 1 else np.array([theta])
+        ci = bca_ci(boot, theta, jack, confidence)
+        p_value = inversion_p_value(boot, 0.0, theta, jack)
+    else:
+        ci = percentile_ci(boot, confidence)
+        p_value = inversion_p_value(boot, 0.0)
+    if np.all(d == d[0]):
+        # Every resample equals the estimate: no evidence either way can come from resampling.
+        p_value = 1.0 if theta == 0 else 1.0 / (n_resamples + 1)
+    return TestResult(
+        estimate=theta, ci=ci, p_value=p_value, n=n,
+        method=f"paired bootstrap ({method}, {n_resamples:,} resamples)",
+        statistic=theta, confidence=confidence, ci_method=f"bootstrap {method}",
+        n_resamples=n_resamples, se=float(boot.std(ddof=1)), df=math.inf,
+        p_resolution=1.0 / (n_resamples + 1),
+    )  # fmt: skip
+
+
+def paired_t_test(a: Any, b: Any, confidence: float = 0.95) -> TestResult:
+    """Paired Student t-test on ``a - b`` (same numbers as ``scipy.stats.ttest_rel``).
+
+    When every difference is identical the t statistic is undefined: the p-value is then 1.0 if
+    the differences are all zero and 0.0 otherwise (a constant non-zero shift).
+
+    Args:
+        a: Per-example scores of system A.
+        b: Per-example scores of system B, paired with ``a``.
+        confidence: Level of the Student-t interval.
+
+    Returns:
+        A :class:`TestResult`.
+
+    Raises:
+        ValueError: On length mismatch, non-finite input or fewer than two pairs.
+    """
+    x, y = paired(a, b)
+    confidence = check_confidence(confidence)
+    d = x - y
+    n = d.size
+    if n < 2:
+        raise ValueError("paired_t_test needs at least two pairs (`a` and `b` have one value).")
+    ci, se, df = _t_interval(d, confidence)
+    mean = float(d.mean())
+    if se == 0:
+        stat = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+        p_value = 1.0 if mean == 0 else 0.0
+    else:
+        stat = mean / se
+        p_value = float(2.0 * sps.t.sf(abs(stat), df))
+    return TestResult(
+        estimate=mean, ci=ci, p_value=p_value, n=n, method="paired t-test", statistic=stat,
+        confidence=confidence, ci_method="Student t", se=se, df=df, p_resolution=0.0,
+        exact=True,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _signed_rank_counts(n: int) -> np.ndarray:
+    """Number of sign patterns giving each rank sum 0..n(n+1)/2 (no ties), as float64.
+
+    Counts fit exactly in float64 for n <= 50 (at most 2**50), which is where they are used.
+    """
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=np.float64)
+    counts[0] = 1.0
+    top = 0
+    for i in range(1, n + 1):
+        # Adding rank i: each pattern either excludes it or shifts its rank sum by i.
+        counts[i : top + i + 1] += counts[: top + 1].copy()
+        top += i
+    return counts
+
+
+def _rank_abs(d: np.ndarray) -> tuple[np.ndarray, float]:
+    """Average ranks of |d| and the tie term sum(t**3 - t)."""
+    ranks = sps.rankdata(np.abs(d))
+    _, tie_sizes = np.unique(np.abs(d), return_counts=True)
+    return ranks, float(np.sum(tie_sizes.astype(np.float64) ** 3 - tie_sizes))
+
+
+def _hodges_lehmann(d: np.ndarray, confidence: float) -> tuple[float, tuple[float, float]]:
+    """Hodges-Lehmann estimate (median of Walsh averages) and its distribution-free interval.
+
+    Exact for up to 3,000 differences; beyond that a fixed, seeded sample of two million Walsh
+    averages approximates their quantiles (the estimate's sampling error is far smaller).
+    """
+    n = d.size
+    if n <= 3000:
+        i, j = np.triu_indices(n)
+        walsh = (d[i] + d[j]) / 2.0
+    else:
+        rng = np.random.default_rng(0)
+        i = rng.integers(0, n, 2_000_000)
+        j = rng.integers(0, n, 2_000_000)
+        walsh = (d[i] + d[j]) / 2.0
+    walsh.sort()
+    m = n * (n + 1) / 2.0
+    tail = (1.0 - confidence) / 2.0
+    if n <= 50:
+        cdf = np.cumsum(_signed_rank_counts(n)) / 2.0**n
+        k = int(np.searchsorted(cdf, tail, side="right"))  # P(W <= k - 1) <= tail
+    else:
+        z = sps.norm.ppf(1.0 - tail)
+        k = math.floor(m / 2.0 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0))
+    k = max(k, 1)
+    scale = walsh.size / m  # positions refer to all m Walsh averages
+    lo_pos = min(walsh.size - 1, max(0, round(k * scale) - 1))
+    hi_pos = min(walsh.size - 1, max(0, round((m - k + 1) * scale) - 1))
+    if k >= m / 2.0:
+        # Too few examples for any interval at this level: report the whole range.
+        lo_pos, hi_pos = 0, walsh.size - 1
+    return float(np.median(walsh)), (float(walsh[lo_pos]), float(walsh[hi_pos]))
+
+
+def wilcoxon_signed_rank(a: Any, b: Any, confidence: float = 0.95) -> TestResult:
+    """Wilcoxon signed-rank test on ``a - b`` (same p-value as ``scipy.stats.wilcoxon``).
+
+    Zero differences are dropped (Wilcoxon's convention) and ties get average ranks. Like scipy
+    with ``method="auto"``: with at most 50 pairs and no ties or zeros the exact null
+    distribution is used; with ties or zeros and at most 13 pairs all sign patterns are
+    enumerated; otherwise the normal approximation with tie correction (no continuity
+    correction) is used. The statistic is ``min(W+, W-)``.
+
+    The estimate is the Hodges-Lehmann pseudo-median of the differences, with its
+    distribution-free interval.
+
+    Args:
+        a: Per-example scores of system A.
+        b: Per-example scores of system B, paired with ``a``.
+        confidence: Level of the Hodges-Lehmann interval.
+
+    Returns:
+        A :class:`TestResult`.
+
+    Raises:
+        ValueError: On length mismatch or non-finite input.
+    """
+    x, y = paired(a, b)
+    confidence = check_confidence(confidence)
+    d_all = x - y
+    n_all = d_all.size
+    d = d_all[d_all != 0]
+    n = d.size
+    estimate, ci = _hodges_lehmann(d_all, confidence)
+    base = {
+        "estimate": estimate, "ci": ci, "n": n_all, "confidence": confidence,
+        "estimand": "Hodges-Lehmann median difference (A - B)",
+        "ci_method": "Hodges-Lehmann (Walsh averages)",
+    }  # fmt: skip
+    if n == 0:
+        return TestResult(
+            p_value=1.0, method="Wilcoxon signed-rank test (all differences are zero)",
+            statistic=0.0, p_resolution=1.0, exact=True, **base,
+        )  # fmt: skip
+    ranks, tie_term = _rank_abs(d)
+    r_plus = float(ranks[d > 0].sum())
+    r_minus = float(ranks[d < 0].sum())
+    stat = min(r_plus, r_minus)
+    has_ties_or_zeros = tie_term > 0 or n < n_all
+    if n_all <= 50 and not has_ties_or_zeros:
+        cdf_counts = np.cumsum(_signed_rank_counts(n))
+        total = 2.0**n
+        k = round(r_plus)
+        p_upper = (total - (cdf_counts[k - 1] if k >= 1 else 0.0)) / total
+        p_lower = cdf_counts[k] / total
+        p_value = float(min(1.0, 2.0 * min(p_upper, p_lower)))
+        method, exact, resolution = "Wilcoxon signed-rank test (exact)", True, 2.0 / total
+    elif n_all <= 13:
+        # Ties or zeros make the tabulated distribution inexact; enumerate sign patterns.
+        null = exact_subset_sums(ranks)
+        tol = tie_tolerance(r_plus)
+        greater = np.count_nonzero(null >= r_plus - tol) / null.size
+        less = np.count_nonzero(null <= r_plus + tol) / null.size
+        p_value = float(min(1.0, 2.0 * min(greater, less)))
+        method = f"Wilcoxon signed-rank test (exact, all {2**n_all:,} sign patterns)"
+        exact, resolution = True, 2.0 / null.size
+    else:
+        mean = n * (n + 1) / 4.0
+        var = (n * (n + 1) * (2 * n + 1) - tie_term / 2.0) / 24.0
+        z = (r_plus - mean) / math.sqrt(var)
+        p_value = float(2.0 * sps.norm.sf(abs(z)))
+        method, exact, resolution = "Wilcoxon signed-rank test (normal approximation)", False, 0.0
+    return TestResult(
+        p_value=p_value, method=method, statistic=stat, p_resolution=resolution, exact=exact,
+        **base,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class McNemarResult(TestResult):
+    """Result of :func:`mcnemar`; adds the discordant-pair counts.
+
+    Attributes:
+        only_a_correct: Examples A got right and B got wrong.
+        only_b_correct: Examples B got right and A got wrong.
+        accuracy_a: Accuracy of A.
+        accuracy_b: Accuracy of B.
+    """
+
+    only_a_correct: int = 0
+    only_b_correct: int = 0
+    accuracy_a: float = math.nan
+    accuracy_b: float = math.nan
+
+    def summary(self) -> str:
+        """One plain-language sentence describing the result."""
+        return (
+            f"A was right where B was wrong on {self.only_a_correct:,} examples and the reverse "
+            f"happened on {self.only_b_correct:,} (of {self.n:,}); accuracy difference "
+            f"{fmt(self.estimate)} ({ci_text(self.ci, self.confidence)}); "
+            f"exact McNemar test p = {fmt_p(self.p_value)}, so a split this uneven would appear "
+            f"by chance {chance_phrase(self.p_value)} if the systems were equally accurate."
+        )
+
+
+def _as_binary(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"`{name}` must be a non-empty 1-D array of 0/1 outcomes.")
+    if arr.dtype != bool:
+        values = arr.astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"`{name}` contains NaN or infinite values; outcomes must be 0/1.")
+        if not np.all((values == 0) | (values == 1)):
+            raise ValueError(f"`{name}` must contain only 0/1 (or booleans) for McNemar's test.")
+        arr = values == 1
+    return arr
+
+
+def mcnemar(correct_a: Any, correct_b: Any, confidence: float = 0.95) -> McNemarResult:
+    """Exact McNemar test for paired binary outcomes (e.g. per-example correctness).
+
+    Only discordant examples carry information; under the null each is equally likely to favour
+    either system, so the count favouring A is Binomial(discordant, 1/2) and the two-sided
+    p-value equals ``scipy.stats.binomtest(only_a, discordant, 0.5).pvalue``. The interval for
+    the accuracy difference is the Bonett-Price adjusted Wald interval for paired proportions.
+
+    Args:
+        correct_a: 0/1 (or boolean) outcome of system A per example.
+        correct_b: 0/1 (or boolean) outcome of system B per example.
+        confidence: Level of the interval for the accuracy difference.
+
+    Returns:
+        A :class:`McNemarResult` whose estimate is ``accuracy(A) - accuracy(B)``.
+
+    Raises:
+        ValueError: On length mismatch or values other than 0/1.
+    """
+    ca = _as_binary(correct_a, "correct_a")
+    cb = _as_binary(correct_b, "correct_b")
+    if ca.shape != cb.shape:
+        raise ValueError(
+            f"`correct_a` and `correct_b` must be paired (same length), got {ca.size} and "
+            f"{cb.size} values."
+        )
+    confidence = check_confidence(confidence)
+    n = ca.size
+    only_a = int(np.count_nonzero(ca & ~cb))
+    only_b = int(np.count_nonzero(~ca & cb))
+    m = only_a + only_b
+    p_value = 1.0 if m == 0 else float(min(1.0, 2.0 * sps.binom.cdf(min(only_a, only_b), m, 0.5)))
+    z = float(sps.norm.ppf(0.5 + confidence / 2.0))
+    p12, p21 = (only_a + 1.0) / (n + 2.0), (only_b + 1.0) / (n + 2.0)
+    half = z * math.sqrt(max(p12 + p21 - (p12 - p21) ** 2, 0.0) / (n + 2.0))
+    centre = p12 - p21
+    estimate = (only_a - only_b) / n
+    se = math.sqrt(max(m / n - estimate**2, 0.0) / n) if n > 1 else math.nan
+    return McNemarResult(
+        estimate=estimate, ci=(max(-1.0, centre - half), min(1.0, centre + half)),
+        p_value=p_value, n=n, method="exact McNemar test (binomial on discordant pairs)",
+        estimand="accuracy difference (A - B)", statistic=float(only_a), confidence=confidence,
+        ci_method="Bonett-Price adjusted Wald", se=se, df=math.inf,
+        p_resolution=2.0 * 0.5**m if m else 1.0, exact=True, only_a_correct=only_a,
+        only_b_correct=only_b, accuracy_a=float(ca.mean()), accuracy_b=float(cb.mean()),
+    )  # fmt: skip
