@@ -180,7 +180,13 @@ def decode_value(text: str, ptype: ParamType) -> Any:
             items = [p.strip() for p in raw.split(",")]
             if ptype.item is None:
                 return items
-            return [decode_value(p, ptype.item) for p in items]
+            out = []
+            for i, item in enumerate(items):
+                try:
+                    out.append(decode_value(item, ptype.item))
+                except ValueError as err:
+                    raise _ItemError(f"item {i}: {err}") from None
+            return out
         if base == "dict":
             value = json.loads(raw)
             if not isinstance(value, dict):
@@ -191,6 +197,8 @@ def decode_value(text: str, ptype: ParamType) -> Any:
                 return json.loads(raw)
             except json.JSONDecodeError:
                 return text
+    except _ItemError:
+        raise
     except (ValueError, json.JSONDecodeError):
         pass
     raise ValueError(f"expected {ptype}, got '{text}'{_hint(ptype)}")
@@ -211,6 +219,10 @@ def encode_value(value: Any, ptype: ParamType | None = None) -> str:
     if isinstance(value, int):
         return str(value)
     return json.dumps(value, sort_keys=True)
+
+
+class _ItemError(ValueError):
+    """A list item failed; its message already names the item."""
 
 
 def _hint(ptype: ParamType) -> str:
