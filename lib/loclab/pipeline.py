@@ -162,16 +162,26 @@ def run_experiment(
     results: list[JobResult] = []
     status = "FINISHED"
     try:
-        plans = plan_jobs(exp)
-        for i, plan in enumerate(plans, 1):
-            request = make_request(exp, plan, timeout=timeout)
-            say(f"[{i}/{len(plans)}] {plan.name} ...")
-            result = runner.run(request, reuse=reuse)
-            results.append(result)
-            if result.cached:
-                say(f"      reused completed run {result.run_dir}")
-            else:
-                say(f"      {result.state} in {result.duration:.1f} s")
+        sweep_configs: dict[str, dict[str, Any]] | None = None
+        if exp.spec.sweep is not None:
+            # Stage 1: the sweep stores its top-k configurations for the stages after it.
+            from loclab.sweep import run_sweep_stage
+
+            sweep_configs = run_sweep_stage(
+                exp, ws, tracker=tracker, parent_run_id=parent, timeout=timeout, say=say
+            )
+        if exp.spec.sweep is None or exp.spec.compare is not None:
+            # Stage 2: one job per system and seed (or the single configured job).
+            plans = plan_jobs(exp, sweep_configs)
+            for i, plan in enumerate(plans, 1):
+                request = make_request(exp, plan, timeout=timeout)
+                say(f"[{i}/{len(plans)}] {plan.name} ...")
+                result = runner.run(request, reuse=reuse)
+                results.append(result)
+                if result.cached:
+                    say(f"      reused completed run {result.run_dir}")
+                else:
+                    say(f"      {result.state} in {result.duration:.1f} s")
     except KeyboardInterrupt:
         status = "KILLED"
         raise

@@ -1,0 +1,83 @@
+"""The repository's set-up files agree with each other."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda = {_name(d) for d in pip if not d.startswith("-")}
+    assert "python=3.11" in env["dependencies"]
+    assert "--editable ." in pip
+    declared = {_name(d) for d in _pyproject()["project"]["dependencies"]}
+    assert conda == declared
+    # Same version bounds, not just the same names.
+    bounds = {_name(d): d for d in _pyproject()["project"]["dependencies"] if not d.startswith("torch")}
+    for line in pip:
+        if not line.startswith("-") and not line.startswith("torch"):
+            assert bounds[_name(line)] == line
+
+
+def test_constraints_pin_every_dependency_and_torch():
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[_name(name)] = version
+    assert pins["torch"] == "2.13.0"
+    project = _pyproject()["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+    missing = {_name(d) for d in wanted} - set(pins)
+    assert not missing
+    assert pins["s3fs"].startswith("0.4")
+
+
+def test_ci_runs_make_test():
+    script = (REPO / ".ci" / "run").read_text()
+    assert "make test" in script
+    assert (REPO / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_makefile_installs_torch_first():
+    text = (REPO / "Makefile").read_text()
+    torch_at = text.index("$(PIP) install $(PIP_FLAGS) -q $(TORCH)")
+    assert torch_at < text.index("-c constraints.txt -e .")
+    assert "TORCH  := torch==2.13.0" in text
+
+
+def test_committed_notebooks_have_no_outputs():
+    for path in sorted((REPO / "notebooks").rglob("*.ipynb")):
+        if "exploratory" in path.parts:
+            continue
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            assert not cell.get("outputs"), path
+            assert cell.get("execution_count") is None, path
+
+
+def test_templates_have_typed_documented_parameters():
+    from loclab.params import inspect_notebook
+
+    for path in sorted((REPO / "notebooks" / "templates").glob("*.ipynb")):
+        found = inspect_notebook(path)
+        assert not found.problems, (path, found.problems)
+        for p in found.parameters.values():
+            assert p.annotated, f"{path.name}: {p.name} has no type annotation"
+            assert p.help, f"{path.name}: {p.name} has no help comment"
