@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -172,23 +172,17 @@ def chance_phrase(p: float, resolution: float | None = None) -> str:
     """Describe a p-value as 'about 1 time in N' for non-technical readers."""
     if p is None or not math.isfinite(p):
         return "could not be computed"
-    if resolution is not None and p <= resolution * 1.0000001:
-        return (
-            f"fewer than 1 time in {round(1 / resolution):,} (the finest the test could resolve)"
-        )
+    if resolution is not None and resolution > 0 and p <= resolution * 1.0000001:
+        # Resampling tests cannot go below 1 / (resamples + 1); say so rather than overclaim.
+        return f"at most 1 time in {round(1 / resolution):,} (the finest this test resolves)"
     if p >= 0.5:
-        return f"about {round(p * 100)} times in 100, i.e. easily"
+        return f"more often than not (about {round(p * 100)} times in 100)"
     n = 1.0 / p
     if n < 20:
-        return f"about 1 time in {n:.0f}" if n >= 2 else "often"
+        return f"about 1 time in {n:.0f}"
     # Two significant figures are as precise as a p-value deserves.
     mag = 10 ** max(0, math.floor(math.log10(n)) - 1)
     return f"about 1 time in {int(round(n / mag) * mag):,}"
-
-
-def as_pairs(seq: Sequence[Any]) -> list[tuple[Any, Any]]:
-    """All unordered pairs of a sequence, in order."""
-    return [(seq[i], seq[j]) for i in range(len(seq)) for j in range(i + 1, len(seq))]
 
 
 def ci_text(ci: tuple[float, float], confidence: float, digits: int = 3) -> str:

@@ -19,10 +19,10 @@ import numpy as np
 from ._base import (
     TestResult,
     chance_phrase,
-    ci_text,
     check_confidence,
     check_finite,
     check_n_resamples,
+    ci_text,
     fmt,
     fmt_p,
     make_rng,
@@ -148,8 +148,14 @@ class BleuMetric(_SacrebleuMetric):
         self.smooth_value = defaults.get(smooth_method) if smooth_value is None else smooth_value
         self.max_ngram_order = max_ngram_order
         self.effective_order = effective_order
-        self.stat_names = ("hyp_len", "ref_len") + tuple(
-            f"{kind}_{i}" for kind in ("correct", "total") for i in range(1, max_ngram_order + 1)
+        self.stat_names = (
+            "hyp_len",
+            "ref_len",
+            *tuple(
+                f"{kind}_{i}"
+                for kind in ("correct", "total")
+                for i in range(1, max_ngram_order + 1)
+            ),
         )
         self._kwargs = {
             "tokenize": tokenize, "lowercase": lowercase, "smooth_method": smooth_method,
@@ -249,10 +255,10 @@ class ChrfMetric(_SacrebleuMetric):
         return CHRF(references=references, **self._kwargs)
 
     def score(self, totals: Any) -> np.ndarray:
-        """chrF from summed statistics of shape ``(..., 3 * (char_order + word_order))``."""
+        """ChrF from summed statistics of shape ``(..., 3 * (char_order + word_order))``."""
         t = np.asarray(totals, dtype=np.float64)
         shape = t.shape[:-1]
-        t = t.reshape(t.shape[:-1] + (-1, 3)).reshape(-1, self.char_order + self.word_order, 3)
+        t = t.reshape((*t.shape[:-1], -1, 3)).reshape(-1, self.char_order + self.word_order, 3)
         n_hyp, n_ref, n_match = t[..., 0], t[..., 1], t[..., 2]
         eps = 1e-16
         factor = self.beta**2
@@ -261,12 +267,16 @@ class ChrfMetric(_SacrebleuMetric):
             rec = np.where(n_ref > 0, n_match / np.where(n_ref > 0, n_ref, 1.0), eps)
             if self.eps_smoothing:
                 denom = factor * prec + rec
-                f = np.where(denom > 0, (1 + factor) * prec * rec / np.where(denom > 0, denom, 1), eps)
+                f = np.where(
+                    denom > 0, (1 + factor) * prec * rec / np.where(denom > 0, denom, 1), eps
+                )
                 return (100.0 * f.sum(axis=1) / f.shape[1]).reshape(shape)
             valid = (n_hyp > 0) & (n_ref > 0)
             eff = valid.sum(axis=1)
             safe_eff = np.where(eff > 0, eff, 1)
-            avg_prec = np.where(eff > 0, np.sum(np.where(valid, prec, 0.0), axis=1) / safe_eff, 0.0)
+            avg_prec = np.where(
+                eff > 0, np.sum(np.where(valid, prec, 0.0), axis=1) / safe_eff, 0.0
+            )
             avg_rec = np.where(eff > 0, np.sum(np.where(valid, rec, 0.0), axis=1) / safe_eff, 0.0)
             denom = factor * avg_prec + avg_rec
             score = np.where(
@@ -373,7 +383,9 @@ def segment_statistics(
     if isinstance(metric, str):
         names = {"bleu": BleuMetric, "chrf": ChrfMetric}
         if metric.lower() not in names:
-            raise ValueError(f"`metric` must be 'bleu', 'chrf' or a metric object, got {metric!r}.")
+            raise ValueError(
+                f"`metric` must be 'bleu', 'chrf' or a metric object, got {metric!r}."
+            )
         metric = names[metric.lower()]()
     return metric.segment_statistics(hypotheses, references)
 

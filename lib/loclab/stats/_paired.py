@@ -13,9 +13,9 @@ from scipy import stats as sps
 from ._base import (
     TestResult,
     chance_phrase,
-    ci_text,
     check_confidence,
     check_n_resamples,
+    ci_text,
     fmt,
     fmt_p,
     make_rng,

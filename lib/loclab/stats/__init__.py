@@ -1,0 +1,117 @@
+"""Statistical comparison of ML systems: significance tests, intervals, effect sizes, verdicts.
+
+Everything is numpy-vectorised and chunked so memory stays bounded, every resampler takes an
+explicit ``seed``, and every result is a small frozen dataclass with ``estimate``, ``ci``,
+``p_value`` (where the procedure gives one), ``n``, ``method``, ``summary()`` (one plain
+sentence) and ``to_dict()`` (JSON-serialisable). Differences are always *A minus B*.
+
+Which test to use (:func:`default_test`):
+
+* per-example scores on shared examples: :func:`paired_permutation_test`
+  (cross-checks: :func:`paired_t_test`, :func:`wilcoxon_signed_rank`; intervals:
+  :func:`paired_bootstrap`);
+* per-example 0/1 outcomes: :func:`mcnemar`;
+* corpus metrics that do not average over examples (BLEU, chrF, F1, Pearson):
+  :func:`corpus_metric_test` with :class:`BleuMetric`, :class:`ChrfMetric`,
+  :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
+* several training seeds per system on shared examples: :func:`two_level_bootstrap`;
+* one score per training run: :func:`seed_level_test`, :func:`aso`;
+* many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests`;
+* families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`.
+
+"Significant" means *unlikely to be chance*, not *large*; :func:`verdict` reports both, and
+says "needs more data" when a non-significant result could not have detected the smallest
+difference that matters.
+
+``import loclab.stats`` imports numpy and scipy only; sacrebleu is imported inside the
+functions that extract BLEU/chrF statistics.
+"""
+
+from ._aso import ASOResult, aso
+from ._base import TestResult
+from ._corpus import (
+    AccuracyMetric,
+    BleuMetric,
+    ChrfMetric,
+    CorpusMetric,
+    CorpusTestResult,
+    F1Metric,
+    PearsonMetric,
+    corpus_metric_test,
+    segment_statistics,
+)
+from ._effects import EffectSizes, PowerResult, effect_sizes, power
+from ._multiple import (
+    Adjustment,
+    FriedmanResult,
+    PairwiseComparison,
+    PairwiseResult,
+    adjust,
+    friedman_nemenyi,
+    pairwise_tests,
+)
+from ._paired import (
+    McNemarResult,
+    mcnemar,
+    paired_bootstrap,
+    paired_permutation_test,
+    paired_t_test,
+    wilcoxon_signed_rank,
+)
+from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
+from ._verdict import (
+    DefaultTest,
+    Ranking,
+    Verdict,
+    VerdictFamily,
+    compare_systems,
+    decide,
+    default_test,
+    rank_systems,
+    verdict,
+)
+
+__all__ = [
+    "ASOResult",
+    "AccuracyMetric",
+    "Adjustment",
+    "BleuMetric",
+    "ChrfMetric",
+    "CorpusMetric",
+    "CorpusTestResult",
+    "DefaultTest",
+    "EffectSizes",
+    "F1Metric",
+    "FriedmanResult",
+    "McNemarResult",
+    "PairwiseComparison",
+    "PairwiseResult",
+    "PearsonMetric",
+    "PowerResult",
+    "Ranking",
+    "SeedLevelResult",
+    "TestResult",
+    "TwoLevelResult",
+    "Verdict",
+    "VerdictFamily",
+    "adjust",
+    "aso",
+    "compare_systems",
+    "corpus_metric_test",
+    "decide",
+    "default_test",
+    "effect_sizes",
+    "friedman_nemenyi",
+    "mcnemar",
+    "paired_bootstrap",
+    "paired_permutation_test",
+    "paired_t_test",
+    "pairwise_tests",
+    "power",
+    "rank_systems",
+    "seed_level_test",
+    "segment_statistics",
+    "two_level_bootstrap",
+    "verdict",
+    "wilcoxon_signed_rank",
+]
