@@ -145,6 +145,11 @@ class JobRunner:
                 },
             )
             handle = self.backend.submit(request, run_dir, env)
+            process = _process_identity(handle)
+            if process:
+                # Lets a later loclab process find and stop a job whose launcher died.
+                status = read_status(run_dir) or {}
+                write_status(run_dir, {**status, **process})
         except BaseException:
             os.close(lock_fd)
             raise
@@ -259,3 +264,20 @@ def _first_line(path: Path) -> str | None:
         return None
     text = path.read_text(errors="replace").strip()
     return text.splitlines()[0] if text else "failed (empty output/failure)"
+
+
+def _process_identity(handle: JobHandle) -> dict[str, Any]:
+    """Host, pid and start time of a local job's process group leader (empty otherwise)."""
+    process = getattr(handle, "process", None)
+    pid = getattr(process, "pid", None)
+    if not isinstance(pid, int):
+        return {}
+    import socket
+
+    import psutil
+
+    try:
+        created = psutil.Process(pid).create_time()
+    except psutil.Error:
+        created = None
+    return {"host": socket.gethostname(), "pid": pid, "pid_created": created}

@@ -1,0 +1,36 @@
+"""Optuna sweeps over notebook parameters: parallel, pruned, crash-safe, tracked.
+
+An ask/tell driver (:class:`SweepDriver`) owns the study; each trial is a job of
+:mod:`loclab.execution` (its own process, kernel and run folder). Trials report per-epoch
+metrics through ``checkpoints/metrics.jsonl``; the driver prunes them. A driver killed
+mid-sweep resumes where it stopped: trials it left running are failed and queued again.
+"""
+
+from loclab.sweep.driver import SweepDriver, SweepFailedError, SweepOutcome, job_name
+from loclab.sweep.progress import SweepSnapshot, render_status
+from loclab.sweep.results import read_results, winners
+from loclab.sweep.stage import run_sweep_stage
+from loclab.sweep.storage import (
+    StudyLocation,
+    StudyNotFoundError,
+    load_study,
+    open_study,
+    resolve_location,
+)
+
+__all__ = [
+    "StudyLocation",
+    "StudyNotFoundError",
+    "SweepDriver",
+    "SweepFailedError",
+    "SweepOutcome",
+    "SweepSnapshot",
+    "job_name",
+    "load_study",
+    "open_study",
+    "read_results",
+    "render_status",
+    "resolve_location",
+    "run_sweep_stage",
+    "winners",
+]

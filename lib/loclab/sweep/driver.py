@@ -1,0 +1,542 @@
+"""The ask/tell driver: it owns the study, runs each trial as a job, prunes, and survives crashes.
+
+One loop keeps up to ``workers`` jobs running. Every half second it reads each job's new
+metric records (``checkpoints/metrics.jsonl``, written by the notebook), reports the sweep
+metric to the trial, and stops a job the pruner gives up on. A job that ends is told to the
+study as COMPLETE (the metric's last per-epoch value), PRUNED or FAIL (with the reason).
+Trials never talk to the storage: the same loop will drive SageMaker jobs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from loclab.exceptions import LoclabError
+from loclab.execution.job import JobState
+from loclab.params.types import coerce_value
+from loclab.sweep import _recovery as rec
+from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
+from loclab.sweep.results import build_results, write_results
+from loclab.sweep.storage import StudyLocation, open_study, resolve_location
+
+if TYPE_CHECKING:
+    import optuna
+
+    from loclab.execution.backends import Backend
+    from loclab.execution.runner import JobRunner, RunningJob
+    from loclab.pipeline import Workspace
+    from loclab.spec import Experiment
+    from loclab.tracking import Tracker
+
+__all__ = ["SweepDriver", "SweepFailedError", "SweepOutcome", "job_name", "threads_per_job"]
+
+POLL_S = 0.5
+#: Study user attribute holding the sweep's MLflow parent run (reused when a sweep resumes).
+STUDY_RUN_ATTR = "loclab.mlflow_run_id"
+
+
+class SweepFailedError(LoclabError):
+    """Too many trials failed: the notebook or the space is broken."""
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a driver run left behind.
+
+    Attributes:
+        results: The stored ``sweep.json`` data.
+        path: Where it was written.
+        launched: Trials this driver started.
+        recovered: Trials left running by a stopped driver, failed and re-queued.
+    """
+
+    results: dict[str, Any]
+    path: Any
+    launched: int
+    recovered: list[int]
+
+
+@dataclass
+class _Slot:
+    """A running trial and what the driver has read of its metrics."""
+
+    trial: optuna.Trial
+    job: RunningJob
+    attempt: int
+    seen: int = 0
+    reported: set[int] = field(default_factory=set)
+    last_step: int | None = None
+    last_value: float | None = None
+    final_value: float | None = None
+    pruned_at: int | None = None
+    bad: str | None = None
+    beat: float = field(default_factory=time.time)
+
+
+def job_name(experiment: str, number: int, attempt: int) -> str:
+    """``<experiment>-t<number>-a<attempt>``: unique, deterministic, a valid SageMaker name."""
+    return f"{experiment}-t{number}-a{attempt}"
+
+
+def threads_per_job(workers: int, cpus: int | None = None) -> int:
+    """CPU threads per trial so ``workers`` trials share the cores instead of fighting."""
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, workers))
+
+
+class SweepDriver:
+    """Runs an experiment's sweep to ``n_trials`` finished trials.
+
+    Args:
+        exp: The experiment (its spec has a ``sweep:`` section).
+        ws: Where runs and results go.
+        tracker: MLflow tracker; None runs without tracking.
+        parent_run_id: The experiment's MLflow run; the sweep's run is its child.
+        storage: An RDB URL overriding the spec's storage (``--storage``).
+        job_timeout: Per-trial time limit (``--timeout``); the spec's ``timeout`` otherwise.
+        say: Where progress lines go.
+        backend: Where trials run; local processes by default.
+        progress: Show a progress bar on a terminal.
+    """
+
+    def __init__(
+        self,
+        exp: Experiment,
+        ws: Workspace,
+        *,
+        tracker: Tracker | None = None,
+        parent_run_id: str | None = None,
+        storage: str | None = None,
+        job_timeout: float | None = None,
+        say: Callable[[str], None] = print,
+        backend: Backend | None = None,
+        progress: bool = True,
+    ) -> None:
+        if exp.spec.sweep is None:
+            raise ValueError(f"experiment {exp.name} has no sweep")
+        self.exp = exp
+        self.sweep = exp.spec.sweep
+        self.ws = ws
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+        self.location: StudyLocation = resolve_location(exp.name, self.sweep, ws.state, storage)
+        self.job_timeout = job_timeout
+        self.backend = backend
+        self._say = say
+        self._show_progress = progress
+        self._out: LiveProgress | None = None
+        self.sweep_run_id: str | None = None
+        self._running: dict[int, _Slot] = {}
+        self._launched = 0
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self) -> SweepOutcome:
+        """Create or resume the study, run trials until ``n_trials`` are finished, store results.
+
+        Raises:
+            SweepFailedError: More trials failed than ``max_failure_ratio`` allows.
+            KeyboardInterrupt: After stopping running jobs and re-queuing their trials.
+        """
+        from loclab.execution.backends import LocalBackend
+        from loclab.execution.runner import JobRunner
+        from loclab.sweep.samplers import make_sampler, search_space
+
+        sweep = self.sweep
+        study = open_study(self.location, sweep)
+        study.sampler = make_sampler(sweep, len(study.get_trials(deepcopy=False)))
+        self.study = study
+        self.space = search_space(sweep)
+        self.sweep_run_id = self._open_sweep_run(study)
+        backend = self.backend or LocalBackend(threads_per_job=threads_per_job(sweep.workers))
+        runner = JobRunner(
+            backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
+        )
+        status = "FINISHED"
+        recovered: list[int] = []
+        self._out = LiveProgress(
+            sweep.n_trials, f"sweep {self.exp.name}", self._say, enabled=self._show_progress
+        )
+        try:
+            with self._out:
+                recovered = rec.recover_stale_trials(
+                    study,
+                    tracker=self.tracker,
+                    shared=self.location.url is not None,
+                    say=self.say,
+                )
+                self._loop(runner)
+        except KeyboardInterrupt:
+            status = "KILLED"
+            self._stop_all(runner, JobState.KILLED, "interrupted by the user; re-queued")
+            raise
+        except SweepFailedError:
+            status = "FAILED"
+            raise
+        except BaseException:
+            status = "FAILED"
+            self._stop_all(runner, JobState.KILLED, "the sweep driver stopped on an error")
+            raise
+        finally:
+            results = build_results(study, sweep, self.location, mlflow_run_id=self.sweep_run_id)
+            path = write_results(self.ws.state, self.exp.name, results)
+            self._close_sweep_run(results, path, status)
+        return SweepOutcome(results, path, self._launched, recovered)
+
+    def say(self, line: str) -> None:
+        """Print a line (above the progress bar when there is one)."""
+        if self._out is not None:
+            self._out.say(line)
+        else:
+            self._say(line)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _loop(self, runner: JobRunner) -> None:
+        from optuna.trial import TrialState
+
+        sweep = self.sweep
+        started = time.time()
+        stop_launching = False
+        trials = self.study.get_trials(deepcopy=False)
+        done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        if done >= sweep.n_trials:
+            self.say(
+                f"study {self.location.name} already has {done} finished trials "
+                f"(n_trials {sweep.n_trials}); no new trials"
+            )
+            return
+        if done:
+            self.say(f"resuming study {self.location.name}: {done}/{sweep.n_trials} done")
+        while True:
+            trials = self.study.get_trials(deepcopy=False)
+            counts = _count(trials)
+            self._check_failures(trials, runner)
+            timed_out = sweep.timeout is not None and time.time() - started > sweep.timeout
+            if timed_out and not stop_launching:
+                stop_launching = True
+                self.say(
+                    f"sweep timeout ({format_seconds(sweep.timeout)}) reached: no new "
+                    f"trials; {counts['done']}/{sweep.n_trials} done (run again to go on)"
+                )
+            while (
+                not stop_launching
+                and len(self._running) < sweep.workers
+                and counts["done"] + counts["running"] < sweep.n_trials
+            ):
+                self._launch(runner)
+                counts["running"] += 1
+            if not self._running:
+                break
+            self._out_update()
+            time.sleep(POLL_S)
+            for number in list(self._running):
+                self._poll(runner, self._running[number])
+        self._out_update()
+
+    def _launch(self, runner: JobRunner) -> None:
+        from loclab.pipeline import JobPlan, make_request
+
+        trial = self.study.ask(self.space)
+        attempt = int(trial.user_attrs.get(rec.ATTR_ATTEMPT, 1))
+        name = job_name(self.exp.name, trial.number, attempt)
+        notebook = self.exp.notebook
+        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
+        overrides = {
+            **self.exp.params,
+            **self.sweep.params,
+            **self.exp.cli_params,
+            **searched,
+        }
+        tags = {
+            "loclab.stage": "sweep",
+            "loclab.trial": str(trial.number),
+            "loclab.attempt": str(attempt),
+            "optuna.study": self.location.name,
+        }
+        requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
+        if requeued is not None:
+            tags["loclab.requeued_from"] = str(requeued)
+        request = make_request(self.exp, JobPlan(name, overrides, tags), timeout=self.job_timeout)
+        run_id = None
+        if self.tracker is not None:
+            run_id = self.tracker.start_job(request, parent_run_id=self.sweep_run_id)
+        attrs: dict[str, Any] = {
+            rec.ATTR_JOB: name,
+            rec.ATTR_ATTEMPT: attempt,
+            rec.ATTR_RUN_DIR: str(runner.run_dir(request)),
+            rec.ATTR_MLFLOW_RUN: run_id,
+            rec.ATTR_DRIVER: rec.driver_identity(),
+            rec.ATTR_HEARTBEAT: time.time(),
+        }
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        try:
+            job = runner.start(request, mlflow_run_id=run_id)
+        except Exception as err:
+            reason = f"could not start job {name}: {err}"
+            trial.set_user_attr(rec.ATTR_FAILURE, reason)
+            if self.tracker is not None and run_id:
+                self.tracker.set_tags(run_id, {"loclab.failure": reason})
+                self.tracker.end_run(run_id, "FAILED")
+            self.study.tell(trial, state=_state("FAIL"))
+            self.say(f"trial {trial.number} FAIL: {reason}")
+            return
+        self._launched += 1
+        self._running[trial.number] = _Slot(trial, job, attempt)
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in searched.items())
+        again = f" (again, for trial {requeued})" if requeued is not None else ""
+        self.say(f"trial {trial.number} started{again}: {shown}")
+
+    def _poll(self, runner: JobRunner, slot: _Slot) -> None:
+        self._read_metrics(slot, prune=True)
+        job = slot.job
+        if slot.pruned_at is None and slot.bad is None and not job.done():
+            if job.timed_out():
+                job.stop(JobState.TIMEOUT)
+            else:
+                if time.time() - slot.beat > rec.HEARTBEAT_S:
+                    slot.beat = time.time()
+                    slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
+                return
+        self._settle(runner, slot)
+
+    def _read_metrics(self, slot: _Slot, *, prune: bool) -> None:
+        """Report new values of the sweep metric; stop the job if pruned or non-finite."""
+        records = slot.job.metrics()
+        metric = self.sweep.metric
+        for record in records[slot.seen :]:
+            value = (record.get("metrics") or {}).get(metric)
+            if value is None:
+                continue
+            value = float(value)
+            step = record.get("step")
+            if step is None:
+                slot.final_value = value
+                continue
+            step = int(step)
+            if not math.isfinite(value):
+                if slot.bad is None:
+                    slot.bad = f"{metric} was {value} at step {step}"
+                continue
+            if step in slot.reported or slot.bad is not None:
+                continue
+            slot.trial.report(value, step)
+            slot.reported.add(step)
+            slot.last_step, slot.last_value = step, value
+            if prune and slot.pruned_at is None and slot.trial.should_prune():
+                slot.pruned_at = step
+        slot.seen = len(records)
+        if slot.job.stop_reason is not None or slot.job.done():
+            return
+        if slot.pruned_at is not None:
+            slot.job.extra["reason"] = f"pruned at step {slot.pruned_at}"
+            slot.job.stop(JobState.STOPPED)
+        elif slot.bad is not None and prune:
+            slot.job.extra["reason"] = slot.bad
+            slot.job.stop(JobState.STOPPED)
+
+    def _settle(self, runner: JobRunner, slot: _Slot) -> None:
+        """Finish the job and tell the study how the trial ended."""
+        trial, job = slot.trial, slot.job
+        run_id = job.mlflow_run_id
+        if slot.pruned_at is not None and self.tracker is not None and run_id:
+            self.tracker.set_tags(run_id, {"loclab.pruned": f"pruned at step {slot.pruned_at}"})
+        result = runner.finish(job)
+        del self._running[trial.number]
+        self._read_metrics(slot, prune=False)
+        trial.set_user_attr("loclab.job_state", str(result.state))
+        metric = self.sweep.metric
+        failure: str | None = None
+        value: float | None = None
+        if slot.pruned_at is not None and result.state == JobState.STOPPED:
+            self.study.tell(trial, state=_state("PRUNED"))
+            self._tag_run(run_id, "PRUNED", slot.last_value)
+            self.say(
+                f"trial {trial.number} PRUNED at step {slot.pruned_at} "
+                f"({metric}={_short(slot.last_value)}) after {result.duration:.1f} s"
+            )
+            return
+        if slot.bad is not None:
+            failure = slot.bad
+        elif result.state == JobState.COMPLETED:
+            value = slot.last_value if slot.last_step is not None else slot.final_value
+            if value is None:
+                seen = sorted({k for r in job.metrics() for k in (r.get("metrics") or {})})
+                failure = f"the notebook reported no '{metric}'" + (
+                    f" (it reported: {', '.join(seen)})" if seen else ""
+                )
+            elif not math.isfinite(value):
+                failure = f"{metric} was {value}"
+        else:
+            failure = result.failure or f"job {result.state}"
+        if failure is None and value is not None:
+            self.study.tell(trial, values=value, state=_state("COMPLETE"))
+            self._tag_run(run_id, "COMPLETE", value)
+            self.say(
+                f"trial {trial.number} COMPLETE: {metric}={_short(value)} "
+                f"in {result.duration:.1f} s"
+            )
+            return
+        assert failure is not None
+        trial.set_user_attr(rec.ATTR_FAILURE, failure)
+        self.study.tell(trial, state=_state("FAIL"))
+        self._tag_run(run_id, "FAIL", None, failure=failure)
+        where = f"; notebook: {result.executed_notebook}"
+        self.say(f"trial {trial.number} FAIL: {failure}{where}")
+
+    def _tag_run(
+        self, run_id: str | None, state: str, value: float | None, failure: str | None = None
+    ) -> None:
+        if self.tracker is None or not run_id:
+            return
+        tags: dict[str, Any] = {"optuna.trial_state": state}
+        if value is not None and math.isfinite(value):
+            tags["optuna.value"] = value
+        if failure is not None:
+            tags["loclab.failure"] = failure
+        self.tracker.set_tags(run_id, tags)
+        if state == "FAIL":
+            # A job can finish cleanly and still fail the trial (no metric, NaN).
+            self.tracker.end_run(run_id, "FAILED")
+
+    def _check_failures(self, trials: list[optuna.trial.FrozenTrial], runner: JobRunner) -> None:
+        from optuna.trial import TrialState
+
+        failed = [
+            t
+            for t in trials
+            if t.state == TrialState.FAIL and not t.user_attrs.get(rec.ATTR_INTERRUPTED)
+        ]
+        allowed = math.floor(self.sweep.max_failure_ratio * self.sweep.n_trials)
+        if len(failed) <= allowed:
+            return
+        self._stop_all(runner, JobState.KILLED, "the sweep stopped: too many failed trials")
+        last = failed[-1]
+        raise SweepFailedError(
+            f"sweep {self.location.name} stopped: {len(failed)} trials failed, more than "
+            f"max_failure_ratio {self.sweep.max_failure_ratio:g} x n_trials "
+            f"{self.sweep.n_trials} allows ({allowed}); last: trial {last.number}: "
+            f"{last.user_attrs.get(rec.ATTR_FAILURE, 'no reason recorded')}; "
+            f"see {last.user_attrs.get(rec.ATTR_RUN_DIR, 'its run folder')}"
+        )
+
+    def _stop_all(self, runner: JobRunner, state: JobState, reason: str) -> None:
+        """Stop every running job and re-queue its trial (an interruption is not its fault)."""
+        for slot in list(self._running.values()):
+            try:
+                slot.job.extra["reason"] = reason
+                slot.job.stop(state)
+                runner.finish(slot.job)
+            finally:
+                del self._running[slot.trial.number]
+                rec.requeue(self.study, slot.trial, reason)  # type: ignore[arg-type]
+                self.say(f"trial {slot.trial.number} stopped and queued again ({reason})")
+
+    def _out_update(self) -> None:
+        if self._out is None:
+            return
+        self._out.update(self.snapshot())
+
+    def snapshot(self) -> SweepSnapshot:
+        """The study's progress now."""
+        return SweepSnapshot.from_trials(
+            self.study.get_trials(deepcopy=False),
+            study_name=self.location.name,
+            storage=self.location.display,
+            metric=self.sweep.metric,
+            direction=self.sweep.direction,
+            n_trials=self.sweep.n_trials,
+            workers=self.sweep.workers,
+        )
+
+    # -- MLflow parent run --------------------------------------------------------------------
+
+    def _open_sweep_run(self, study: optuna.Study) -> str | None:
+        """The sweep's MLflow run: reopened when the sweep resumes, else created."""
+        if self.tracker is None:
+            return None
+        found = study.user_attrs.get(STUDY_RUN_ATTR)
+        if found:
+            try:
+                self.tracker.client.get_run(found)
+                self.tracker.client.update_run(found, status="RUNNING")
+                return str(found)
+            except Exception:
+                pass  # another tracking store: start a run in this one
+        sweep = self.sweep
+        run_id = self.tracker.start_run(
+            self.exp.name,
+            f"{self.exp.name}-sweep",
+            parent_run_id=self.parent_run_id,
+            tags={
+                "loclab.stage": "sweep",
+                "optuna.study_name": self.location.name,
+                "optuna.storage": self.location.display,
+                "loclab.metric": sweep.metric,
+                "loclab.direction": sweep.direction,
+            },
+            params={
+                "sweep.n_trials": sweep.n_trials,
+                "sweep.sampler": sweep.sampler,
+                "sweep.pruner": sweep.pruner,
+                "sweep.workers": sweep.workers,
+                "sweep.seed": sweep.seed,
+                **{
+                    f"space.{k}": v.model_dump(exclude_defaults=True)
+                    for k, v in sweep.space.items()
+                },
+            },
+        )
+        study.set_user_attr(STUDY_RUN_ATTR, run_id)
+        return run_id
+
+    def _close_sweep_run(self, results: dict[str, Any], path: Any, status: str) -> None:
+        if self.tracker is None or not self.sweep_run_id:
+            return
+        run_id = self.sweep_run_id
+        tags: dict[str, Any] = {
+            "loclab.complete": results["counts"]["complete"],
+            "loclab.pruned": results["counts"]["pruned"],
+            "loclab.failed": results["counts"]["failed"],
+            "loclab.finished": results["finished"],
+        }
+        if results["best_params"] is not None:
+            tags["best.trial"] = results["best_number"]
+            tags["best.value"] = results["best_value"]
+            tags.update({f"best.{k}": v for k, v in results["best_params"].items()})
+            self.tracker.log_metrics(run_id, {f"best_{self.sweep.metric}": results["best_value"]})
+        try:
+            self.tracker.set_tags(run_id, tags)
+            self.tracker.log_artifact(run_id, path)
+        finally:
+            self.tracker.end_run(run_id, status)
+
+
+def _count(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    from optuna.trial import TrialState
+
+    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    return {"done": done, "running": running}
+
+
+def _state(name: str) -> Any:
+    from optuna.trial import TrialState
+
+    return TrialState[name]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

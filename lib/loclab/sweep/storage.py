@@ -1,0 +1,173 @@
+"""Where a study lives: the project's journal file by default, or an RDB (PostgreSQL) URL.
+
+Only the sweep driver opens a study for writing; trials never touch the storage (a SageMaker
+trial could not reach it), and ``loclab status`` / ``loclab dashboard`` only read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loclab.exceptions import LoclabError
+from loclab.paths import StateDir
+
+if TYPE_CHECKING:
+    import optuna
+
+    from loclab.spec import SweepSpec
+
+__all__ = [
+    "STORAGE_ENV",
+    "StudyLocation",
+    "StudyNotFoundError",
+    "journal_path",
+    "load_study",
+    "open_storage",
+    "open_study",
+    "resolve_location",
+]
+
+#: Variable that overrides the storage of every sweep (set by ``loclab run --storage``).
+STORAGE_ENV = "LOCLAB_SWEEP_STORAGE"
+
+
+class StudyNotFoundError(LoclabError):
+    """The study has not been created yet (no sweep has started)."""
+
+
+@dataclass(frozen=True)
+class StudyLocation:
+    """A study's name and storage.
+
+    Attributes:
+        name: The study name (the experiment's name).
+        url: An RDB URL, or None for the journal file.
+        journal: The journal file (when ``url`` is None).
+    """
+
+    name: str
+    url: str | None = None
+    journal: Path | None = None
+
+    @property
+    def display(self) -> str:
+        """The storage as shown to people and stored in results (password hidden)."""
+        if self.url is None:
+            return str(self.journal)
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.url)
+
+    @property
+    def kind(self) -> str:
+        """``journal`` or the database dialect (``postgresql``...)."""
+        return "journal" if self.url is None else self.url.split(":", 1)[0].split("+")[0]
+
+
+def journal_path(state: StateDir, experiment: str) -> Path:
+    """The journal file of an experiment's study."""
+    return state.studies() / f"{experiment}.journal"
+
+
+def resolve_location(
+    experiment: str,
+    sweep: SweepSpec,
+    state: StateDir,
+    storage: str | None = None,
+) -> StudyLocation:
+    """Where the study of ``experiment`` lives.
+
+    Precedence: ``storage`` (command line), ``$LOCLAB_SWEEP_STORAGE``, the spec's
+    ``sweep.storage`` (``$VAR`` expanded), then the journal file in the state folder.
+
+    Raises:
+        LoclabError: A ``$VAR`` in the URL is not set.
+    """
+    url = storage or os.environ.get(STORAGE_ENV) or sweep.storage
+    if url:
+        expanded = os.path.expandvars(url)
+        if "$" in expanded:
+            raise LoclabError(f"sweep storage '{url}' names an unset environment variable")
+        return StudyLocation(experiment, url=expanded)
+    return StudyLocation(experiment, journal=journal_path(state, experiment))
+
+
+def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:
+    """An Optuna storage object for ``location`` (the journal file is created if missing)."""
+    if location.url is None:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        assert location.journal is not None
+        location.journal.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(location.journal)))
+    from optuna.storages import RDBStorage
+
+    # pre_ping: a sweep runs for hours; PostgreSQL drops idle connections.
+    return RDBStorage(location.url, engine_kwargs={"pool_pre_ping": True})
+
+
+def open_study(
+    location: StudyLocation,
+    sweep: SweepSpec,
+    *,
+    storage: optuna.storages.BaseStorage | None = None,
+) -> optuna.Study:
+    """Create the study, or load it when it exists; check it fits the spec.
+
+    Called once by the driver before any trial starts: several processes creating one fresh
+    RDB study at once race, and one fails on a unique constraint.
+
+    Raises:
+        LoclabError: The existing study optimises in the other direction.
+    """
+    import optuna
+
+    from loclab.sweep.samplers import make_pruner
+
+    _quiet_optuna()
+    study = optuna.create_study(
+        storage=storage or open_storage(location),
+        study_name=location.name,
+        direction=sweep.direction,
+        pruner=make_pruner(sweep),
+        load_if_exists=True,
+    )
+    found = study.direction.name.lower()
+    if found != sweep.direction:
+        raise LoclabError(
+            f"study '{location.name}' in {location.display} was created to {found}, but the "
+            f"spec says {sweep.direction}; rename the experiment or delete the study"
+        )
+    return study
+
+
+def load_study(location: StudyLocation) -> optuna.Study:
+    """Load an existing study for reading (``loclab status``, ``loclab dashboard``).
+
+    Raises:
+        StudyNotFoundError: No sweep has created it yet; nothing is written.
+    """
+    import optuna
+
+    _quiet_optuna()
+    if location.url is None and not (location.journal and location.journal.exists()):
+        raise StudyNotFoundError(
+            f"no study '{location.name}' yet ({location.display} does not exist); "
+            "'loclab run' starts the sweep"
+        )
+    storage = open_storage(location)
+    try:
+        return optuna.load_study(study_name=location.name, storage=storage)
+    except KeyError:
+        raise StudyNotFoundError(
+            f"no study '{location.name}' in {location.display}; 'loclab run' starts the sweep"
+        ) from None
+
+
+def _quiet_optuna() -> Any:
+    import optuna
+
+    # Optuna logs every trial at INFO; the driver prints its own lines.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
