@@ -40,6 +40,16 @@ StateOpt = Annotated[
 ]
 
 
+StorageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Optuna storage of the sweep: an RDB URL such as postgresql+psycopg2://... "
+        "(overrides the spec's sweep.storage; default: the project's journal file).",
+    ),
+]
+
+
 def _err(text: str) -> None:
     typer.echo(text, err=True)
 
@@ -51,6 +61,15 @@ def _state_env(state_dir: Path | None) -> None:
         from loclab.paths import STATE_ENV
 
         os.environ[STATE_ENV] = str(state_dir.resolve())
+
+
+def _storage_env(storage: str | None) -> None:
+    if storage is not None:
+        import os
+
+        from loclab.sweep.storage import STORAGE_ENV
+
+        os.environ[STORAGE_ENV] = storage
 
 
 @app.command()
@@ -133,6 +152,7 @@ def run(
         Path | None, typer.Option(help="Reports folder (default <project>/reports).")
     ] = None,
     state_dir: StateOpt = None,
+    storage: StorageOpt = None,
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     from loclab.spec import load_experiment
@@ -146,6 +166,7 @@ def run(
             raise SpecError([_cli_problem("--timeout", str(err))]) from None
     exp = load_experiment(spec, param or [])
     _state_env(state_dir)
+    _storage_env(storage)
     from loclab.pipeline import Workspace, run_experiment
 
     ws = Workspace.for_experiment(exp, reports_dir)
@@ -181,6 +202,89 @@ def ui(
         raise typer.Exit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+@app.command()
+def status(
+    spec: SpecArg,
+    watch: Annotated[
+        float | None, typer.Option(help="Refresh every this many seconds until Ctrl-C.")
+    ] = None,
+    state_dir: StateOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Show a sweep's progress from its storage (while it runs in another process, or after)."""
+    import time
+
+    from loclab.spec import load_experiment
+
+    exp = load_experiment(spec)
+    if exp.spec.sweep is None:
+        raise SpecError([_cli_problem("SPEC", f"{spec} has no sweep: section")])
+    _state_env(state_dir)
+    from rich.console import Console
+
+    from loclab.paths import StateDir
+    from loclab.sweep import SweepSnapshot, load_study, render_status, resolve_location
+
+    sweep = exp.spec.sweep
+    location = resolve_location(exp.name, sweep, StateDir.for_project(exp.root), storage)
+    study = load_study(location)
+    console = Console()
+
+    def show() -> None:
+        snap = SweepSnapshot.from_trials(
+            study.get_trials(deepcopy=False),
+            study_name=location.name,
+            storage=location.display,
+            metric=sweep.metric,
+            direction=sweep.direction,
+            n_trials=sweep.n_trials,
+            workers=sweep.workers,
+        )
+        console.print(render_status(snap))
+
+    if watch is None:
+        show()
+        return
+    try:
+        while True:
+            console.clear()
+            show()
+            time.sleep(max(0.5, watch))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def dashboard(
+    spec: SpecArg,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8080,
+    state_dir: StateOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Start optuna-dashboard on 127.0.0.1 over the sweep's study storage."""
+    from loclab.spec import load_experiment
+
+    exp = load_experiment(spec)
+    if exp.spec.sweep is None:
+        raise SpecError([_cli_problem("SPEC", f"{spec} has no sweep: section")])
+    _state_env(state_dir)
+    from optuna_dashboard import run_server
+
+    from loclab.paths import StateDir
+    from loclab.sweep import load_study, resolve_location
+
+    location = resolve_location(exp.name, exp.spec.sweep, StateDir.for_project(exp.root), storage)
+    study = load_study(location)  # a clear message when no sweep has started yet
+    typer.echo(
+        f"optuna-dashboard on http://127.0.0.1:{port} (study {location.name}, storage "
+        f"{location.display}); Ctrl-C stops it",
+    )
+    try:
+        run_server(study._storage, host="127.0.0.1", port=port)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
 
 
 def _cli_problem(field: str, message: str) -> object:

@@ -50,6 +50,7 @@ class SweepSnapshot:
         best_number: Its trial number.
         best_params: Its parameters.
         started: Start of the first trial (epoch seconds).
+        last_ended: End of the latest finished trial.
         mean_duration: Mean duration of finished trials (seconds).
         running_trials: Details of the running ones.
     """
@@ -69,6 +70,7 @@ class SweepSnapshot:
     best_number: int | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
     started: float | None = None
+    last_ended: float | None = None
     mean_duration: float | None = None
     running_trials: tuple[RunningTrial, ...] = ()
 
@@ -106,12 +108,15 @@ class SweepSnapshot:
         counts = {s: 0 for s in TrialState}
         durations: list[float] = []
         starts: list[float] = []
+        ends: list[float] = []
         best: optuna.trial.FrozenTrial | None = None
         running: list[RunningTrial] = []
         for t in trials:
             counts[t.state] += 1
             if t.datetime_start is not None:
                 starts.append(t.datetime_start.timestamp())
+            if t.datetime_complete is not None:
+                ends.append(t.datetime_complete.timestamp())
             if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.datetime_complete:
                 assert t.datetime_start is not None
                 durations.append((t.datetime_complete - t.datetime_start).total_seconds())
@@ -150,6 +155,7 @@ class SweepSnapshot:
             best_number=best.number if best else None,
             best_params=dict(best.params) if best else {},
             started=min(starts) if starts else None,
+            last_ended=max(ends) if ends else None,
             mean_duration=sum(durations) / len(durations) if durations else None,
             running_trials=tuple(running),
         )
@@ -182,7 +188,9 @@ def render_status(snap: SweepSnapshot, now: float | None = None) -> Any:
     from rich.text import Text
 
     now = time.time() if now is None else now
-    elapsed = None if snap.started is None else now - snap.started
+    # A sweep that is not running any more took until its last trial ended.
+    until = now if snap.running or snap.last_ended is None else snap.last_ended
+    elapsed = None if snap.started is None else until - snap.started
     head = Text.assemble(
         (f"study {snap.study_name}", "bold"),
         f"  ({snap.storage})\n",
