@@ -354,13 +354,14 @@ def seed_level_test(
     observed = abs(estimate)
     tol = tie_tolerance(observed, float(np.abs(pooled).max()))
     if n_splits <= max_exact:
-        combos = np.fromiter(
-            itertools.chain.from_iterable(itertools.combinations(range(n_total), na)),
-            dtype=np.intp,
-            count=n_splits * na,
-        ).reshape(n_splits, na)
-        null = np.abs(diff_of(pooled[combos].sum(axis=1)))
-        p_value = np.count_nonzero(null >= observed - tol) / n_splits
+        splits = itertools.combinations(range(n_total), na)
+        count, block = 0, max(1, 2**20 // max(na, 1))
+        while chunk := list(itertools.islice(splits, block)):
+            combos = np.asarray(chunk, dtype=np.intp).reshape(len(chunk), na)
+            count += int(
+                np.count_nonzero(np.abs(diff_of(pooled[combos].sum(axis=1))) >= observed - tol)
+            )
+        p_value = count / n_splits
         exact, drawn = True, n_splits
         resolution = (2.0 if na == nb else 1.0) / n_splits
         method = f"exact permutation test (all {n_splits:,} splits)"
