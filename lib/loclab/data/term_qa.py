@@ -14,6 +14,7 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -28,6 +29,7 @@ __all__ = [
     "SIZES",
     "SPLITS",
     "BuildParams",
+    "ErrorInjector",
     "TermQADataset",
     "assign_splits",
     "build_term_qa",
@@ -228,30 +230,16 @@ def build_term_qa(params: BuildParams | None = None, **overrides: object) -> Ter
     pairs["split"] = assign_splits(
         pairs["group"], params.seed, params.val_fraction, params.test_fraction
     )
-    injector = _ErrorInjector(pairs, params.seed)
+    injector = ErrorInjector(pairs, params.seed)
     fraction = SIZES[params.size]
-    rows: list[tuple[object, ...]] = []
-    for pair in pairs.itertuples(index=False):
-        pair_id = f"{pair.category}/{pair.key}/{pair.locale}"
-        if fraction < 1.0 and _uniform(params.seed, "sample", pair_id) >= fraction:
-            continue
-        common = (pair.locale, pair.category, pair.key)
-        rows.append((f"{pair_id}/none", pair.source, pair.target, *common, 1, "none", pair.split))
-        error = injector.negative(pair, pair_id)
-        if error is not None:
-            error_type, target = error
-            rows.append(
-                (
-                    f"{pair_id}/{error_type}",
-                    pair.source,
-                    target,
-                    *common,
-                    0,
-                    error_type,
-                    pair.split,
-                )
-            )
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    ids = pairs["category"] + "/" + pairs["key"] + "/" + pairs["locale"]
+    if fraction < 1.0:
+        keep = [_uniform(params.seed, "sample", pair_id) < fraction for pair_id in ids]
+        pairs, ids = pairs[keep], ids[keep]
+    positives = pairs.assign(example_id=ids + "/none", label=1, error_type="none").loc[
+        :, list(COLUMNS)
+    ]
+    frame = pd.concat([positives, injector.negatives(pairs)], ignore_index=True)
     frame = frame.sort_values("example_id", kind="stable", ignore_index=True)
     frame = frame.astype({c: "str" for c in COLUMNS if c != "label"} | {"label": "int8"})
     fingerprint = data_fingerprint(frame, _versions())
@@ -269,16 +257,26 @@ def _uniform(seed: int, purpose: str, item: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-class _ErrorInjector:
-    """Makes one negative for a positive pair; holds the lookup tables over all pairs."""
+class ErrorInjector:
+    """Makes realistic QA errors for correct pairs, one per pair and round, reproducibly.
+
+    Lookup tables come from the correct pairs it is built from: every correct target of a term
+    (a "negative" equal to one of them is no error), partners for misaligned terms (same locale,
+    split and category, so no test target is ever a training target), the term's translations
+    in other locales (wrong language) and each locale's letters (corruption).
+
+    Args:
+        pairs: Correct pairs with ``source``, ``target`` and ``locale``; optional ``category``,
+            ``key`` (one id per term across locales; the case-folded source by default) and
+            ``split`` (``"train"`` by default).
+        seed: Seed of every random choice.
+    """
 
     def __init__(self, pairs: pd.DataFrame, seed: int) -> None:
         self.seed = seed
-        # Every correct target of a (term, locale): a "negative" equal to one of them is no error.
+        pairs = _with_term_columns(pairs)
         self.valid: dict[tuple[str, str], set[str]] = defaultdict(set)
-        # Misaligned partners come from the same split so no test target is a training target.
         self.pool: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-        # Translations of one term into every locale, for wrong-language errors.
         self.by_term: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         letters: dict[str, set[str]] = defaultdict(set)
         texts: dict[str, list[str]] = defaultdict(list)
@@ -295,8 +293,43 @@ class _ErrorInjector:
             for loc, s in scripts.items()
         }
 
-    def negative(self, pair: object, pair_id: str) -> tuple[str, str] | None:
-        rng = random.Random(f"{self.seed}/error/{pair_id}")
+    def negatives(self, positives: pd.DataFrame, round: int = 0) -> pd.DataFrame:
+        """One error for each correct pair of ``positives`` where one can be made.
+
+        Args:
+            positives: Correct pairs (same columns as the pairs the injector was built from).
+            round: Different rounds draw different errors for the same pairs (a model can see
+                fresh errors every epoch); round 0 gives the errors of the built data set.
+
+        Returns:
+            Rows with the :data:`COLUMNS` (``label`` 0); ``example_id`` is the pair's id with
+            the error type, plus ``@round`` for rounds after 0.
+        """
+        rows = []
+        suffix = f"@{round}" if round else ""
+        for pair in _with_term_columns(positives).itertuples(index=False):
+            pair_id = f"{pair.category}/{pair.key}/{pair.locale}"
+            error = self.negative(pair, pair_id, round)
+            if error is not None:
+                error_type, target = error
+                rows.append(
+                    (
+                        f"{pair_id}/{error_type}{suffix}",
+                        pair.source,
+                        target,
+                        pair.locale,
+                        pair.category,
+                        pair.key,
+                        0,
+                        error_type,
+                        pair.split,
+                    )
+                )
+        return pd.DataFrame(rows, columns=list(COLUMNS))
+
+    def negative(self, pair: Any, pair_id: str, round: int = 0) -> tuple[str, str] | None:
+        """An (error type, damaged target) for one pair (a row with term columns), or None."""
+        rng = random.Random(f"{self.seed}/error/{pair_id}" + (f"/{round}" if round else ""))
         order = list(ERROR_TYPES)
         rng.shuffle(order)
         # The first applicable type in a random order: uniform over the types that can be made.
@@ -306,36 +339,48 @@ class _ErrorInjector:
                 return error_type, target
         return None
 
-    def _is_error(self, pair: object, target: str) -> bool:
+    def _is_error(self, pair: Any, target: str) -> bool:
         return bool(target.strip()) and target not in self.valid[(pair.group, pair.locale)]
 
-    def _misaligned(self, pair: object, rng: random.Random) -> str | None:
-        candidates = self.pool[(pair.locale, pair.split, pair.category)]
-        for _ in range(8):
+    def _misaligned(self, pair: Any, rng: random.Random) -> str | None:
+        candidates = self.pool.get((pair.locale, pair.split, pair.category))
+        for _ in range(8 if candidates else 0):
             group, target = rng.choice(candidates)
             if group != pair.group and target != pair.source:
                 return target
         return None
 
-    def _wrong_language(self, pair: object, rng: random.Random) -> str | None:
+    def _wrong_language(self, pair: Any, rng: random.Random) -> str | None:
         options = [
             (loc, t)
-            for loc, t in self.by_term[(pair.category, pair.key)]
+            for loc, t in self.by_term.get((pair.category, pair.key), ())
             if loc != pair.locale and t != pair.target and t.casefold() != pair.source.casefold()
         ]
         if not options:
             return None
         # Half the time a language in the same script (ru for uk, es for pt): the hard case.
-        close = [o for o in options if o[0] in self.same_script[pair.locale]]
+        close = [o for o in options if o[0] in self.same_script.get(pair.locale, ())]
         return rng.choice(close if close and rng.random() < 0.5 else options)[1]
 
-    def _untranslated(self, pair: object, rng: random.Random) -> str | None:
+    def _untranslated(self, pair: Any, rng: random.Random) -> str | None:
         return None if pair.source.casefold() == pair.target.casefold() else pair.source
 
-    def _corrupted(self, pair: object, rng: random.Random) -> str | None:
-        damaged = corrupt(pair.target, rng, self.alphabet[pair.locale])
+    def _corrupted(self, pair: Any, rng: random.Random) -> str | None:
+        alphabet = self.alphabet.get(pair.locale) or sorted(set(pair.target))
+        damaged = corrupt(pair.target, rng, alphabet)
         return None if damaged in (pair.target, pair.source) else damaged
 
-    def _truncated(self, pair: object, rng: random.Random) -> str | None:
+    def _truncated(self, pair: Any, rng: random.Random) -> str | None:
         cut = truncate(pair.target, rng)
         return None if cut in (pair.target, pair.source) else cut
+
+
+def _with_term_columns(pairs: pd.DataFrame) -> pd.DataFrame:
+    # User data has no CLDR category or key: one category, and the source term as the key.
+    out = pairs.loc[:, [c for c in ("source", "target", "locale") if c in pairs.columns]]
+    out = out.astype(str)
+    out["group"] = out["source"].str.casefold()
+    out["category"] = pairs["category"].astype(str) if "category" in pairs.columns else "term"
+    out["key"] = pairs["key"].astype(str) if "key" in pairs.columns else out["group"]
+    out["split"] = pairs["split"].astype(str) if "split" in pairs.columns else "train"
+    return out
