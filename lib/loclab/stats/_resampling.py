@@ -38,34 +38,46 @@ def exact_subset_sums(values: np.ndarray) -> np.ndarray:
 def random_subset_sums(
     values: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Sums of ``values`` over ``n_resamples`` uniformly random subsets.
+    """Sums of ``values`` over ``n_resamples`` uniformly random subsets of its rows.
 
-    Each element is included independently with probability 1/2 (a random sign flip). Random
-    bits are drawn as packed bytes and looked up in per-group tables of all 256 partial sums of
-    8 consecutive values ("method of four Russians"): one gather replaces 8 multiply-adds and
-    nothing of size (resamples x examples) is ever materialised.
+    Each row is included independently with probability 1/2 (a random sign flip or swap).
+    Random bits are drawn as packed bytes and looked up in per-group tables of all 256 partial
+    sums of 8 consecutive rows ("method of four Russians"): one gather replaces 8
+    multiply-adds and nothing of size (resamples x rows) is ever materialised.
+
+    Args:
+        values: Shape ``(n,)`` or ``(n, k)``.
+        n_resamples: Number of random subsets.
+        rng: Random generator.
+
+    Returns:
+        Shape ``(n_resamples,)`` or ``(n_resamples, k)``.
     """
-    n = values.size
+    n = values.shape[0]
+    cols = values.reshape(n, -1)
+    k = cols.shape[1]
     groups = -(-n // 8)
-    padded = np.zeros(groups * 8, dtype=np.float64)
-    padded[:n] = values
-    lut = padded.reshape(groups, 8) @ _BYTE_BITS.T  # (groups, 256)
-    flat = lut.ravel()
-    out = np.empty(n_resamples, dtype=np.float64)
+    padded = np.zeros((groups * 8, k), dtype=np.float64)
+    padded[:n] = cols
+    # tables[j, 256 g + byte] = column j summed over the rows of group g picked by the byte's
+    # bits; one contiguous table per column keeps every gather and sum cache-friendly.
+    tables = np.einsum("bj,gjk->kgb", _BYTE_BITS, padded.reshape(groups, 8, k))
+    tables = np.ascontiguousarray(tables).reshape(k, groups * 256)
+    out = np.empty((n_resamples, k), dtype=np.float64)
     # Per row: its random bytes, plus one block of gather indices and gathered sums.
-    for rows in row_chunks(n_resamples, groups + 16 * _LUT_BLOCK):
+    for rows in row_chunks(n_resamples, groups + 16 * _LUT_BLOCK + 8 * k):
         n_rows = rows.stop - rows.start
         words = rng.integers(0, 256, size=(n_rows, groups), dtype=np.uint8)
-        acc = np.zeros(n_rows, dtype=np.float64)
+        acc = np.zeros((n_rows, k), dtype=np.float64)
         idx = np.empty((n_rows, min(_LUT_BLOCK, groups)), dtype=np.intp)
         for g0 in range(0, groups, _LUT_BLOCK):
             g1 = min(groups, g0 + _LUT_BLOCK)
-            width = g1 - g0
-            block_idx = idx[:, :width]
+            block_idx = idx[:, : g1 - g0]
             np.add(words[:, g0:g1], np.arange(g0 * 256, g1 * 256, 256), out=block_idx)
-            acc += flat.take(block_idx).sum(axis=1)
+            for j in range(k):
+                acc[:, j] += tables[j].take(block_idx).sum(axis=1)
         out[rows] = acc
-    return out
+    return out[:, 0] if values.ndim == 1 else out
 
 
 def bootstrap_means(values: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:

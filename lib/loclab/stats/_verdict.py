@@ -134,6 +134,23 @@ def _prepare(
     return kind, x, y, notes
 
 
+def _enough_resamples(n_resamples: int, family_size: int, alpha: float, kind: str) -> int:
+    """Raise the resample count so a Monte Carlo p-value can pass Holm's first step."""
+    if kind in ("binary",):
+        return n_resamples
+    # The smallest Monte Carlo p-value is 1 / (n + 1); it must sit well below alpha / m.
+    needed = math.ceil(2.0 * family_size / alpha)
+    if n_resamples < needed:
+        warnings.warn(
+            f"n_resamples={n_resamples:,} cannot resolve p-values below alpha / "
+            f"{family_size} = {alpha / family_size:.2g}; using {needed:,} resamples instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return needed
+    return n_resamples
+
+
 def _run(
     kind: str,
     x: np.ndarray,
@@ -280,8 +297,13 @@ def _sentence(v: dict[str, Any], result: TestResult, metric_name: str, digits: i
                     text += "; more training runs per system would help most"
                 else:
                     text += f"; about {math.ceil(factor * v['n']):,} {v['unit']} would be needed"
+        elif result.n_resamples is not None and not result.exact:
+            text += (
+                f": with {result.n_resamples:,} resamples the test cannot resolve p-values "
+                "small enough for this family; rerun it with more resamples"
+            )
         else:
-            text += ": this test cannot reach significance with so few units"
+            text += f": this test cannot reach significance with so few {v['unit']}"
         text += "."
     return text
 
@@ -501,7 +523,8 @@ def compare_systems(
         correction: ``"holm"`` (confirmatory, default) or ``"bh"`` (exploratory).
         threshold: Smallest difference that matters.
         higher_is_better: Direction of the metric.
-        n_resamples: Resamples per test.
+        n_resamples: Resamples per test; raised (with a warning) when the smallest attainable
+            p-value could not pass the family's adjusted level.
         seed: Seed of every test.
         unit: What an example is, for the sentences.
         metric_name: Metric name for the sentences.
@@ -525,7 +548,8 @@ def compare_systems(
     entries = []
     for s, base in pairs:
         kind_, x, y, notes = _prepare(systems[s], systems[base], kind, metric)
-        entries.append((s, base, _run(kind_, x, y, metric, n_resamples, seed), kind_, notes))
+        n_res = _enough_resamples(n_resamples, len(pairs), alpha, kind_)
+        entries.append((s, base, _run(kind_, x, y, metric, n_res, seed), kind_, notes))
     verdicts = _decide(
         entries, alpha, correction, threshold, higher_is_better, unit, metric_name, digits
     )
@@ -602,7 +626,8 @@ def rank_systems(
         alpha: Error rate to control.
         correction: Adjustment over all pairs.
         higher_is_better: Direction of the metric.
-        n_resamples: Resamples per test.
+        n_resamples: Resamples per test; raised (with a warning) when the smallest attainable
+            p-value could not pass the family's adjusted level.
         seed: Seed of every test.
 
     Returns:
@@ -620,7 +645,8 @@ def rank_systems(
     results = []
     for s, t in pairs:
         kind_, x, y, _ = _prepare(systems[s], systems[t], kind, metric)
-        results.append(_run(kind_, x, y, metric, n_resamples, seed))
+        n_res = _enough_resamples(n_resamples, len(pairs), alpha, kind_)
+        results.append(_run(kind_, x, y, metric, n_res, seed))
     adj = adjust([r.p_value for r in results], correction, alpha)
     p_of = {pair: adj.adjusted[k] for k, pair in enumerate(pairs)}
     clusters: list[tuple[str, ...]] = []
