@@ -328,7 +328,8 @@ class SweepDriver:
                 if slot.bad is None:
                     slot.bad = f"{metric} was {value} at step {step}"
                 continue
-            if step in slot.reported or slot.bad is not None:
+            if step in slot.reported or slot.bad is not None or slot.pruned_at is not None:
+                # Values a job writes after it was pruned are not the trial's any more.
                 continue
             slot.trial.report(value, step)
             slot.reported.add(step)
