@@ -1,0 +1,214 @@
+"""Lightning module of the neural terminology-QA checker (model name ``char_cnn``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Self
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
+
+from loclab.data.datamodule import PairBatch, PairEncoding, TermQADataModule, encode_pairs
+from loclab.data.features import PAIR_FEATURES
+from loclab.models.components import TermPairClassifier
+
+__all__ = ["TermQAModule"]
+
+
+class TermQAModule(L.LightningModule):
+    """Classify (source, target, locale) triples as correct translation (1) or QA error (0).
+
+    The input encoding (vocabularies, feature scaling) is a hyperparameter, so a checkpoint
+    alone restores a working model (``TermQAModule.load(path)``).
+
+    The loss is the binary cross-entropy of "correct" plus ``lid_weight`` times the
+    cross-entropy of the language-identification head on correct pairs (whose locale is known
+    to be the target's language): a second, denser signal about what each language looks like.
+
+    Logs ``train_loss`` per epoch, and ``val_loss``, ``val_acc``, ``val_f1`` (F1 of the
+    "correct" class) at the end of each validation epoch; ``test_*`` likewise.
+
+    Args:
+        encoding: :meth:`PairEncoding.to_dict` of the training split's encoding.
+        use_features: Feed the hand-made pair features to the head.
+        lid_weight: Weight of the language-identification loss.
+        embed_dim: Character embedding size.
+        hidden: Size of character states and of the classifier head.
+        locale_dim: Locale embedding size.
+        layers: Convolution blocks.
+        kernel_size: Convolution width.
+        dropout: Dropout rate.
+        cross_layers: Transformer layers over the joint source + target characters.
+        lr: Peak learning rate of AdamW.
+        weight_decay: AdamW weight decay.
+    """
+
+    def __init__(
+        self,
+        encoding: dict[str, Any],
+        use_features: bool = True,
+        lid_weight: float = 0.5,
+        embed_dim: int = 48,
+        hidden: int = 64,
+        locale_dim: int = 16,
+        layers: int = 2,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+        cross_layers: int = 0,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.encoding = PairEncoding.from_dict(encoding)
+        self.net = TermPairClassifier(
+            vocab_size=len(self.encoding.chars),
+            num_locales=len(self.encoding.locales),
+            num_features=len(PAIR_FEATURES) if use_features else 0,
+            embed_dim=embed_dim,
+            hidden=hidden,
+            locale_dim=locale_dim,
+            layers=layers,
+            kernel_size=kernel_size,
+            dropout=dropout,
+            cross_layers=cross_layers,
+        )
+        self.loss_fn = nn.BCEWithLogitsLoss()
+        # Metric objects logged from the steps: Lightning computes them over the whole epoch
+        # *before* callbacks' epoch-end hooks run, so MetricsReporter sees this epoch's values
+        # (values logged from the module's own epoch-end hook would reach it one epoch late).
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_{name}": metric
+                for stage in ("val", "test")
+                for name, metric in (
+                    ("loss", MeanMetric()),
+                    ("acc", BinaryAccuracy()),
+                    ("f1", BinaryF1Score()),
+                )
+            }
+        )
+
+    @classmethod
+    def from_datamodule(cls, datamodule: TermQADataModule, **hparams: Any) -> Self:
+        """A new model sized for ``datamodule``'s vocabularies."""
+        return cls(encoding=datamodule.encoding.to_dict(), **hparams)
+
+    def forward(self, batch: PairBatch) -> torch.Tensor:
+        """Logits of "correct", shape (batch,)."""
+        return self.net(batch.source, batch.target, batch.locale, batch.features)[0]
+
+    def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
+        """Binary cross-entropy of one batch, plus the language-identification loss."""
+        logits, lid = self.net(batch.source, batch.target, batch.locale, batch.features)
+        loss = self.loss_fn(logits, batch.label)
+        correct = batch.label == 1
+        if self.hparams.lid_weight > 0 and bool(correct.any()):
+            lid_loss = nn.functional.cross_entropy(lid[correct], batch.locale[correct])
+            loss = loss + self.hparams.lid_weight * lid_loss
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
+        return loss
+
+    def validation_step(self, batch: PairBatch, batch_idx: int) -> None:
+        """Accumulate ``val_loss``, ``val_acc`` and ``val_f1``, logged once per epoch."""
+        self._evaluate("val", batch)
+
+    def test_step(self, batch: PairBatch, batch_idx: int) -> None:
+        """Accumulate ``test_loss``, ``test_acc`` and ``test_f1``, logged once per epoch."""
+        self._evaluate("test", batch)
+
+    def predict_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
+        """P(correct) of each example of the batch."""
+        return torch.sigmoid(self(batch))
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW; linear warm-up over 10 % of the steps, then cosine decay to 5 % of ``lr``.
+
+        The schedule is a function of the step, recomputed from the trainer at every (re)start,
+        so resuming a checkpoint with more epochs than it was started with keeps working.
+        """
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        warmup = max(total // 10, 1)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+            return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": schedule, "interval": "step"},
+        }
+
+    @torch.no_grad()
+    def predict_proba(self, frame: pd.DataFrame, batch_size: int = 512) -> np.ndarray:
+        """P(correct) of every row of ``frame``, without a Trainer.
+
+        Args:
+            frame: Rows with ``source``, ``target`` and ``locale``.
+            batch_size: Rows per forward pass.
+
+        Returns:
+            Array of shape (rows,).
+        """
+        was_training = self.training
+        self.eval()
+        scores = []
+        for start in range(0, len(frame), batch_size):
+            part = frame.iloc[start : start + batch_size]
+            batch = encode_pairs(part, self.encoding).to(self.device)
+            scores.append(torch.sigmoid(self(batch)).cpu())
+        self.train(was_training)
+        return torch.cat(scores).numpy() if scores else np.zeros(0)
+
+    def save(self, path: Path | str) -> Path:
+        """Write weights and hyperparameters (a checkpoint ``load`` reads without a Trainer).
+
+        Args:
+            path: File to write; a folder gets ``char_cnn.ckpt`` inside it.
+
+        Returns:
+            The written file.
+        """
+        path = Path(path)
+        if path.is_dir():
+            path = path / "char_cnn.ckpt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "state_dict": self.state_dict(),
+                "hyper_parameters": dict(self.hparams),
+                "pytorch-lightning_version": L.__version__,
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> Self:
+        """Read a model written by :meth:`save` or a Lightning checkpoint, onto the CPU."""
+        return cls.load_from_checkpoint(path, map_location="cpu")
+
+    def _evaluate(self, stage: str, batch: PairBatch) -> None:
+        logits = self(batch)
+        labels = batch.label
+        losses = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+        self.metrics[f"{stage}_loss"].update(losses)
+        # Probabilities, not logits: torchmetrics guesses which it got from the value range.
+        probs = torch.sigmoid(logits)
+        self.metrics[f"{stage}_acc"].update(probs, labels.long())
+        self.metrics[f"{stage}_f1"].update(probs, labels.long())
+        for name in ("loss", "acc", "f1"):
+            key = f"{stage}_{name}"
+            self.log(key, self.metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))
