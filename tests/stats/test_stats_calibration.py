@@ -1,0 +1,157 @@
+"""Type-I error of the default tests: equal systems are declared different about 5 % of the time.
+
+Each simulation draws many comparisons of two systems that are equally good by construction and
+checks that the rejection rate at alpha = 0.05 lies in [0.035, 0.065] (with 2,000 comparisons
+the standard error of a rate of 0.05 is 0.005). The known traps are simulated too, to show
+that the defaults avoid them: sacrebleu's (Moses') bootstrap p-value, the "B wins in 95 % of
+resamples" rule, and a per-example test on one training run per system when seeds vary.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import loclab.stats as ls
+from loclab.stats._verdict import _run
+
+pytestmark = pytest.mark.slow
+
+ALPHA = 0.05
+BAND = (0.035, 0.065)
+
+
+def _in_band(rate: float, label: str = "") -> bool:
+    print(f"rejection rate {label}: {rate:.4f}")  # shown with pytest -s, for the record
+    return BAND[0] <= rate <= BAND[1]
+
+
+def test_permutation_test_continuous_skewed() -> None:
+    rng = np.random.default_rng(101)
+    reps, n = 2000, 30
+    rejections = 0
+    for i in range(reps):
+        example = rng.normal(0, 1, n)
+        # Skewed, heteroscedastic noise shared in distribution by both systems.
+        a = example + rng.gamma(0.5, 1.0 + np.abs(example))
+        b = example + rng.gamma(0.5, 1.0 + np.abs(example))
+        rejections += ls.paired_permutation_test(a, b, n_resamples=999, seed=i).p_value <= ALPHA
+    assert _in_band(rejections / reps, "permutation"), rejections / reps
+
+
+@pytest.mark.parametrize("n,accuracy", [(200, 0.7), (1000, 0.9)])
+def test_mcnemar_mid_p_binary(n: int, accuracy: float) -> None:
+    rng = np.random.default_rng(202 + n)
+    reps = 4000
+    logit = np.log(accuracy / (1 - accuracy))
+    mid = exact = 0
+    for _ in range(reps):
+        difficulty = rng.normal(logit, 1.5, n)  # correlated correctness across systems
+        prob = 1 / (1 + np.exp(-difficulty))
+        a, b = rng.random(n) < prob, rng.random(n) < prob
+        res = _run("binary", a.astype(float), b.astype(float), None, 0, 0)
+        mid += res.p_value <= ALPHA
+        exact += res.exact_p_value <= ALPHA
+    assert _in_band(mid / reps, f"mcnemar mid-p n={n}"), mid / reps
+    print(f"exact McNemar: {exact / reps:.4f}")
+    # The exact conditional test is valid but conservative (why verdicts use mid-p).
+    assert exact / reps <= ALPHA + 0.005
+
+
+def _synthetic_bleu_stats(rng, ref_len, ref_quality):
+    """Per-segment BLEU statistics of one system; both systems share the distribution."""
+    n = ref_len.size
+    hyp_len = np.maximum(1, ref_len + rng.integers(-3, 4, n))
+    stats = np.zeros((n, 10))
+    stats[:, 0], stats[:, 1] = hyp_len, ref_len
+    for order in range(1, 5):
+        total = np.maximum(hyp_len - order + 1, 0)
+        stats[:, 5 + order] = total
+        stats[:, 1 + order] = rng.binomial(total, ref_quality**order)
+    return stats
+
+
+def test_corpus_bleu_randomization_and_the_bootstrap_traps() -> None:
+    rng = np.random.default_rng(303)
+    reps, n = 1500, 150
+    metric = ls.BleuMetric()
+    ar = moses = win95 = 0
+    for i in range(reps):
+        ref_len = rng.integers(5, 40, n)
+        quality = rng.beta(4, 3, n)  # segment difficulty, shared by both systems
+        a = _synthetic_bleu_stats(rng, ref_len, quality)
+        b = _synthetic_bleu_stats(rng, ref_len, quality)
+        ar += (
+            ls.corpus_metric_test(a, b, metric, n_resamples=499, ci_resamples=0, seed=i).p_value
+            <= ALPHA
+        )
+        boot = ls.corpus_metric_test(
+            a, b, metric, test="bootstrap", n_resamples=499, seed=i, convention="sacrebleu"
+        )
+        moses += boot.p_value <= ALPHA
+        plain = ls.corpus_metric_test(a, b, metric, test="bootstrap", n_resamples=499, seed=i)
+        # "A wins in >= 95 % of resamples" (either way) is exactly percentile inversion <= 0.10.
+        win95 += plain.p_value <= 0.10
+    assert _in_band(ar / reps, "BLEU AR"), ar / reps
+    print(f"Moses bootstrap {moses / reps:.4f}, 95%-wins rule {win95 / reps:.4f}")
+    assert moses / reps > 0.08, moses / reps  # Moses' formula: anti-conservative
+    assert win95 / reps > 0.08, win95 / reps  # the 95 %-of-resamples rule: a 10 % test
+
+
+def _crossed(rng, seeds, n, seed_sd, noise_sd, system_sd, binary=False):
+    example = rng.normal(0, 1, n)
+    out = []
+    for _ in range(2):
+        x = (
+            example
+            + rng.normal(0, system_sd, n)
+            + rng.normal(0, seed_sd, (seeds, 1))
+            + rng.normal(0, noise_sd, (seeds, n))
+        )
+        if binary:
+            x = (rng.random((seeds, n)) < 1 / (1 + np.exp(-x))).astype(float)
+        out.append(x)
+    return out
+
+
+@pytest.mark.parametrize(
+    "seeds,n,seed_sd,noise_sd,system_sd,binary",
+    [
+        (5, 200, 0.0, 1.0, 0.3, False),  # no seed variance
+        (5, 200, 0.1, 1.0, 0.3, False),  # moderate seed variance
+        (5, 200, 0.3, 0.5, 0.3, False),  # seed variance dominates
+        (10, 100, 0.2, 0.5, 0.3, True),  # 0/1 correctness
+        (3, 100, 0.2, 1.0, 0.3, False),  # too few seeds (warns), still calibrated
+    ],
+)
+def test_two_level_bootstrap(seeds, n, seed_sd, noise_sd, system_sd, binary) -> None:
+    rng = np.random.default_rng(404 + seeds + n)
+    reps = 2000
+    rejections = naive = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for i in range(reps):
+            a, b = _crossed(rng, seeds, n, seed_sd, noise_sd, system_sd, binary)
+            res = ls.two_level_bootstrap(a, b, n_resamples=99, seed=i)
+            rejections += res.p_value <= ALPHA
+            if i < 300:
+                # The trap: a per-example test on one training run per system.
+                one = ls.paired_permutation_test(a[0], b[0], n_resamples=499, seed=i)
+                naive += one.p_value <= ALPHA
+    assert _in_band(rejections / reps, f"two-level {seeds}x{n} sd={seed_sd}"), rejections / reps
+    print(f"one-run per-example test: {naive / 300:.4f}")
+    if seed_sd >= 0.1 and not binary:
+        assert naive / 300 > 0.15, naive / 300
+
+
+def test_seed_level_exact_permutation() -> None:
+    rng = np.random.default_rng(505)
+    reps = 2000
+    rejections = 0
+    for _ in range(reps):
+        a, b = rng.lognormal(0, 0.5, 5), rng.lognormal(0, 0.5, 5)
+        rejections += ls.seed_level_test(a, b).p_value <= ALPHA
+    # 5 vs 5 runs: the exact test's size is 12 / 252 = 0.048.
+    assert _in_band(rejections / reps, "seed-level"), rejections / reps
