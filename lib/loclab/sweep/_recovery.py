@@ -180,6 +180,8 @@ def requeue(
             user_attrs={ATTR_REQUEUED_FROM: trial.number, ATTR_ATTEMPT: attempt},
         )
     storage = study._storage
+    if storage.get_trial(trial._trial_id).state.is_finished():
+        return
     storage.set_trial_user_attr(trial._trial_id, ATTR_FAILURE, reason)
     if interrupted:
         storage.set_trial_user_attr(trial._trial_id, ATTR_INTERRUPTED, True)
