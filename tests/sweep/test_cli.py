@@ -27,8 +27,12 @@ BODY = (
 
 def loclab(*args, cwd, timeout=120):
     return subprocess.run(
-        [sys.executable, "-m", "loclab", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, "COLUMNS": "120"},
+        [sys.executable, "-m", "loclab", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "120"},
     )
 
 
@@ -44,8 +48,13 @@ def make_study(project):
         exp.spec.sweep,
     )
     space = {"x": FloatDistribution(0.0, 1.0)}
-    for x, state in [(0.2, "COMPLETE"), (0.7, "COMPLETE"), (0.1, "PRUNED"), (0.5, "FAIL"),
-                     (0.4, "RUNNING")]:
+    for x, state in [
+        (0.2, "COMPLETE"),
+        (0.7, "COMPLETE"),
+        (0.1, "PRUNED"),
+        (0.5, "FAIL"),
+        (0.4, "RUNNING"),
+    ]:
         study.enqueue_trial({"x": x})
         trial = study.ask(space)
         trial.set_user_attr("loclab.job", f"cli-t{trial.number}-a1")
@@ -100,14 +109,19 @@ def test_dashboard_serves_the_study_on_localhost(project):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loclab", "dashboard", "experiments/cli.yaml", "--port", str(port)],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.time() + 90
         body = None
         while time.time() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/studies", timeout=5
+                ) as r:
                     body = r.read().decode()
                     break
             except OSError:

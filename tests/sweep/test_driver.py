@@ -22,8 +22,9 @@ def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
     from loclab.spec import load_experiment
 
     exp = load_experiment(spec)
-    study = open_study(resolve_location(exp.name, exp.spec.sweep, workspace(project).state),
-                       exp.spec.sweep)
+    study = open_study(
+        resolve_location(exp.name, exp.spec.sweep, workspace(project).state), exp.spec.sweep
+    )
     for p in params:
         study.enqueue_trial(p)
 
@@ -77,8 +78,7 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
         assert sorted(m.step for m in history) == [0, 1]
 
     data = read_results(workspace(project).state, name)
-    assert data["counts"] == {"complete": 4, "pruned": 0, "failed": 0, "running": 0,
-                              "waiting": 0}
+    assert data["counts"] == {"complete": 4, "pruned": 0, "failed": 0, "running": 0, "waiting": 0}
     assert data["finished"] and data["study_name"] == name
     assert data["storage_kind"] == ("journal" if url is None else "postgresql")
     best = max(states["COMPLETE"], key=lambda t: t.value)
@@ -97,14 +97,23 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
     from loclab.spec import load_experiment
 
     again = run_sweep_stage(
-        load_experiment(spec), workspace(project), tracker=tracker, parent_run_id=parent,
-        storage=url, progress=False,
+        load_experiment(spec),
+        workspace(project),
+        tracker=tracker,
+        parent_run_id=parent,
+        storage=url,
+        progress=False,
     )
     assert again == {f"top{r['rank']}": r["params"] for r in data["top_k"]}
     assert len(study.get_trials()) == 4
-    assert len(client.search_runs(
-        [tracker.experiment_id(name)], f"tags.mlflow.parentRunId = '{sweep_run}'"
-    )) == 4
+    assert (
+        len(
+            client.search_runs(
+                [tracker.experiment_id(name)], f"tags.mlflow.parentRunId = '{sweep_run}'"
+            )
+        )
+        == 4
+    )
 
 
 def test_median_pruner_prunes_bad_trials(project, mlflow_db):

@@ -51,8 +51,12 @@ def test_sigkill_and_resume_keeps_every_trial(project, mlflow_db):
     location = resolve_location(exp.name, exp.spec.sweep, state)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(
-        loclab_cmd("run", "experiments/resume.yaml"), cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        loclab_cmd("run", "experiments/resume.yaml"),
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     # Wait until some trials completed and two are running with live job processes.
     deadline = time.time() + 240
@@ -79,8 +83,12 @@ def test_sigkill_and_resume_keeps_every_trial(project, mlflow_db):
     killed = {t.number: t.params for t in running}
 
     second = subprocess.run(
-        loclab_cmd("run", "experiments/resume.yaml"), cwd=project, env=env,
-        capture_output=True, text=True, timeout=300,
+        loclab_cmd("run", "experiments/resume.yaml"),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     for number in killed:
@@ -131,8 +139,12 @@ def test_sigkill_and_resume_keeps_every_trial(project, mlflow_db):
 
     # Running it a third time starts nothing.
     third = subprocess.run(
-        loclab_cmd("run", "experiments/resume.yaml"), cwd=project, env=env,
-        capture_output=True, text=True, timeout=120,
+        loclab_cmd("run", "experiments/resume.yaml"),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert third.returncode == 0, third.stderr[-2000:]
     assert "already has 4 finished trials" in third.stdout

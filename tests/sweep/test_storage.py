@@ -96,8 +96,12 @@ def test_orphaned_job_process_is_stopped(tmp_path):
 
     write_status(
         run_dir,
-        {"state": "RUNNING", "host": rec.driver_identity()["host"], "pid": job.pid,
-         "pid_created": psutil.Process(job.pid).create_time()},
+        {
+            "state": "RUNNING",
+            "host": rec.driver_identity()["host"],
+            "pid": job.pid,
+            "pid_created": psutil.Process(job.pid).create_time(),
+        },
     )
     note = rec.stop_orphan_job(run_dir)
     assert note == f"stopped its orphaned job process {job.pid}"
