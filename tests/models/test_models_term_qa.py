@@ -44,10 +44,10 @@ def test_components_shapes() -> None:
     interaction = PairInteraction(12)
     pooled = interaction(states, mask, states[:, :3], mask[:, :3])
     assert pooled.shape == (2, interaction.out_dim)
-    logits, lid = TermPairClassifier(20, 3, num_features=2, cross_layers=1, **SMALL)(
-        ids, ids[:, :2], torch.tensor([1, 2]), torch.zeros(2, 2)
-    )
-    assert logits.shape == (2,) and lid.shape == (2, 3)
+    logits, lid, nll = TermPairClassifier(
+        20, 3, num_features=2, cross_layers=1, language_model=True, **SMALL
+    )(ids, ids[:, :2], torch.tensor([1, 2]), torch.zeros(2, 2))
+    assert logits.shape == (2,) and lid.shape == (2, 3) and nll.shape == (2, 3)
 
 
 def test_padding_does_not_change_the_output() -> None:

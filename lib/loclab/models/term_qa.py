@@ -27,9 +27,10 @@ class TermQAModule(L.LightningModule):
     The input encoding (vocabularies, feature scaling) is a hyperparameter, so a checkpoint
     alone restores a working model (``TermQAModule.load(path)``).
 
-    The loss is the binary cross-entropy of "correct" plus ``lid_weight`` times the
-    cross-entropy of the language-identification head on correct pairs (whose locale is known
-    to be the target's language): a second, denser signal about what each language looks like.
+    The loss is the binary cross-entropy of "correct" plus, on correct pairs only (whose
+    locale is known to be the target's language and whose spelling is right), ``lid_weight``
+    times the cross-entropy of the language-identification head and ``lm_weight`` times the
+    character language model's NLL: denser signals about what each language looks like.
 
     Logs ``train_loss`` per epoch, and ``val_loss``, ``val_acc``, ``val_f1`` (F1 of the
     "correct" class) at the end of each validation epoch; ``test_*`` likewise.
@@ -38,6 +39,7 @@ class TermQAModule(L.LightningModule):
         encoding: :meth:`PairEncoding.to_dict` of the training split's encoding.
         use_features: Feed the hand-made pair features to the head.
         lid_weight: Weight of the language-identification loss.
+        lm_weight: Weight of the character language-model loss; 0 leaves the LM out.
         embed_dim: Character embedding size.
         hidden: Size of character states and of the classifier head.
         locale_dim: Locale embedding size.
@@ -54,6 +56,7 @@ class TermQAModule(L.LightningModule):
         encoding: dict[str, Any],
         use_features: bool = True,
         lid_weight: float = 0.5,
+        lm_weight: float = 0.2,
         embed_dim: int = 48,
         hidden: int = 64,
         locale_dim: int = 16,
@@ -78,6 +81,7 @@ class TermQAModule(L.LightningModule):
             kernel_size=kernel_size,
             dropout=dropout,
             cross_layers=cross_layers,
+            language_model=lm_weight > 0,
         )
         self.loss_fn = nn.BCEWithLogitsLoss()
         # Metric objects logged from the steps: Lightning computes them over the whole epoch
@@ -106,12 +110,16 @@ class TermQAModule(L.LightningModule):
 
     def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """Binary cross-entropy of one batch, plus the language-identification loss."""
-        logits, lid = self.net(batch.source, batch.target, batch.locale, batch.features)
+        logits, lid, nll = self.net(batch.source, batch.target, batch.locale, batch.features)
         loss = self.loss_fn(logits, batch.label)
         correct = batch.label == 1
         if self.hparams.lid_weight > 0 and bool(correct.any()):
             lid_loss = nn.functional.cross_entropy(lid[correct], batch.locale[correct])
             loss = loss + self.hparams.lid_weight * lid_loss
+        if nll is not None and bool(correct.any()):
+            # Mean NLL per character (and end mark) of the correct targets.
+            positions = ((batch.target[correct] != 0).sum() + int(correct.sum())).clamp(min=1)
+            loss = loss + self.hparams.lm_weight * nll[correct].sum() / positions
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 

@@ -3,5 +3,12 @@
 from loclab.models.components.classifier import TermPairClassifier
 from loclab.models.components.encoder import CharCNNEncoder
 from loclab.models.components.interaction import PairInteraction, masked_pool
+from loclab.models.components.language_model import CharLanguageModel
 
-__all__ = ["CharCNNEncoder", "PairInteraction", "TermPairClassifier", "masked_pool"]
+__all__ = [
+    "CharCNNEncoder",
+    "CharLanguageModel",
+    "PairInteraction",
+    "TermPairClassifier",
+    "masked_pool",
+]

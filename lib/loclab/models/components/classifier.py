@@ -7,6 +7,7 @@ from torch import nn
 
 from loclab.models.components.encoder import CharCNNEncoder
 from loclab.models.components.interaction import PairInteraction, masked_pool
+from loclab.models.components.language_model import CharLanguageModel
 
 __all__ = ["TermPairClassifier"]
 
@@ -21,6 +22,8 @@ class TermPairClassifier(nn.Module):
     * a language-identification head that guesses the target's locale from its letters alone,
       whose log-probability of the claimed locale tells a wrong language or a garbled spelling
       (trained with its own loss on correct pairs, see ``TermQAModule``);
+    * with ``language_model``, how probable the target's spelling is in the claimed language
+      (a character LM, trained with its own loss on correct pairs);
     * the hand-made pair features the baselines use, when ``num_features`` > 0, so the network
       starts from what a linear model knows and only has to learn the rest.
 
@@ -36,6 +39,7 @@ class TermPairClassifier(nn.Module):
         dropout: Dropout rate.
         cross_layers: Transformer layers over the joint source + target sequence (a
             cross-encoder, as QE models use) before alignment; 0 for none.
+        language_model: Add the character language model of the target languages.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class TermPairClassifier(nn.Module):
         kernel_size: int = 3,
         dropout: float = 0.1,
         cross_layers: int = 0,
+        language_model: bool = False,
     ) -> None:
         super().__init__()
         self.locale = nn.Embedding(num_locales, locale_dim)
@@ -77,7 +82,13 @@ class TermPairClassifier(nn.Module):
         self.interaction = PairInteraction(hidden, dropout)
         self.language_id = nn.Linear(2 * hidden, num_locales)
         self.num_features = num_features
+        self.lm = (
+            CharLanguageModel(vocab_size, num_locales, embed_dim, hidden, layers, 3, dropout)
+            if language_model
+            else None
+        )
         width = self.interaction.out_dim + 2 * hidden + locale_dim + num_features + 4
+        width += 3 if language_model else 0
         self.head = nn.Sequential(
             nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
         )
@@ -88,7 +99,7 @@ class TermPairClassifier(nn.Module):
         target: torch.Tensor,
         locale: torch.Tensor,
         features: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Score a batch.
 
         Args:
@@ -98,8 +109,9 @@ class TermPairClassifier(nn.Module):
             features: Pair features, (batch, num_features), when ``num_features`` > 0.
 
         Returns:
-            Logits of "correct", shape (batch,), and language-identification logits of the
-            target, shape (batch, num_locales).
+            Logits of "correct", shape (batch,); language-identification logits of the
+            target, shape (batch, num_locales); and the language model's NLL per target
+            position, shape (batch, length + 1), or None without a language model.
         """
         src, src_mask = self.encoder(source)
         tgt, tgt_mask = self.encoder(target)
@@ -122,11 +134,15 @@ class TermPairClassifier(nn.Module):
             claimed - best,
             lengths,
         ]
+        nll = None
+        if self.lm is not None:
+            nll = self.lm(target, locale)
+            parts.append(self.lm.summarize(nll, target))
         if self.num_features:
             if features is None:
                 raise ValueError("this classifier was built with num_features > 0")
             parts.append(features)
-        return self.head(torch.cat(parts, dim=-1)).squeeze(-1), lid
+        return self.head(torch.cat(parts, dim=-1)).squeeze(-1), lid, nll
 
     def _cross(
         self,
