@@ -1,21 +1,124 @@
-"""The ``backend:`` section: where jobs run."""
+"""The ``backend:`` section: where jobs run, and for SageMaker, on what and with which account.
+
+``backend: local`` (the default) and ``backend: sagemaker`` are both complete one-liners. With
+the shorthand, SageMaker settings come from, in this order (first found wins):
+
+1. the spec's ``backend:`` mapping (``backend: {kind: sagemaker, instance_type: ...}``);
+2. environment variables ``LOCLAB_SAGEMAKER_<FIELD>`` (``LOCLAB_SAGEMAKER_ROLE_ARN``...;
+   lists comma-separated, mappings as ``k=v,k2=v2``);
+3. the project defaults file ``loclab.yaml`` at the project root, section ``sagemaker:``;
+4. for ``region`` only, the standard ``AWS_REGION`` / ``AWS_DEFAULT_REGION``;
+5. built-in defaults (see :class:`SageMakerSettings`).
+
+``region``, ``role_arn``, ``bucket`` and ``image_uri`` have no default; ``loclab validate`` names
+each missing one and where to set it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from loclab.spec._base import SpecModel
+from loclab.exceptions import Problem
+from loclab.spec._base import Duration, SpecModel, parse_duration
 
-__all__ = ["BackendSpec"]
+if TYPE_CHECKING:
+    from loclab.params import NotebookParameters
+    from loclab.spec.model import Spec
+
+__all__ = [
+    "DEFAULTS_FILE",
+    "ENV_PREFIX",
+    "REQUIRED_SAGEMAKER",
+    "BackendSpec",
+    "SageMakerSettings",
+    "check_backend",
+    "resolve_sagemaker",
+]
+
+#: Project-level SageMaker defaults: ``<project root>/loclab.yaml``, section ``sagemaker:``.
+DEFAULTS_FILE = "loclab.yaml"
+#: Prefix of the environment variables that set SageMaker fields.
+ENV_PREFIX = "LOCLAB_SAGEMAKER_"
+#: Fields without a default.
+REQUIRED_SAGEMAKER = ("region", "role_arn", "bucket", "image_uri")
+_AWS_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
-class BackendSpec(SpecModel):
-    """Where jobs run. ``backend: local`` (the default) or ``backend: sagemaker``."""
+def _non_negative_duration(value: Any) -> float | None:
+    if value in (0, "0", 0.0):
+        return 0.0
+    return parse_duration(value)
+
+
+class _SageMakerFields(SpecModel):
+    """The SageMaker fields, shared by the spec section (all optional) and the settings."""
+
+    region: str | None = None
+    role_arn: str | None = None
+    bucket: str | None = None
+    prefix: str | None = None
+    image_uri: str | None = None
+    instance_type: str | None = None
+    instance_count: int | None = None
+    volume_gb: int | None = None
+    max_runtime: Duration | None = None
+    spot: bool | None = None
+    max_wait: Duration | None = None
+    keep_alive: float | None = None
+    subnets: list[str] | None = None
+    security_groups: list[str] | None = None
+    tags: dict[str, str] | None = None
+    environment: dict[str, str] | None = None
+    mlflow_tracking_uri: str | None = None
+    metrics: list[str] | None = None
+    code_dirs: list[str] | None = None
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _keep_alive(cls, value: Any) -> Any:
+        return _non_negative_duration(value)
+
+
+SAGEMAKER_FIELDS = tuple(_SageMakerFields.model_fields)
+
+
+class BackendSpec(_SageMakerFields):
+    """Where jobs run: ``backend: local`` (default), ``backend: sagemaker``, or a mapping.
+
+    Attributes:
+        kind: ``local`` runs each job as a local process; ``sagemaker`` as a training job.
+        region: AWS region of the jobs and the bucket (e.g. ``eu-west-1``).
+        role_arn: IAM role the jobs run as (see ``iam/training-role-policy.json``).
+        bucket: S3 bucket for code, data, checkpoints and outputs.
+        prefix: Key prefix inside the bucket (default ``loclab``).
+        image_uri: The training image in ECR (built from the project's ``Dockerfile``).
+        instance_type: e.g. ``ml.m5.xlarge`` (default) or ``ml.g5.xlarge``.
+        instance_count: Instances per job; 1 for now.
+        volume_gb: Storage volume per instance (default 30).
+        max_runtime: SageMaker stops a job after this long (default ``1d``).
+        spot: Managed spot training: cheaper, may be interrupted and resumed from checkpoints.
+        max_wait: With ``spot``, the longest wait for capacity plus the run; must exceed
+            ``max_runtime``.
+        keep_alive: Warm pool: keep the instance this long after a job for the next one
+            (0, the default, releases it at once).
+        subnets: VPC subnets (optional; with ``security_groups``).
+        security_groups: VPC security groups (optional; with ``subnets``).
+        tags: AWS tags on every job (cost allocation).
+        environment: Extra environment variables of the training container.
+        mlflow_tracking_uri: MLflow server URL or SageMaker-managed MLflow ARN the jobs log to.
+        metrics: Metric names SageMaker extracts from the job log (the sweep metric and the
+            compare metrics are always included).
+        code_dirs: Project folders shipped with every job and put on ``PYTHONPATH``
+            (default ``lib``).
+    """
 
     kind: Literal["local", "sagemaker"] = "local"
-    settings: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -23,3 +126,326 @@ class BackendSpec(SpecModel):
         if isinstance(value, str):
             return {"kind": value}
         return value
+
+    @model_validator(mode="after")
+    def _only_for_sagemaker(self) -> BackendSpec:
+        if self.kind == "local":
+            used = self.sagemaker_fields()
+            if used:
+                raise ValueError(
+                    f"{', '.join(used)} only apply to kind: sagemaker (this backend is local)"
+                )
+        return self
+
+    def sagemaker_fields(self) -> dict[str, Any]:
+        """The SageMaker fields the spec sets (the others come from elsewhere)."""
+        return {k: getattr(self, k) for k in SAGEMAKER_FIELDS if getattr(self, k) is not None}
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*")
+_MLFLOW_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.*")
+
+
+class SageMakerSettings(SpecModel):
+    """Resolved SageMaker settings: every field has its value (see the module docstring)."""
+
+    region: str
+    role_arn: str
+    bucket: str
+    image_uri: str
+    prefix: str = "loclab"
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    volume_gb: int = 30
+    max_runtime: Duration = 86400.0
+    spot: bool = False
+    max_wait: Duration | None = None
+    keep_alive: float = 0.0
+    subnets: list[str] = Field(default_factory=list)
+    security_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(default_factory=dict)
+    mlflow_tracking_uri: str | None = None
+    metrics: list[str] = Field(default_factory=list)
+    code_dirs: list[str] = Field(default_factory=lambda: ["lib"])
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _keep_alive(cls, value: Any) -> Any:
+        return _non_negative_duration(value)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        known = _sagemaker_regions()
+        if known and value not in known:
+            from loclab.params.validate import did_you_mean
+
+            close = did_you_mean(value, sorted(known))
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise ValueError(f"'{value}' is not a region with SageMaker{hint}")
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if value.startswith("s3://"):
+            raise ValueError(f"give the bucket name only, without s3:// ('{value[5:]}')")
+        if not _BUCKET.fullmatch(value) or ".." in value or "/" in value:
+            raise ValueError(
+                f"'{value}' is not a valid S3 bucket name (3 to 63 lower-case letters, digits, "
+                "dots and hyphens)"
+            )
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not _PREFIX.fullmatch(value):
+            raise ValueError(f"'{value}' is not a safe S3 key prefix (letters, digits, - _ . /)")
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _one_instance(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(f"is {value}; only single-instance jobs are supported (use 1)")
+        return value
+
+    @field_validator("mlflow_tracking_uri")
+    @classmethod
+    def _reachable_tracking(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("arn:"):
+            if not _MLFLOW_ARN.fullmatch(value):
+                raise ValueError(
+                    f"'{value}' is not a SageMaker MLflow ARN "
+                    "(arn:aws:sagemaker:<region>:<account>:mlflow-tracking-server/<name>)"
+                )
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"'{value}' cannot be reached from a SageMaker job; use an http(s):// MLflow "
+                "server or a SageMaker MLflow ARN"
+            )
+        return value
+
+    @field_validator("code_dirs")
+    @classmethod
+    def _relative(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if Path(item).is_absolute() or ".." in Path(item).parts:
+                raise ValueError(f"'{item}' must be a folder inside the project")
+        return value
+
+
+def _sagemaker_regions() -> frozenset[str]:
+    try:
+        import botocore.session
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return frozenset()
+    session = botocore.session.get_session()
+    found: set[str] = set()
+    for partition in session.get_available_partitions():
+        found.update(session.get_available_regions("sagemaker", partition_name=partition))
+    return frozenset(found)
+
+
+def _env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _where_to_set(field: str, root: Path) -> str:
+    extra = " or AWS_DEFAULT_REGION" if field == "region" else ""
+    return (
+        f"set backend.{field} in the spec, ${_env_name(field)}{extra}, or {field} under "
+        f"'sagemaker:' in {root / DEFAULTS_FILE}"
+    )
+
+
+def _parse_env(field: str, text: str) -> Any:
+    """Environment text → the field's shape (lists comma-separated, mappings ``k=v,...``)."""
+    annotation = str(_SageMakerFields.model_fields[field].annotation)
+    if "list" in annotation:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if "dict" in annotation:
+        out: dict[str, str] = {}
+        for item in text.split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected k=v pairs separated by commas, got {item!r}")
+            out[key.strip()] = value.strip()
+        return out
+    if "bool" in annotation:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text.strip()
+
+
+def _read_defaults(root: Path) -> tuple[dict[str, Any], list[Problem]]:
+    path = root / DEFAULTS_FILE
+    if not path.is_file():
+        return {}, []
+    import yaml
+
+    shown = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        return {}, [Problem(shown, "", f"invalid YAML: {what}", "fix the syntax")]
+    section = data.get("sagemaker") if isinstance(data, dict) else None
+    if section is None:
+        return {}, []
+    if not isinstance(section, dict):
+        return {}, [Problem(shown, "sagemaker", "expected a mapping of settings", "")]
+    from loclab.params.validate import did_you_mean
+
+    problems = []
+    values = {}
+    for key, value in section.items():
+        if key not in SAGEMAKER_FIELDS:
+            close = did_you_mean(str(key), SAGEMAKER_FIELDS)
+            fix = f"did you mean '{close}'?" if close else f"valid: {', '.join(SAGEMAKER_FIELDS)}"
+            problems.append(Problem(shown, f"sagemaker.{key}", "unknown key", fix))
+        else:
+            values[key] = value
+    return values, problems
+
+
+def resolve_sagemaker(
+    backend: BackendSpec,
+    *,
+    root: Path,
+    source: str,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[SageMakerSettings | None, list[Problem]]:
+    """Merge the spec, the environment, ``loclab.yaml`` and the defaults into settings.
+
+    Args:
+        backend: The spec's section.
+        root: The project root (where ``loclab.yaml`` is).
+        source: The spec file as shown to the user.
+        environ: The environment (``os.environ`` by default).
+
+    Returns:
+        The settings (None when something is missing or invalid) and the problems, each naming
+        the field and where its value came from.
+    """
+    environ = os.environ if environ is None else environ
+    defaults, problems = _read_defaults(root)
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    explicit = backend.sagemaker_fields()
+    for field in SAGEMAKER_FIELDS:
+        var = _env_name(field)
+        if field in explicit:
+            merged[field], origin[field] = explicit[field], "in the spec"
+        elif environ.get(var, "") != "":
+            try:
+                merged[field] = _parse_env(field, environ[var])
+            except ValueError as err:
+                problems.append(Problem(source, f"backend.{field}", f"${var}: {err}", ""))
+                continue
+            origin[field] = f"from ${var}"
+        elif field in defaults:
+            merged[field] = defaults[field]
+            origin[field] = f"from {DEFAULTS_FILE} (sagemaker.{field})"
+        elif field == "region":
+            for aws_var in _AWS_REGION_VARS:
+                if environ.get(aws_var):
+                    merged[field], origin[field] = environ[aws_var], f"from ${aws_var}"
+                    break
+    for field in REQUIRED_SAGEMAKER:
+        if field not in merged and not any(p.field == f"backend.{field}" for p in problems):
+            problems.append(
+                Problem(
+                    source,
+                    f"backend.{field}",
+                    "is required for backend: sagemaker but is not set",
+                    _where_to_set(field, root),
+                )
+            )
+    if problems:
+        return None, problems
+    from pydantic import ValidationError
+
+    try:
+        settings = SageMakerSettings.model_validate(merged)
+    except ValidationError as err:
+        for e in err.errors():
+            field = str(e["loc"][0]) if e["loc"] else ""
+            message = str(e["msg"]).removeprefix("Value error, ")
+            if e["type"].endswith(("_parsing", "_type")):
+                message = f"{message}, got {e.get('input')!r}"
+            where = origin.get(field, "")
+            if where and where != "in the spec":
+                message = f"{message} ({where})"
+            problems.append(Problem(source, f"backend.{field}", message, ""))
+        return None, problems
+    return settings, []
+
+
+def check_backend(
+    spec: Spec,
+    notebook: NotebookParameters,
+    *,
+    params: dict[str, Any],
+    source: str,
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """Problems with the backend: missing settings and anything AWS would reject.
+
+    For ``sagemaker``, the ``CreateTrainingJob`` request of a representative job (the
+    experiment's longest job name, every hyperparameter it may set, its channels and metrics)
+    is built and validated offline against botocore's service model; each problem is reported
+    against the spec field it comes from.
+    """
+    if spec.backend.kind != "sagemaker":
+        return []
+    if root is None:
+        from loclab.spec.load import find_project_root
+
+        root = find_project_root(Path(source).resolve().parent)
+    settings, problems = resolve_sagemaker(spec.backend, root=root, source=source, environ=environ)
+    if settings is None:
+        return problems
+    from loclab.aws.training import representative_request, request_field, validate_training_job
+
+    request = representative_request(spec, notebook, params, settings)
+    for problem in validate_training_job(request, region=settings.region):
+        field = request_field(problem.path)
+        problems.append(
+            Problem(
+                source,
+                field,
+                f"{_spec_words(problem.message)} (CreateTrainingJob {problem.path})",
+                _spec_words(problem.fix),
+            )
+        )
+    return problems
+
+
+#: Request names in rule messages → the spec fields a user edits.
+_SPEC_WORDS = (
+    ("MaxRuntimeInSeconds", "backend.max_runtime"),
+    ("MaxWaitTimeInSeconds", "backend.max_wait"),
+    ("set keep_alive", "set backend.keep_alive"),
+    ("or spot to", "or backend.spot to"),
+)
+
+
+def _spec_words(text: str) -> str:
+    for old, new in _SPEC_WORDS:
+        text = text.replace(old, new)
+    return text

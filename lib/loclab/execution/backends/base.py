@@ -49,3 +49,13 @@ class Backend(abc.ABC):
             run_dir: Local folder of the job's tree (created by the caller, empty).
             env: Variables for the job (MLflow run, thread limits...).
         """
+
+    def attach(self, name: str, run_dir: Path) -> JobHandle | None:
+        """Re-attach to job ``name``, launched earlier into ``run_dir`` by any process.
+
+        A launcher restarted after a crash calls this before launching the job again: a
+        backend whose jobs outlive their launcher (SageMaker) returns a handle to poll, stop,
+        read and collect; None means there is nothing to re-attach to (the local backend,
+        whose jobs are stopped with their launcher, always says None).
+        """
+        return None

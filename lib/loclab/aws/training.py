@@ -1,0 +1,536 @@
+"""The ``CreateTrainingJob`` request loclab sends: names, S3 layout, building and checking it.
+
+The container runs the same job entry point as the local backend
+(``python -m loclab.execution.entrypoint``, root ``/opt/ml``); hyperparameters are the job's
+string-encoded overrides; the notebook and the project's code arrive in the ``code`` channel;
+metric definitions capture the ``[loclab-metric]`` lines :mod:`loclab.runtime` prints;
+``/opt/ml/checkpoints`` is synced with S3 while the job runs.
+
+S3 layout under ``s3://<bucket>/<prefix>/``::
+
+    code/<digest>/                   notebook + code folders (content-addressed, shared)
+    data/<channel>/<digest>/         input channels (content-addressed, shared)
+    manifests/<kind>-<digest>.json   written last: the bundle above is complete
+    <experiment>/<job>/checkpoints/  checkpoints and metrics.jsonl, synced while running
+    <experiment>/<job>/output/       model.tar.gz, output.tar.gz (SageMaker's own layout)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loclab.aws.errors import RequestProblem
+from loclab.aws.s3 import join_uri
+
+if TYPE_CHECKING:
+    from loclab.params import NotebookParameters
+    from loclab.spec.backend import SageMakerSettings
+    from loclab.spec.model import Spec
+
+__all__ = [
+    "CHECKPOINT_PATH",
+    "CONTAINER_ENTRYPOINT",
+    "CONTAINER_ROOT",
+    "LOG_GROUP",
+    "MAX_JOB_NAME",
+    "S3Layout",
+    "build_training_job_request",
+    "container_environment",
+    "metric_definitions",
+    "representative_request",
+    "request_field",
+    "training_job_name",
+    "training_job_rules",
+    "validate_training_job",
+]
+
+OPERATION = "CreateTrainingJob"
+#: The container's root, as SageMaker mounts it.
+CONTAINER_ROOT = "/opt/ml"
+CHECKPOINT_PATH = f"{CONTAINER_ROOT}/checkpoints"
+#: What the container runs: the job entry point, as the local backend runs it.
+CONTAINER_ENTRYPOINT = ("python", "-m", "loclab.execution.entrypoint")
+#: CloudWatch log group of training jobs (stream ``<job>/algo-1-<epoch>``).
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+MAX_JOB_NAME = 63
+_NAME_OK = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_ECR = re.compile(r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/.+")
+_IMAGE = re.compile(
+    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})"
+)
+
+#: Request paths → the spec field that sets them (for ``loclab validate`` messages).
+_FIELDS = (
+    ("TrainingJobName", "name"),
+    ("RoleArn", "backend.role_arn"),
+    ("AlgorithmSpecification.TrainingImage", "backend.image_uri"),
+    ("AlgorithmSpecification.MetricDefinitions", "backend.metrics"),
+    ("ResourceConfig.InstanceType", "backend.instance_type"),
+    ("ResourceConfig.InstanceCount", "backend.instance_count"),
+    ("ResourceConfig.VolumeSizeInGB", "backend.volume_gb"),
+    ("ResourceConfig.KeepAlivePeriodInSeconds", "backend.keep_alive"),
+    ("StoppingCondition.MaxRuntimeInSeconds", "backend.max_runtime"),
+    ("StoppingCondition.MaxWaitTimeInSeconds", "backend.max_wait"),
+    ("EnableManagedSpotTraining", "backend.spot"),
+    ("VpcConfig.Subnets", "backend.subnets"),
+    ("VpcConfig.SecurityGroupIds", "backend.security_groups"),
+    ("VpcConfig", "backend.subnets"),
+    ("Tags", "backend.tags"),
+    ("Environment", "backend.environment"),
+    ("HyperParameters", "params"),
+    ("InputDataConfig", "channels"),
+    ("OutputDataConfig", "backend.bucket"),
+    ("CheckpointConfig", "backend.bucket"),
+)
+
+
+def request_field(path: str) -> str:
+    """The spec field behind a request path, e.g. ``backend.instance_type``.
+
+    ``backend`` when no field is more precise.
+    """
+    for prefix, field in _FIELDS:
+        if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+            return field
+    return "backend"
+
+
+def training_job_name(name: str, attempt: int = 1) -> str:
+    """The SageMaker name of loclab job ``name``: deterministic and always valid.
+
+    loclab's names (``term-qa-t12-a1``, ``quickstart-neural-s0``) are valid as they are.
+    Other characters become hyphens; a name too long keeps its start and gets a short hash of
+    the whole, so two long names never collide. Attempts after the first (a job run again
+    after it failed) get ``-r<attempt>``: SageMaker never reuses a name.
+    """
+    suffix = f"-r{attempt}" if attempt > 1 else ""
+    base = re.sub(r"[^a-zA-Z0-9-]+", "-", name).strip("-") or "job"
+    if len(base) + len(suffix) > MAX_JOB_NAME or base != name:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        if len(base) + len(suffix) > MAX_JOB_NAME:
+            keep = MAX_JOB_NAME - len(suffix) - len(digest) - 1
+            base = f"{base[:keep].rstrip('-')}-{digest}"
+    return base + suffix
+
+
+@dataclass(frozen=True)
+class S3Layout:
+    """Where a project's objects live in its bucket (see the module docstring)."""
+
+    bucket: str
+    prefix: str = "loclab"
+
+    @property
+    def root(self) -> str:  # noqa: D102
+        return join_uri(f"s3://{self.bucket}", self.prefix)
+
+    def code(self, digest: str) -> str:
+        """Prefix of a code bundle."""
+        return join_uri(self.root, "code", digest) + "/"
+
+    def channel(self, name: str, digest: str) -> str:
+        """Prefix of an input channel's data."""
+        return join_uri(self.root, "data", name, digest) + "/"
+
+    def manifest(self, kind: str, digest: str) -> str:
+        """Manifest object of a bundle (written after its files)."""
+        return join_uri(self.root, "manifests", f"{kind}-{digest}.json")
+
+    def output_path(self, experiment: str) -> str:
+        """``OutputDataConfig.S3OutputPath``: SageMaker adds ``<job>/output/``."""
+        return join_uri(self.root, experiment) + "/"
+
+    def job(self, experiment: str, job: str) -> str:
+        """Everything of one job."""
+        return join_uri(self.root, experiment, job) + "/"
+
+    def checkpoints(self, experiment: str, job: str) -> str:
+        """``CheckpointConfig.S3Uri`` of a job."""
+        return join_uri(self.root, experiment, job, "checkpoints") + "/"
+
+    def output(self, experiment: str, job: str, name: str) -> str:
+        """``model.tar.gz`` or ``output.tar.gz`` of a job."""
+        return join_uri(self.root, experiment, job, "output", name)
+
+
+def metric_definitions(names: Iterable[str]) -> list[dict[str, str]]:
+    """``MetricDefinitions`` for the ``[loclab-metric]`` lines, one per distinct name."""
+    from loclab.runtime import metric_regex
+
+    seen: list[str] = []
+    for name in names:
+        if name and name not in seen:
+            seen.append(name)
+    return [{"Name": name, "Regex": metric_regex(name)} for name in seen]
+
+
+def container_environment(
+    notebook_name: str,
+    *,
+    code_dirs: Iterable[str] = (),
+    region: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The training container's environment: what the local backend sets, plus code paths.
+
+    The project's code folders come first on ``PYTHONPATH``, so the job (and its kernel) runs
+    the code as it was when the job was launched, not the copy baked into the image.
+    """
+    env = {
+        "LOCLAB_NOTEBOOK": notebook_name,
+        "PYTHONUNBUFFERED": "1",
+        "MPLBACKEND": "Agg",
+        "TQDM_DISABLE": "1",
+    }
+    paths = [f"{CONTAINER_ROOT}/input/data/code/{d.strip('/')}" for d in code_dirs]
+    if paths:
+        env["PYTHONPATH"] = ":".join(paths)
+    if region:
+        env["AWS_DEFAULT_REGION"] = region
+    env.update(extra or {})
+    return env
+
+
+def build_training_job_request(
+    settings: SageMakerSettings,
+    *,
+    job_name: str,
+    experiment: str,
+    hyperparameters: Mapping[str, str],
+    code_uri: str,
+    channel_uris: Mapping[str, str],
+    environment: Mapping[str, str],
+    metric_names: Iterable[str] = (),
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``CreateTrainingJob`` parameters of one job.
+
+    Args:
+        settings: Resolved SageMaker settings.
+        job_name: The SageMaker job name (see :func:`training_job_name`).
+        experiment: The experiment (the job's S3 folder).
+        hyperparameters: String values, as ``hyperparameters.json`` holds them.
+        code_uri: Prefix of the code bundle (the ``code`` channel).
+        channel_uris: Data channel name to its S3 prefix.
+        environment: Container environment (see :func:`container_environment`).
+        metric_names: Metrics SageMaker extracts from the log.
+        tags: Job tags besides the settings' own.
+    """
+    layout = S3Layout(settings.bucket, settings.prefix)
+    channels = [_channel("code", code_uri)]
+    channels += [_channel(name, uri) for name, uri in sorted(channel_uris.items())]
+    algorithm: dict[str, Any] = {
+        "TrainingImage": settings.image_uri,
+        "TrainingInputMode": "File",
+        "ContainerEntrypoint": list(CONTAINER_ENTRYPOINT),
+    }
+    definitions = metric_definitions([*metric_names, *settings.metrics])
+    if definitions:
+        algorithm["MetricDefinitions"] = definitions
+    resources: dict[str, Any] = {
+        "InstanceType": settings.instance_type,
+        "InstanceCount": settings.instance_count,
+        "VolumeSizeInGB": settings.volume_gb,
+    }
+    if settings.keep_alive:
+        resources["KeepAlivePeriodInSeconds"] = int(settings.keep_alive)
+    stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(settings.max_runtime)}
+    if settings.max_wait is not None:
+        stopping["MaxWaitTimeInSeconds"] = int(settings.max_wait)
+    request: dict[str, Any] = {
+        "TrainingJobName": job_name,
+        "RoleArn": settings.role_arn,
+        "AlgorithmSpecification": algorithm,
+        "HyperParameters": dict(hyperparameters),
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": layout.output_path(experiment)},
+        "CheckpointConfig": {
+            "S3Uri": layout.checkpoints(experiment, job_name),
+            "LocalPath": CHECKPOINT_PATH,
+        },
+        "ResourceConfig": resources,
+        "StoppingCondition": stopping,
+        "Environment": dict(environment),
+    }
+    if settings.spot:
+        request["EnableManagedSpotTraining"] = True
+    if settings.subnets or settings.security_groups:
+        vpc: dict[str, Any] = {}
+        if settings.subnets:
+            vpc["Subnets"] = list(settings.subnets)
+        if settings.security_groups:
+            vpc["SecurityGroupIds"] = list(settings.security_groups)
+        request["VpcConfig"] = vpc
+    all_tags = {**settings.tags, **(tags or {})}
+    if all_tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in all_tags.items()]
+    return request
+
+
+def _channel(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "InputMode": "File",
+    }
+
+
+def training_job_rules(
+    request: Mapping[str, Any], *, region: str | None = None
+) -> list[RequestProblem]:
+    """Cross-field rules of ``CreateTrainingJob`` that the service model cannot express.
+
+    Args:
+        request: The request.
+        region: The region the job is sent to (checks the image's ECR region).
+    """
+    out: list[RequestProblem] = []
+    stopping = request.get("StoppingCondition") or {}
+    resources = request.get("ResourceConfig") or {}
+    spot = bool(request.get("EnableManagedSpotTraining"))
+    runtime = stopping.get("MaxRuntimeInSeconds")
+    wait = stopping.get("MaxWaitTimeInSeconds")
+    where = "StoppingCondition.MaxWaitTimeInSeconds"
+    if spot and wait is None:
+        out.append(
+            RequestProblem(
+                where,
+                "is required with managed spot training",
+                "set it longer than MaxRuntimeInSeconds: it covers waiting for spot capacity "
+                "plus the run",
+            )
+        )
+    elif spot and isinstance(wait, int) and isinstance(runtime, int) and wait <= runtime:
+        out.append(
+            RequestProblem(
+                where,
+                f"is {wait} s; with managed spot training it must be longer than "
+                f"MaxRuntimeInSeconds ({runtime} s)",
+                "it covers waiting for spot capacity plus the run",
+            )
+        )
+    elif not spot and wait is not None:
+        out.append(RequestProblem(where, "is only allowed with managed spot training"))
+    if spot and resources.get("KeepAlivePeriodInSeconds"):
+        out.append(
+            RequestProblem(
+                "ResourceConfig.KeepAlivePeriodInSeconds",
+                "warm pools cannot be used with managed spot training",
+                "set keep_alive to 0 or spot to false",
+            )
+        )
+    for key, what in (("InstanceCount", "instance"), ("VolumeSizeInGB", "GB of storage")):
+        value = resources.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            out.append(
+                RequestProblem(
+                    f"ResourceConfig.{key}", f"is {value}; a job needs at least 1 {what}"
+                )
+            )
+    out.extend(_s3_rules(request))
+    out.extend(_tag_rules(request.get("Tags") or []))
+    out.extend(_metric_rules(request.get("AlgorithmSpecification") or {}))
+    image = (request.get("AlgorithmSpecification") or {}).get("TrainingImage")
+    if isinstance(image, str):
+        out.extend(_image_rules(image, region))
+    return out
+
+
+def _s3_rules(request: Mapping[str, Any]) -> list[RequestProblem]:
+    out: list[RequestProblem] = []
+    uris: list[tuple[str, Any]] = [
+        (
+            "OutputDataConfig.S3OutputPath",
+            (request.get("OutputDataConfig") or {}).get("S3OutputPath"),
+        ),
+        ("CheckpointConfig.S3Uri", (request.get("CheckpointConfig") or {}).get("S3Uri")),
+    ]
+    names: list[str] = []
+    for i, channel in enumerate(request.get("InputDataConfig") or []):
+        if not isinstance(channel, Mapping):
+            continue
+        source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+        uris.append((f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri", source.get("S3Uri")))
+        name = channel.get("ChannelName")
+        if name in names:
+            out.append(
+                RequestProblem(f"InputDataConfig[{i}].ChannelName", f"'{name}' appears twice")
+            )
+        names.append(name)
+    from loclab.spec.backend import _BUCKET
+
+    for path, uri in uris:
+        if not isinstance(uri, str):
+            continue
+        if not uri.startswith("s3://"):
+            out.append(RequestProblem(path, f"'{uri}' is not an s3:// URI"))
+            continue
+        bucket = uri[5:].partition("/")[0]
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+            out.append(
+                RequestProblem(
+                    path,
+                    f"'{bucket}' is not a valid S3 bucket name",
+                    "3 to 63 lower-case letters, digits, dots and hyphens",
+                )
+            )
+    return out
+
+
+def _tag_rules(tags: list[Any]) -> list[RequestProblem]:
+    out: list[RequestProblem] = []
+    seen: set[str] = set()
+    for i, tag in enumerate(tags):
+        key = tag.get("Key") if isinstance(tag, Mapping) else None
+        if not isinstance(key, str):
+            continue
+        if key.lower().startswith("aws:"):
+            out.append(RequestProblem(f"Tags[{i}].Key", f"'{key}': the aws: prefix is reserved"))
+        if key in seen:
+            out.append(RequestProblem(f"Tags[{i}].Key", f"'{key}' appears twice"))
+        seen.add(key)
+    return out
+
+
+def _metric_rules(algorithm: Mapping[str, Any]) -> list[RequestProblem]:
+    out: list[RequestProblem] = []
+    seen: set[str] = set()
+    for i, item in enumerate(algorithm.get("MetricDefinitions") or []):
+        if not isinstance(item, Mapping):
+            continue
+        name, pattern = item.get("Name"), item.get("Regex")
+        where = f"AlgorithmSpecification.MetricDefinitions[{i}]"
+        if name in seen:
+            out.append(RequestProblem(f"{where}.Name", f"'{name}' appears twice"))
+        seen.add(str(name))
+        if not isinstance(pattern, str):
+            continue
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as err:
+            out.append(RequestProblem(f"{where}.Regex", f"does not compile: {err}"))
+            continue
+        if groups != 1:
+            out.append(
+                RequestProblem(
+                    f"{where}.Regex",
+                    f"has {groups} capture groups; it needs exactly one (the value)",
+                )
+            )
+    return out
+
+
+def _image_rules(image: str, region: str | None) -> list[RequestProblem]:
+    where = "AlgorithmSpecification.TrainingImage"
+    if not image:
+        return [RequestProblem(where, "must not be empty", "build and push the Dockerfile")]
+    ecr = _ECR.fullmatch(image)
+    if ecr is None and not _IMAGE.fullmatch(image):
+        return [
+            RequestProblem(
+                where,
+                f"'{image}' is not an image URI",
+                "expected e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/loclab:0.1.0",
+            )
+        ]
+    if ecr is not None and region and ecr.group(2) != region:
+        return [
+            RequestProblem(
+                where,
+                f"the image is in {ecr.group(2)} but the job runs in {region}",
+                "push the image to ECR in the job's region",
+            )
+        ]
+    return []
+
+
+def validate_training_job(
+    request: Mapping[str, Any], *, region: str | None = None
+) -> list[RequestProblem]:
+    """Every problem of a ``CreateTrainingJob`` request: model constraints, then the rules."""
+    from loclab.aws.validate import validate_request
+
+    return [*validate_request(OPERATION, request), *training_job_rules(request, region=region)]
+
+
+def representative_request(
+    spec: Spec,
+    notebook: NotebookParameters,
+    params: Mapping[str, Any],
+    settings: SageMakerSettings,
+) -> dict[str, Any]:
+    """The request of the experiment's most demanding job, for offline validation.
+
+    It has the longest job name the experiment produces, every hyperparameter any of its jobs
+    may set (each with its longest value), the spec's channels and metrics, and placeholder
+    digests of realistic length. Nothing is uploaded or sent.
+    """
+    from loclab.params import encode_value
+
+    names = [f"{spec.name}-run"]
+    options: dict[str, list[Any]] = {k: [v] for k, v in params.items()}
+    metrics: list[str] = []
+    if spec.compare is not None:
+        metrics += spec.compare.metrics
+        for system, cfg in spec.compare.systems.items():
+            for key, value in cfg.params.items():
+                options.setdefault(key, []).append(value)
+            if "seed" in notebook:
+                options.setdefault("seed", []).extend(spec.compare.seeds)
+            names += [f"{spec.name}-{system}-s{seed}" for seed in spec.compare.seeds]
+    if spec.sweep is not None:
+        from loclab.spec.sweep import grid_values
+
+        metrics.insert(0, spec.sweep.metric)
+        names.append(f"{spec.name}-t{max(spec.sweep.n_trials - 1, 0)}-a9")
+        for key, value in spec.sweep.params.items():
+            options.setdefault(key, []).append(value)
+        for key, entry in spec.sweep.space.items():
+            values = grid_values(entry) if entry.is_finite else [entry.low, entry.high]
+            if entry.type == "int":
+                values = [int(v) for v in values if v is not None]
+            options.setdefault(key, []).extend(values)
+    hyper: dict[str, str] = {}
+    for key, values in options.items():
+        if key not in notebook:
+            continue
+        texts = [encode_value(v, notebook[key].type) for v in values]
+        hyper[key] = max(texts, key=len)
+    name = max(names, key=len)
+    digest = "0" * 16
+    layout = S3Layout(settings.bucket, settings.prefix)
+    extra = dict(settings.environment)
+    if settings.mlflow_tracking_uri:
+        extra.update(MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri, MLFLOW_RUN_ID="0" * 32)
+    env = container_environment(
+        notebook.path.name,
+        code_dirs=settings.code_dirs,
+        region=settings.region,
+        extra=extra,
+    )
+    return build_training_job_request(
+        settings,
+        job_name=training_job_name(name),
+        experiment=spec.name,
+        hyperparameters=hyper,
+        code_uri=layout.code(digest),
+        channel_uris={ch: layout.channel(ch, digest) for ch in spec.channels},
+        environment=env,
+        metric_names=metrics,
+        tags=job_tags(spec.name, name, {"loclab.system": "x" * 8}),
+    )
+
+
+def job_tags(experiment: str, job: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tags loclab puts on each job (find a project's jobs and costs in the console)."""
+    return {"loclab:experiment": experiment, "loclab:job": job, **(extra or {})}
