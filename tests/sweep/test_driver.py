@@ -225,3 +225,21 @@ def test_value_of_a_final_only_metric(project):
     d.run()
     (t,) = d.study.get_trials()
     assert t.state.name == "COMPLETE" and math.isclose(t.value, t.params["x"] + 0.1)
+
+
+def test_sweep_timeout_stops_launching(project):
+    spec = write_spec(
+        project,
+        "budget",
+        "  metric: val_score\n  n_trials: 6\n  workers: 2\n  timeout: 1s\n  sampler: random\n"
+        "  pruner: none\n  space:\n    x: {type: float, low: 0.0, high: 1.0}\n",
+        params="epochs: 2, sleep_s: 1.0",
+    )
+    lines: list[str] = []
+    d = driver(project, spec, say=lines.append)
+    outcome = d.run()
+    # The first two trials started before the limit and were allowed to finish.
+    assert outcome.launched == 2
+    assert [t.state.name for t in d.study.get_trials()] == ["COMPLETE", "COMPLETE"]
+    assert any(line.startswith("sweep timeout (0:01) reached: no new trials") for line in lines)
+    assert outcome.results["finished"] is False

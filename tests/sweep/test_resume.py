@@ -149,3 +149,47 @@ def test_sigkill_and_resume_keeps_every_trial(project, mlflow_db):
     assert third.returncode == 0, third.stderr[-2000:]
     assert "already has 4 finished trials" in third.stdout
     assert len(load_study(location).get_trials()) == len(trials)
+
+
+def test_ctrl_c_stops_jobs_and_requeues_their_trials(project):
+    spec = write_spec(
+        project,
+        "ctrlc",
+        "  metric: val_score\n  n_trials: 2\n  workers: 2\n  sampler: random\n"
+        "  pruner: none\n  space:\n    x: {type: float, low: 0.0, high: 1.0}\n",
+        params="epochs: 60, sleep_s: 1.0",
+    )
+    exp = load_experiment(spec)
+    location = resolve_location(exp.name, exp.spec.sweep, StateDir(project / ".loclab"))
+    proc = subprocess.Popen(
+        loclab_cmd("run", "experiments/ctrlc.yaml"),
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            trials = load_study(location).get_trials()
+        except StudyNotFoundError:
+            trials = []
+        # Wait until both jobs have reported an epoch: their kernels are running.
+        if len(trials) == 2 and all(t.intermediate_values for t in trials):
+            break
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the trials never started")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted: running jobs were stopped and marked KILLED" in err
+    trials = load_study(location).get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]
+    for t in trials[:2]:
+        assert t.user_attrs["loclab.interrupted"] is True
+        status = json.loads((Path(t.user_attrs["loclab.run_dir"]) / "status.json").read_text())
+        assert status["state"] == "KILLED"
+    assert sorted(t.user_attrs["loclab.requeued_from"] for t in trials[2:]) == [0, 1]
+    assert {json.dumps(t.params) for t in trials[2:]} == {json.dumps(t.params) for t in trials[:2]}

@@ -298,8 +298,9 @@ class SweepDriver:
         self.say(f"trial {trial.number} started{again}: {shown}")
 
     def _poll(self, runner: JobRunner, slot: _Slot) -> None:
-        self._read_metrics(slot, prune=True)
         job = slot.job
+        # A job that already ended trained every epoch: nothing is left to prune.
+        self._read_metrics(slot, prune=not job.done())
         if slot.pruned_at is None and slot.bad is None and not job.done():
             if job.timed_out():
                 job.stop(JobState.TIMEOUT)
