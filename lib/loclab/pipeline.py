@@ -37,6 +37,10 @@ class Workspace:
     state: StateDir
     reports: Path
 
+    def job_env(self) -> dict[str, str]:
+        """Variables every job of this workspace gets (a data cache shared by all jobs)."""
+        return {"LOCLAB_CACHE_DIR": str(self.state.cache)}
+
     @classmethod
     def for_experiment(cls, exp: Experiment, reports: Path | None = None) -> Workspace:
         """Defaults: ``<root>/.loclab`` (or ``$LOCLAB_STATE_DIR``) and ``<root>/reports``."""
@@ -158,7 +162,9 @@ def run_experiment(
         params={f"spec.{k}": v for k, v in exp.params.items()},
     )
     tracker.log_artifact(parent, exp.spec_path, "spec")
-    runner = JobRunner(LocalBackend(), ws.state.runs(exp.name), tracker, parent_run_id=parent)
+    runner = JobRunner(
+        LocalBackend(), ws.state.runs(exp.name), tracker, parent_run_id=parent, env=ws.job_env()
+    )
     results: list[JobResult] = []
     status = "FINISHED"
     try:

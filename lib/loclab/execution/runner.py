@@ -11,7 +11,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,7 @@ class JobRunner:
         runs_root: Folder holding one run folder per job name.
         tracker: MLflow tracker; None runs without tracking.
         parent_run_id: MLflow parent of every job's run.
+        env: Variables for every job (e.g. ``LOCLAB_CACHE_DIR``, a data cache shared by jobs).
     """
 
     def __init__(
@@ -88,11 +89,13 @@ class JobRunner:
         runs_root: Path,
         tracker: Any | None = None,
         parent_run_id: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.backend = backend
         self.runs_root = runs_root
         self.tracker = tracker
         self.parent_run_id = parent_run_id
+        self.env = dict(env or {})
 
     def run_dir(self, request: JobRequest) -> Path:
         """The run folder of a job."""
@@ -129,9 +132,10 @@ class JobRunner:
             run_id = mlflow_run_id
             if run_id is None and self.tracker is not None:
                 run_id = self.tracker.start_job(request, parent_run_id=self.parent_run_id)
-            env: dict[str, str] = {}
+            env = dict(self.env)
             if run_id and self.tracker is not None:
-                env = {"MLFLOW_TRACKING_URI": self.tracker.tracking_uri, "MLFLOW_RUN_ID": run_id}
+                env["MLFLOW_TRACKING_URI"] = self.tracker.tracking_uri
+                env["MLFLOW_RUN_ID"] = run_id
             write_status(
                 run_dir,
                 {
