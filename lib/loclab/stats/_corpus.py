@@ -106,7 +106,13 @@ class _SacrebleuMetric(CorpusMetric):
                     f"`references` has {len(stream)} segments but `hypotheses` has "
                     f"{len(hypotheses)}."
                 )
-        metric = self._sacrebleu(streams)
+        key = tuple(tuple(stream) for stream in streams)
+        cached = getattr(self, "_cached_refs", None)
+        if cached is None or cached[0] != key:
+            # Reference n-grams are the expensive part; reuse them across systems.
+            cached = (key, self._sacrebleu(streams))
+            self._cached_refs = cached
+        metric = cached[1]
         # The private extractor is what sacrebleu's own significance tests use; there is no
         # public per-segment API for chrF statistics.
         stats = metric._extract_corpus_statistics(list(hypotheses), None)

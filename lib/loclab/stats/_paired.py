@@ -157,9 +157,9 @@ def paired_bootstrap(
     else:
         ci = percentile_ci(boot, confidence)
         p_value = inversion_p_value(boot, 0.0)
-    if np.all(d == d[0]):
-        # Every resample equals the estimate: no evidence either way can come from resampling.
-        p_value = 1.0 if theta == 0 else 1.0 / (n_resamples + 1)
+    if np.all(d == 0):
+        # Identical systems: every resample is exactly zero, which is no evidence at all.
+        p_value = 1.0
     return TestResult(
         estimate=theta, ci=ci, p_value=p_value, n=n,
         method=f"paired bootstrap ({method}, {n_resamples:,} resamples)",

@@ -136,7 +136,8 @@ def _prepare(
 
 def _enough_resamples(n_resamples: int, family_size: int, alpha: float, kind: str) -> int:
     """Raise the resample count so a Monte Carlo p-value can pass Holm's first step."""
-    if kind in ("binary",):
+    if kind not in ("continuous", "corpus"):
+        # McNemar and the two-level test are analytic; seed-level splits are enumerated.
         return n_resamples
     # The smallest Monte Carlo p-value is 1 / (n + 1); it must sit well below alpha / m.
     needed = math.ceil(2.0 * family_size / alpha)
