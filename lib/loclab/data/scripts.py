@@ -82,9 +82,15 @@ def dominant_scripts(texts: Iterable[str], min_share: float = 0.05) -> frozenset
     Returns:
         The set of script names; empty when the texts have no letters.
     """
-    counts: Counter[str] = Counter()
+    chars: Counter[str] = Counter()
     for text in texts:
-        counts.update(script_counts(text))
+        chars.update(text)
+    # Classify each distinct character once, not each occurrence.
+    counts: Counter[str] = Counter()
+    for char, n in chars.items():
+        script = char_script(char)
+        if script is not None:
+            counts[script] += n
     total = sum(counts.values())
     if total == 0:
         return frozenset()

@@ -278,15 +278,21 @@ class ErrorInjector:
         self.valid: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.pool: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
         self.by_term: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        letters: dict[str, set[str]] = defaultdict(set)
         texts: dict[str, list[str]] = defaultdict(list)
-        for p in pairs.itertuples(index=False):
-            self.valid[(p.group, p.locale)].add(p.target)
-            self.pool[(p.locale, p.split, p.category)].append((p.group, p.target))
-            self.by_term[(p.category, p.key)].append((p.locale, p.target))
-            letters[p.locale].update(c for c in p.target if char_script(c) is not None)
-            texts[p.locale].append(p.target)
-        self.alphabet = {loc: sorted(chars) for loc, chars in letters.items()}
+        # Plain lists, not itertuples: iterating Arrow-backed string columns is slow.
+        columns = [pairs[c].tolist() for c in ("group", "locale", "target", "split", "category")]
+        keys = pairs["key"].tolist()
+        for (group, locale, target, split, category), key in zip(
+            zip(*columns, strict=True), keys, strict=True
+        ):
+            self.valid[(group, locale)].add(target)
+            self.pool[(locale, split, category)].append((group, target))
+            self.by_term[(category, key)].append((locale, target))
+            texts[locale].append(target)
+        self.alphabet = {
+            loc: sorted(c for c in set("".join(t)) if char_script(c) is not None)
+            for loc, t in texts.items()
+        }
         scripts = {loc: dominant_scripts(t) for loc, t in texts.items()}
         self.same_script = {
             loc: {other for other in scripts if other != loc and scripts[other] & s}

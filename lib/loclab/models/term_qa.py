@@ -62,10 +62,10 @@ class TermQAModule(L.LightningModule):
         locale_dim: int = 16,
         layers: int = 2,
         kernel_size: int = 3,
-        dropout: float = 0.1,
-        cross_layers: int = 0,
-        lr: float = 1e-3,
-        weight_decay: float = 0.01,
+        dropout: float = 0.25,
+        cross_layers: int = 1,
+        lr: float = 3e-3,
+        weight_decay: float = 0.05,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
