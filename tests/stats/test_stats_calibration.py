@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import loclab.stats as ls
-from loclab.stats._verdict import _run
+from loclab.stats._dispatch import run_default
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_mcnemar_mid_p_binary(n: int, accuracy: float) -> None:
         difficulty = rng.normal(logit, 1.5, n)  # correlated correctness across systems
         prob = 1 / (1 + np.exp(-difficulty))
         a, b = rng.random(n) < prob, rng.random(n) < prob
-        res = _run("binary", a.astype(float), b.astype(float), None, 0, 0)
+        res = run_default("binary", a.astype(float), b.astype(float), None, 0, 0)
         mid += res.p_value <= ALPHA
         exact += res.exact_p_value <= ALPHA
     assert _in_band(mid / reps, f"mcnemar mid-p n={n}"), mid / reps

@@ -29,18 +29,18 @@ functions that extract BLEU/chrF statistics.
 
 from ._aso import ASOResult, aso
 from ._base import TestResult
-from ._corpus import (
+from ._corpus import CorpusTestResult, corpus_metric_test
+from ._dispatch import DefaultTest, default_test
+from ._effects import EffectSizes, PowerResult, effect_sizes, power
+from ._metrics import (
     AccuracyMetric,
     BleuMetric,
     ChrfMetric,
     CorpusMetric,
-    CorpusTestResult,
     F1Metric,
     PearsonMetric,
-    corpus_metric_test,
     segment_statistics,
 )
-from ._effects import EffectSizes, PowerResult, effect_sizes, power
 from ._multiple import (
     Adjustment,
     FriedmanResult,
@@ -58,18 +58,9 @@ from ._paired import (
     paired_t_test,
     wilcoxon_signed_rank,
 )
+from ._ranking import Ranking, rank_systems
 from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
-from ._verdict import (
-    DefaultTest,
-    Ranking,
-    Verdict,
-    VerdictFamily,
-    compare_systems,
-    decide,
-    default_test,
-    rank_systems,
-    verdict,
-)
+from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
     "ASOResult",

@@ -168,7 +168,7 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def chance_phrase(p: float, resolution: float | None = None) -> str:
+def chance_phrase(p: float | None, resolution: float | None = None) -> str:
     """Describe a p-value as 'about 1 time in N' for non-technical readers."""
     if p is None or not math.isfinite(p):
         return "could not be computed"

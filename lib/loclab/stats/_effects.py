@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -268,6 +269,7 @@ def power(
     if not 0.0 < target_power < 1.0:
         raise ValueError(f"`target_power` must be in (0, 1), got {target_power!r}.")
     seeds_required = None
+    power_seeds: Callable[[int], float] | None = None
     if a is not None and b is not None:
         x, y = as_2d(a, "a"), as_2d(b, "b")
         if x.shape[1] != y.shape[1]:
@@ -285,15 +287,16 @@ def power(
             def power_examples(m: int) -> float:
                 return power_from_se(eff, math.sqrt(dec.variance(sa, sb, m)), df, alpha)
 
-            def power_seeds(s: int) -> float:
+            def seeds_power(s: int) -> float:
                 return power_from_se(eff, math.sqrt(dec.variance(s, s, n_ex)), df, alpha)
+
+            power_seeds = seeds_power
 
         else:
             d = x.mean(axis=0) - y.mean(axis=0)
             sd_d = float(d.std(ddof=1)) if n_ex > 1 else math.nan
             se, df = sd_d / math.sqrt(n_ex), n_ex - 1.0
             method = "paired t, noncentral t"
-            power_seeds = None
 
             def power_examples(m: int) -> float:
                 return power_from_se(eff, sd_d / math.sqrt(m), m - 1.0, alpha)
@@ -304,7 +307,6 @@ def power(
         n_ex, observed = int(n), math.nan
         se, df = sd / math.sqrt(n_ex), n_ex - 1.0
         method = "paired t, noncentral t"
-        power_seeds = None
 
         def power_examples(m: int) -> float:
             return power_from_se(eff, sd / math.sqrt(m), m - 1.0, alpha)

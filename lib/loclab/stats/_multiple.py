@@ -420,7 +420,7 @@ def pairwise_tests(
         method = estimand = ""
         for i, j in pairs:
             res = run(values[i], values[j])
-            rows.append((res.estimate, res.ci, float(res.p_value)))
+            rows.append((res.estimate, res.ci, float(res.p_value or 0.0)))
             method, estimand = res.method, res.estimand
     else:
         raise ValueError(

@@ -114,9 +114,10 @@ def bca_parameters(
     """
     below = np.count_nonzero(boot < theta_hat)
     at_or_below = np.count_nonzero(boot <= theta_hat)
-    frac = (below + at_or_below) / (2.0 * boot.size)
     # A bootstrap distribution entirely on one side makes z0 infinite; keep it finite.
-    frac = min(max(frac, 0.5 / boot.size), 1.0 - 0.5 / boot.size)
+    frac = min(
+        max((below + at_or_below) / (2.0 * boot.size), 0.5 / boot.size), 1.0 - 0.5 / boot.size
+    )
     z0 = float(special.ndtri(frac))
     dev = jackknife.mean() - jackknife
     den = 6.0 * np.sum(dev**2) ** 1.5
@@ -155,8 +156,8 @@ def inversion_p_value(
     size = boot.size
     below = np.count_nonzero(boot < null_value)
     at_or_below = np.count_nonzero(boot <= null_value)
-    cdf = (below + at_or_below) / 2.0
-    cdf = min(max(cdf, 1.0), size) / (size + 1.0)
+    cdf = min(max((below + at_or_below) / 2.0, 1.0), size) / (size + 1.0)
+    one_sided: float
     if theta_hat is None or jackknife is None:
         one_sided = cdf
     else:

@@ -10,171 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import numpy as np
-
 from ._base import ResultMixin, TestResult, chance_phrase, check_alpha, fmt
-from ._corpus import CorpusMetric, corpus_metric_test
+from ._dispatch import enough_resamples, prepare, run_default
 from ._effects import mde_from_se, power_from_se
-from ._multiple import _CORRECTION_NAMES, Correction, PairwiseComparison, adjust
-from ._paired import mcnemar, paired_permutation_test
-from ._seeds import MIN_SEEDS, seed_level_test, two_level_bootstrap
+from ._metrics import CorpusMetric
+from ._multiple import _CORRECTION_NAMES, Correction, adjust
 
-DataKind = Literal["continuous", "binary", "corpus", "seeds", "seed_level"]
-Label = Literal["better", "worse", "no detectable difference", "needs more data"]
 TARGET_POWER = 0.8
-
-_DEFAULTS: dict[str, tuple[str, str]] = {
-    "continuous": (
-        "paired_permutation_test",
-        "Per-example scores on shared examples: a sign-flip permutation test of the mean "
-        "difference is exact under exchangeability and needs no normality assumption.",
-    ),
-    "binary": (
-        "mcnemar",
-        "Per-example 0/1 outcomes: McNemar's test uses only the examples on which the systems "
-        "disagree; its mid-p version is used because the exact one is conservative (it "
-        "rejects equal systems only 3-4 % of the time at a nominal 5 %).",
-    ),
-    "corpus": (
-        "corpus_metric_test",
-        "A corpus metric (BLEU, chrF, F1, Pearson) is not an average of per-example scores: "
-        "approximate randomization swaps per-example sufficient statistics and recomputes it.",
-    ),
-    "seeds": (
-        "two_level_bootstrap",
-        "Several training runs per system on shared examples: both seed-to-seed and "
-        "example-to-example variation must enter the test, or retraining noise is mistaken "
-        "for a real difference.",
-    ),
-    "seed_level": (
-        "seed_level_test",
-        "One aggregate score per training run: an exact permutation test over the runs "
-        "(Welch's t-test reported alongside).",
-    ),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class DefaultTest(ResultMixin):
-    """The test :func:`verdict` uses for a kind of data.
-
-    Attributes:
-        kind: ``"continuous"``, ``"binary"``, ``"corpus"``, ``"seeds"`` or ``"seed_level"``.
-        test: Name of the ``loclab.stats`` function.
-        reason: Why it is the default.
-    """
-
-    kind: str
-    test: str
-    reason: str
-
-    def summary(self) -> str:
-        """One plain-language sentence describing the choice."""
-        return f"For {self.kind} data the default is {self.test}: {self.reason}"
-
-
-def default_test(kind: DataKind) -> DefaultTest:
-    """Return the default test for a kind of data.
-
-    Args:
-        kind: ``"continuous"`` (per-example scores), ``"binary"`` (per-example 0/1 outcomes),
-            ``"corpus"`` (per-example sufficient statistics of a corpus metric), ``"seeds"``
-            (seeds x examples) or ``"seed_level"`` (one score per training run).
-
-    Returns:
-        A :class:`DefaultTest`.
-
-    Raises:
-        ValueError: For an unknown kind.
-    """
-    if kind not in _DEFAULTS:
-        raise ValueError(f"`kind` must be one of {sorted(_DEFAULTS)}, got {kind!r}.")
-    test, reason = _DEFAULTS[kind]
-    return DefaultTest(kind=kind, test=test, reason=reason)
-
-
-def _is_binary(x: np.ndarray) -> bool:
-    return bool(np.all((x == 0) | (x == 1)))
-
-
-def _prepare(
-    a: Any, b: Any, kind: str, metric: CorpusMetric | None
-) -> tuple[str, np.ndarray, np.ndarray, list[str]]:
-    """Resolve ``kind="auto"`` and reshape inputs; returns the kind, arrays and warnings."""
-    notes: list[str] = []
-    if metric is not None or kind == "corpus":
-        if metric is None:
-            raise ValueError("`metric` is required for corpus-metric comparisons.")
-        return "corpus", np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), notes
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    if kind == "seed_level":
-        return kind, x, y, notes
-    if x.ndim == 2 and y.ndim == 2:
-        if x.shape[0] >= 2 and y.shape[0] >= 2:
-            if kind not in ("auto", "seeds"):
-                raise ValueError(
-                    f"Data of shape (seeds, examples) needs kind 'seeds', not {kind!r}."
-                )
-            return "seeds", x, y, notes
-        notes.append(
-            "Only one training run for at least one system: the test covers example-to-"
-            "example variation only, so retraining could change the result. Train several "
-            f"seeds (at least {MIN_SEEDS}) per system to include it."
-        )
-        x, y = x.mean(axis=0), y.mean(axis=0)
-    if kind == "seeds":
-        raise ValueError("kind 'seeds' needs arrays of shape (seeds, examples) with >= 2 seeds.")
-    if kind == "auto":
-        kind = "binary" if _is_binary(x) and _is_binary(y) else "continuous"
-    return kind, x, y, notes
-
-
-def _enough_resamples(n_resamples: int, family_size: int, alpha: float, kind: str) -> int:
-    """Raise the resample count so a Monte Carlo p-value can pass Holm's first step."""
-    if kind not in ("continuous", "corpus"):
-        # McNemar and the two-level test are analytic; seed-level splits are enumerated.
-        return n_resamples
-    # The smallest Monte Carlo p-value is 1 / (n + 1); it must sit well below alpha / m.
-    needed = math.ceil(2.0 * family_size / alpha)
-    if n_resamples < needed:
-        warnings.warn(
-            f"n_resamples={n_resamples:,} cannot resolve p-values below alpha / "
-            f"{family_size} = {alpha / family_size:.2g}; using {needed:,} resamples instead.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return needed
-    return n_resamples
-
-
-def _run(
-    kind: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    metric: CorpusMetric | None,
-    n_resamples: int,
-    seed: int,
-) -> TestResult:
-    if kind == "continuous":
-        return paired_permutation_test(x, y, n_resamples=n_resamples, seed=seed)
-    if kind == "binary":
-        return mcnemar(x, y, mid_p=True)
-    if kind == "corpus":
-        assert metric is not None
-        return corpus_metric_test(x, y, metric, test="ar", n_resamples=n_resamples, seed=seed)
-    if kind == "seeds":
-        with warnings.catch_warnings():
-            # The warning is kept on the result and surfaced in the verdict instead.
-            warnings.simplefilter("ignore", UserWarning)
-            return two_level_bootstrap(x, y, n_resamples=n_resamples, seed=seed)
-    if kind == "seed_level":
-        return seed_level_test(x, y, n_resamples=n_resamples, seed=seed)
-    raise ValueError(f"`kind` must be 'auto' or one of {sorted(_DEFAULTS)}, got {kind!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,7 +170,8 @@ def _decide(
     ps = [e[2].p_value for e in entries]
     if any(p is None for p in ps):
         raise ValueError("Every comparison needs a p-value to be part of a verdict family.")
-    adj = adjust(ps, correction, alpha)
+    raw = [float(p or 0.0) for p in ps]
+    adj = adjust(raw, correction, alpha)
     m = len(entries)
     # Power is judged at the level the comparison must pass; Holm's first step is alpha / m.
     alpha_eff = alpha / m if correction in ("holm", "bonferroni") else alpha
@@ -348,10 +194,10 @@ def _decide(
         caveats = list(notes)
         if getattr(result, "warning", None):
             caveats.append(result.warning)  # type: ignore[attr-defined]
-        fields = {
+        fields: dict[str, Any] = {
             "label": label, "system": system, "baseline": baseline,
             "estimate": float(result.estimate), "ci": tuple(float(c) for c in result.ci),
-            "p_value": float(result.p_value), "p_adjusted": adj.adjusted[k], "alpha": alpha,
+            "p_value": raw[k], "p_adjusted": adj.adjusted[k], "alpha": alpha,
             "correction": correction, "family_size": m, "threshold": float(threshold),
             "higher_is_better": higher_is_better, "power": pw, "mde": mde,
             "practically_relevant": (abs(result.estimate) >= threshold) if threshold > 0
@@ -448,8 +294,8 @@ def verdict(
     Returns:
         A :class:`Verdict`.
     """
-    kind_, x, y, notes = _prepare(a, b, kind, metric)
-    result = _run(kind_, x, y, metric, n_resamples, seed)
+    kind_, x, y, notes = prepare(a, b, kind, metric)
+    result = run_default(kind_, x, y, metric, n_resamples, seed)
     return _decide(
         [(name_a, name_b, result, kind_, notes)], alpha, "none", threshold, higher_is_better,
         unit, metric_name, digits,
@@ -483,7 +329,9 @@ def decide(
     Returns:
         A :class:`VerdictFamily`.
     """
-    entries = [(s, b, r, "given", []) for (s, b), r in results.items()]
+    entries: list[tuple[str, str, TestResult, str, list[str]]] = [
+        (s, b, r, "given", []) for (s, b), r in results.items()
+    ]
     verdicts = _decide(
         entries, alpha, correction, threshold, higher_is_better, unit, metric_name, digits
     )
@@ -548,9 +396,9 @@ def compare_systems(
         pairs = [(s, baseline) for s in names if s != baseline]
     entries = []
     for s, base in pairs:
-        kind_, x, y, notes = _prepare(systems[s], systems[base], kind, metric)
-        n_res = _enough_resamples(n_resamples, len(pairs), alpha, kind_)
-        entries.append((s, base, _run(kind_, x, y, metric, n_res, seed), kind_, notes))
+        kind_, x, y, notes = prepare(systems[s], systems[base], kind, metric)
+        n_res = enough_resamples(n_resamples, len(pairs), alpha, kind_)
+        entries.append((s, base, run_default(kind_, x, y, metric, n_res, seed), kind_, notes))
     verdicts = _decide(
         entries, alpha, correction, threshold, higher_is_better, unit, metric_name, digits
     )
@@ -558,127 +406,4 @@ def compare_systems(
     return VerdictFamily(
         verdicts=verdicts, correction=correction, family_size=len(verdicts), alpha=alpha,
         threshold=threshold, method=f"{scope}; tests: {sorted({e[3] for e in entries})}",
-    )  # fmt: skip
-
-
-@dataclasses.dataclass(frozen=True)
-class Ranking(ResultMixin):
-    """Result of :func:`rank_systems`.
-
-    Attributes:
-        systems: System names, best first.
-        scores: Their scores (corpus metric or mean), in the same order.
-        clusters: Consecutive groups of systems that cannot be told apart, best first.
-        cluster_of: 1-based cluster number of each system, in ``systems`` order.
-        comparisons: Every pairwise comparison with raw and adjusted p-values.
-        correction: Adjustment over all pairs.
-        family_size: Number of pairwise comparisons.
-        alpha: Error rate controlled.
-        method: Description of the procedure.
-    """
-
-    systems: tuple[str, ...]
-    scores: tuple[float, ...]
-    clusters: tuple[tuple[str, ...], ...]
-    cluster_of: tuple[int, ...]
-    comparisons: tuple[PairwiseComparison, ...]
-    correction: str
-    family_size: int
-    alpha: float
-    method: str
-
-    def summary(self) -> str:
-        """One plain-language sentence describing the ranking."""
-        parts = []
-        for i, cluster in enumerate(self.clusters, start=1):
-            members = ", ".join(
-                f"{s} ({fmt(self.scores[self.systems.index(s)], 2)})" for s in cluster
-            )
-            parts.append(f"{i}: {members}")
-        return (
-            "Ranked clusters (a system joins the cluster of the best remaining system unless "
-            f"it is significantly worse; {_CORRECTION_NAMES[self.correction]} over "
-            f"{self.family_size} pairs, alpha = {fmt(self.alpha)}): " + "; ".join(parts) + "."
-        )
-
-
-def rank_systems(
-    systems: Mapping[str, Any],
-    *,
-    kind: Literal["auto", "continuous", "binary", "corpus", "seeds", "seed_level"] = "auto",
-    metric: CorpusMetric | None = None,
-    alpha: float = 0.05,
-    correction: Correction = "holm",
-    higher_is_better: bool = True,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-) -> Ranking:
-    """Rank systems by score and cluster those that cannot be told apart (WMT-style).
-
-    All pairs are tested with the default test and adjusted together. Going down the ranking,
-    the best remaining system heads a new cluster, which extends down to the lowest-ranked
-    remaining system whose adjusted p-value against the head exceeds ``alpha`` (so clusters
-    stay contiguous in rank order, as in sacrebleu/WMT tables).
-
-    Args:
-        systems: ``{name: scores}`` as for :func:`compare_systems`.
-        kind: Kind of data (``"auto"`` to infer).
-        metric: Corpus metric when ``systems`` holds sufficient statistics.
-        alpha: Error rate to control.
-        correction: Adjustment over all pairs.
-        higher_is_better: Direction of the metric.
-        n_resamples: Resamples per test; raised (with a warning) when the smallest attainable
-            p-value could not pass the family's adjusted level.
-        seed: Seed of every test.
-
-    Returns:
-        A :class:`Ranking`.
-    """
-    names = list(systems)
-    if len(names) < 2:
-        raise ValueError("`systems` needs at least two systems.")
-    if metric is not None:
-        scores = {s: metric.corpus_score(systems[s]) for s in names}
-    else:
-        scores = {s: float(np.mean(systems[s])) for s in names}
-    order = sorted(names, key=lambda s: -scores[s] if higher_is_better else scores[s])
-    pairs = [(order[i], order[j]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    results = []
-    for s, t in pairs:
-        kind_, x, y, _ = _prepare(systems[s], systems[t], kind, metric)
-        n_res = _enough_resamples(n_resamples, len(pairs), alpha, kind_)
-        results.append(_run(kind_, x, y, metric, n_res, seed))
-    adj = adjust([r.p_value for r in results], correction, alpha)
-    p_of = {pair: adj.adjusted[k] for k, pair in enumerate(pairs)}
-    clusters: list[tuple[str, ...]] = []
-    start = 0
-    while start < len(order):
-        head = order[start]
-        end = start
-        for j in range(start + 1, len(order)):
-            if p_of[(head, order[j])] > alpha:
-                end = j
-        clusters.append(tuple(order[start : end + 1]))
-        start = end + 1
-    cluster_of = tuple(next(i for i, c in enumerate(clusters, 1) if s in c) for s in order)
-    comparisons = tuple(
-        PairwiseComparison(
-            a=s,
-            b=t,
-            estimate=float(r.estimate),
-            ci=tuple(r.ci),
-            p_value=float(r.p_value),
-            p_adjusted=adj.adjusted[k],
-            rejected=adj.rejected[k],
-            n=r.n,
-            method=r.method,
-            estimand=r.estimand,
-        )
-        for k, ((s, t), r) in enumerate(zip(pairs, results, strict=True))
-    )
-    return Ranking(
-        systems=tuple(order), scores=tuple(scores[s] for s in order), clusters=tuple(clusters),
-        cluster_of=cluster_of, comparisons=comparisons, correction=correction,
-        family_size=len(pairs), alpha=alpha,
-        method=f"all-pairs {results[0].method}, clusters headed by the best remaining system",
     )  # fmt: skip
