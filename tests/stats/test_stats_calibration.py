@@ -155,3 +155,15 @@ def test_seed_level_exact_permutation() -> None:
         rejections += ls.seed_level_test(a, b).p_value <= ALPHA
     # 5 vs 5 runs: the exact test's size is 12 / 252 = 0.048.
     assert _in_band(rejections / reps, "seed-level"), rejections / reps
+
+
+def test_hodges_lehmann_interval_coverage() -> None:
+    rng = np.random.default_rng(606)
+    reps, n = 1000, 30
+    covered = 0
+    for _ in range(reps):
+        d = rng.standard_t(3, n)  # heavy tails, centre 0
+        lo, hi = ls.wilcoxon_signed_rank(d, np.zeros(n)).ci
+        covered += lo <= 0 <= hi
+    print(f"Hodges-Lehmann 95% interval coverage: {covered / reps:.3f}")
+    assert 0.93 <= covered / reps <= 0.975

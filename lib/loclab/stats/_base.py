@@ -156,16 +156,15 @@ def tie_tolerance(*scales: float) -> float:
     return 1e-9 * scale + 1e-300
 
 
-def fmt(x: float, digits: int = 3) -> str:
-    """Format a number for sentences: fixed decimals for moderate values, else 3 significant."""
+def fmt(x: float | None, digits: int = 3) -> str:
+    """Format a number for sentences: ``digits`` decimals, or 2 significant figures if tiny."""
     if x is None or not math.isfinite(x):
         return "undefined"
-    ax = abs(x)
-    if ax == 0:
+    if x == 0:
         return "0"
-    if ax >= 1000 or ax < 10 ** (-digits):
-        return f"{x:.3g}"
-    return f"{x:.{digits}f}"
+    if round(abs(x), digits) == 0:
+        return f"{x:.2g}"
+    return f"{x:,.{digits}f}"
 
 
 def chance_phrase(p: float | None, resolution: float | None = None) -> str:

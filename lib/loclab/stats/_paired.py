@@ -125,7 +125,10 @@ def paired_bootstrap(
 
     The p-value is the one implied by the interval (the smallest ``1 - confidence`` at which it
     excludes zero), so the two never disagree. It is *not* the fraction of resamples in which
-    one system wins, which is not a p-value.
+    one system wins, which is not a p-value. Like any bootstrap of a mean it is slightly
+    anti-conservative on small samples (it rejects equal systems about 7 % of the time at a
+    nominal 5 % with 20 examples, 5 % from about 50): for the p-value prefer
+    :func:`paired_permutation_test`, and use this function for the interval.
 
     Args:
         a: Per-example scores of system A.
