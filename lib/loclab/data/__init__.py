@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from loclab.data.cache import CACHE_ENV, cache_path, default_cache_dir, load_term_qa
 from loclab.data.cldr import CATEGORIES, DEFAULT_LOCALES, cldr_pairs, cldr_version
-from loclab.data.io import MissingColumnError, dataset_from_frame, read_pairs, read_wmt_qe
+from loclab.data.io import (
+    MissingColumnError,
+    dataset_from_frame,
+    normalize_pairs,
+    read_pairs,
+    read_wmt_qe,
+)
 from loclab.data.term_qa import (
     BUILDER_VERSION,
     COLUMNS,
@@ -21,6 +27,7 @@ from loclab.data.term_qa import (
     SIZES,
     SPLITS,
     BuildParams,
+    ErrorInjector,
     TermQADataset,
     assign_splits,
     build_term_qa,
@@ -41,6 +48,7 @@ __all__ = [
     "SIZES",
     "SPLITS",
     "BuildParams",
+    "ErrorInjector",
     "MissingColumnError",
     "TermQADataModule",
     "TermQADataset",
@@ -54,6 +62,7 @@ __all__ = [
     "dataset_from_frame",
     "default_cache_dir",
     "load_term_qa",
+    "normalize_pairs",
     "read_pairs",
     "read_wmt_qe",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "ALIASES",
     "MissingColumnError",
     "dataset_from_frame",
+    "normalize_pairs",
     "read_pairs",
     "read_wmt_qe",
 ]
