@@ -137,24 +137,28 @@ def run_experiment(
     Raises:
         JobFailedError: A job did not complete (the report is still written).
     """
-    from loclab.execution.backends import LocalBackend
+    from loclab.execution.backends import create_backend, tracking_uri
     from loclab.execution.runner import JobRunner
     from loclab.tracking import Tracker, provenance
 
-    if exp.spec.backend.kind != "local":
+    backend = create_backend(exp)
+    if exp.spec.sweep is not None and backend.name != "local":
+        # The sweep driver still launches its trials locally; refuse rather than mix.
         raise SpecError(
             [
                 Problem(
                     exp.display_path,
                     "backend",
-                    f"backend '{exp.spec.backend.kind}' is not available in this version",
-                    "use backend: local",
+                    f"sweeps on backend '{backend.name}' are not available in this version",
+                    "run the sweep with backend: local",
                 )
             ]
         )
     started = time.time()
     tags = provenance(exp.root)
-    tracker = Tracker.for_state(ws.state, tags=tags)
+    # SageMaker jobs log into the launcher's runs only when both use the same server.
+    uri = tracking_uri(exp)
+    tracker = Tracker(uri, tags=tags) if uri else Tracker.for_state(ws.state, tags=tags)
     parent = tracker.start_run(
         exp.name,
         f"{exp.name}-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -163,7 +167,7 @@ def run_experiment(
     )
     tracker.log_artifact(parent, exp.spec_path, "spec")
     runner = JobRunner(
-        LocalBackend(), ws.state.runs(exp.name), tracker, parent_run_id=parent, env=ws.job_env()
+        backend, ws.state.runs(exp.name), tracker, parent_run_id=parent, env=ws.job_env()
     )
     results: list[JobResult] = []
     status = "FINISHED"

@@ -93,6 +93,10 @@ def request_field(path: str) -> str:
 
     ``backend`` when no field is more precise.
     """
+    keyed = re.fullmatch(r'(HyperParameters|Environment)\["(.*)"\]', path)
+    if keyed:
+        base = "params" if keyed.group(1) == "HyperParameters" else "backend.environment"
+        return f"{base}.{keyed.group(2)}"
     for prefix, field in _FIELDS:
         if path == prefix or path.startswith((prefix + ".", prefix + "[")):
             return field
@@ -103,17 +107,18 @@ def training_job_name(name: str, attempt: int = 1) -> str:
     """The SageMaker name of loclab job ``name``: deterministic and always valid.
 
     loclab's names (``term-qa-t12-a1``, ``quickstart-neural-s0``) are valid as they are.
-    Other characters become hyphens; a name too long keeps its start and gets a short hash of
-    the whole, so two long names never collide. Attempts after the first (a job run again
-    after it failed) get ``-r<attempt>``: SageMaker never reuses a name.
+    Other characters become hyphens and a name too long keeps its start; either way a short
+    hash of the original is appended, so two names never collide. Attempts after the first
+    (a job run again after it failed) get ``-r<attempt>``: SageMaker never reuses a name.
     """
     suffix = f"-r{attempt}" if attempt > 1 else ""
     base = re.sub(r"[^a-zA-Z0-9-]+", "-", name).strip("-") or "job"
     if len(base) + len(suffix) > MAX_JOB_NAME or base != name:
+        # A hash of the original keeps two names apart that differ only where they were cut
+        # or rewritten ("a_b" and "a.b").
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-        if len(base) + len(suffix) > MAX_JOB_NAME:
-            keep = MAX_JOB_NAME - len(suffix) - len(digest) - 1
-            base = f"{base[:keep].rstrip('-')}-{digest}"
+        keep = MAX_JOB_NAME - len(suffix) - len(digest) - 1
+        base = f"{base[:keep].rstrip('-')}-{digest}"
     return base + suffix
 
 
@@ -373,7 +378,10 @@ def _s3_rules(request: Mapping[str, Any]) -> list[RequestProblem]:
         if not isinstance(uri, str):
             continue
         if not uri.startswith("s3://"):
-            out.append(RequestProblem(path, f"'{uri}' is not an s3:// URI"))
+            # The model's pattern reports anything else; https:// passes it but loclab's
+            # staging and SageMaker's checkpoint sync want s3://.
+            if uri.startswith("https://"):
+                out.append(RequestProblem(path, f"'{uri}' is not an s3:// URI"))
             continue
         bucket = uri[5:].partition("/")[0]
         if not _BUCKET.fullmatch(bucket) or ".." in bucket:

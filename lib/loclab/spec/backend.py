@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from loclab.exceptions import Problem
 from loclab.spec._base import Duration, SpecModel, parse_duration
@@ -132,8 +133,9 @@ class BackendSpec(_SageMakerFields):
         if self.kind == "local":
             used = self.sagemaker_fields()
             if used:
+                verb = "applies" if len(used) == 1 else "apply"
                 raise ValueError(
-                    f"{', '.join(used)} only apply to kind: sagemaker (this backend is local)"
+                    f"{', '.join(used)} only {verb} to kind: sagemaker (this backend is local)"
                 )
         return self
 
@@ -149,6 +151,12 @@ _MLFLOW_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflo
 
 class SageMakerSettings(SpecModel):
     """Resolved SageMaker settings: every field has its value (see the module docstring)."""
+
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def origin(self, field: str) -> str:
+        """Where ``field``'s value came from: ``in the spec``, ``from $VAR``, ``default``..."""
+        return self._origins.get(field, "default")
 
     region: str
     role_arn: str
@@ -180,9 +188,17 @@ class SageMakerSettings(SpecModel):
     def _known_region(cls, value: str) -> str:
         known = _sagemaker_regions()
         if known and value not in known:
-            from loclab.params.validate import did_you_mean
+            import difflib
 
-            close = did_you_mean(value, sorted(known))
+            # Regions differ by one digit at the end; prefer a suggestion that keeps it.
+            ranked = max(
+                sorted(known),
+                key=lambda r: (
+                    difflib.SequenceMatcher(None, value, r).ratio(),
+                    r[-1] == value[-1],
+                ),
+            )
+            close = ranked if difflib.SequenceMatcher(None, value, ranked).ratio() >= 0.6 else None
             hint = f"; did you mean '{close}'?" if close else ""
             raise ValueError(f"'{value}' is not a region with SageMaker{hint}")
         return value
@@ -242,6 +258,7 @@ class SageMakerSettings(SpecModel):
         return value
 
 
+@lru_cache(maxsize=1)
 def _sagemaker_regions() -> frozenset[str]:
     try:
         import botocore.session
@@ -385,13 +402,13 @@ def resolve_sagemaker(
         for e in err.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
             message = str(e["msg"]).removeprefix("Value error, ")
-            if e["type"].endswith(("_parsing", "_type")):
-                message = f"{message}, got {e.get('input')!r}"
+            fix = f"got {e.get('input')!r}" if e["type"].endswith(("_parsing", "_type")) else ""
             where = origin.get(field, "")
             if where and where != "in the spec":
                 message = f"{message} ({where})"
-            problems.append(Problem(source, f"backend.{field}", message, ""))
+            problems.append(Problem(source, f"backend.{field}", message, fix))
         return None, problems
+    settings._origins.update(origin)
     return settings, []
 
 
@@ -425,11 +442,18 @@ def check_backend(
     request = representative_request(spec, notebook, params, settings)
     for problem in validate_training_job(request, region=settings.region):
         field = request_field(problem.path)
+        where = f"CreateTrainingJob {problem.path}"
+        name = field.removeprefix("backend.").split(".")[0]
+        if field.startswith("backend.") and settings.origin(name) not in (
+            "in the spec",
+            "default",
+        ):
+            where += f"; {settings.origin(name)}"
         problems.append(
             Problem(
                 source,
                 field,
-                f"{_spec_words(problem.message)} (CreateTrainingJob {problem.path})",
+                f"{_spec_words(problem.message)} ({where})",
                 _spec_words(problem.fix),
             )
         )

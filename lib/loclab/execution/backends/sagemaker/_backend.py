@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["RECORD_FILE", "JobStillRunningError", "SageMakerBackend"]
 
 _ATTEMPTS = ".attempts"
+#: SageMaker's persistent cache of a warm-pool instance (kept between its jobs).
+WARM_POOL_CACHE = "/opt/ml/sagemaker/warmpoolcache/loclab"
 
 
 class JobStillRunningError(AwsCallError):
@@ -166,12 +169,19 @@ class SageMakerBackend(Backend):
         direct = bool(
             run_id and settings.mlflow_tracking_uri and tracking == settings.mlflow_tracking_uri
         )
+        # The launcher's variables are for local jobs: a path on this machine means nothing in
+        # the container, so only plain values go along.
         passed = {
             k: v
-            for k, v in env.items()
-            if not k.startswith(("MLFLOW_", "SM_")) and k != "TRAINING_JOB_NAME"
+            for k, v in {**env, **request.env}.items()
+            if not k.startswith(("MLFLOW_", "SM_"))
+            and k != "TRAINING_JOB_NAME"
+            and not os.path.isabs(v)
         }
-        extra = {**settings.environment, **request.env, **passed}
+        if "LOCLAB_CACHE_DIR" in env and settings.keep_alive:
+            # A warm pool keeps this folder between jobs on the same instance.
+            passed["LOCLAB_CACHE_DIR"] = WARM_POOL_CACHE
+        extra = {**settings.environment, **passed}
         if direct:
             extra.update({"MLFLOW_TRACKING_URI": str(tracking), "MLFLOW_RUN_ID": str(run_id)})
         environment = container_environment(
