@@ -174,6 +174,8 @@ def chance_phrase(p: float | None, resolution: float | None = None) -> str:
     if resolution is not None and resolution > 0 and p <= resolution * 1.0000001:
         # Resampling tests cannot go below 1 / (resamples + 1); say so rather than overclaim.
         return f"at most 1 time in {round(1 / resolution):,} (the finest this test resolves)"
+    if p >= 0.995:
+        return "nearly every time"
     if p >= 0.5:
         return f"more often than not (about {round(p * 100)} times in 100)"
     n = 1.0 / p

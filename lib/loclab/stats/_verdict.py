@@ -97,7 +97,10 @@ def _sentence(v: dict[str, Any], result: TestResult, metric_name: str, digits: i
         text = f"{where} {lead} scored {fmt(gap, digits)}{units} higher than {other}"
     if math.isfinite(lo) and math.isfinite(hi):
         text += f"; the plausible true difference is {fmt(rlo, digits)} to {fmt(rhi, digits)}"
-    chance = chance_phrase(v["p_adjusted"], result.p_resolution)
+    floor = result.p_resolution or 0.0
+    # At the Monte Carlo floor the adjusted p is only an upper bound; say so.
+    at_floor = not result.exact and floor > 0 and v["p_value"] <= floor * 1.0000001
+    chance = chance_phrase(v["p_adjusted"], v["p_adjusted"] if at_floor else floor)
     text += f"; a gap this large would appear by chance {chance} if the systems were equally good"
     if v["family_size"] > 1:
         text += (
