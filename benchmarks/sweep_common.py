@@ -16,6 +16,10 @@ from typing import Any
 
 import yaml
 
+# Both sides of every comparison run torch with passive OpenMP waits, as loclab's jobs do
+# (LocalBackend sets it with threads_per_job): spinning threads collapse on busy cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "templates" / "train_term_qa.ipynb"
 
