@@ -124,60 +124,137 @@ def test_settings_precedence(tmp_path):
 
 R = "(CreateTrainingJob"
 CASES = [
-    ("backend:\n  kind: sagemaker\n  spot: true\n  max_runtime: 1h\n", {},
-     [f"{S}: backend.max_wait: is required with managed spot training {R} "
-      "StoppingCondition.MaxWaitTimeInSeconds); set it longer than backend.max_runtime: it "
-      "covers waiting for spot capacity plus the run"]),
-    ("backend:\n  kind: sagemaker\n  spot: true\n  max_runtime: 1h\n  max_wait: 60m\n", {},
-     [f"{S}: backend.max_wait: is 3600 s; with managed spot training it must be longer than "
-      f"backend.max_runtime (3600 s) {R} StoppingCondition.MaxWaitTimeInSeconds); it covers "
-      "waiting for spot capacity plus the run"]),
-    ("backend:\n  kind: sagemaker\n  instance_type: ml.g5.xlarg\n", {},
-     [f"{S}: backend.instance_type: 'ml.g5.xlarg' is not a valid TrainingInstanceType {R} "
-      "ResourceConfig.InstanceType); did you mean 'ml.g5.xlarge'?"]),
-    ("backend:\n  kind: sagemaker\n  environment: {1BAD: x}\n", {},
-     [f"{S}: backend.environment.1BAD: the key '1BAD' does not match the pattern "
-      f'[a-zA-Z_][a-zA-Z0-9_]* {R} Environment["1BAD"]); expected a letter or underscore, then '
-      "letters, digits and underscores"]),
-    ("backend: sagemaker\n", {"LOCLAB_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x"},
-     [f"{S}: backend.role_arn: 'arn:aws:iam::1:role/x' does not match the pattern "
-      rf"arn:aws[a-z\-]*:iam::\d{{12}}:role/?[a-zA-Z_0-9+=,.@\-_/]+ {R} RoleArn; from "
-      "$LOCLAB_SAGEMAKER_ROLE_ARN); expected an IAM role ARN such as "
-      "arn:aws:iam::123456789012:role/loclab-training"]),
-    ("backend:\n  kind: sagemaker\n  keep_alive: 10m\n  spot: true\n  max_wait: 2d\n", {},
-     [f"{S}: backend.keep_alive: warm pools cannot be used with managed spot training {R} "
-      "ResourceConfig.KeepAlivePeriodInSeconds); set backend.keep_alive to 0 or backend.spot "
-      "to false"]),
-    ("backend:\n  kind: sagemaker\n  tags: {team: 'mt,qe'}\n", {},
-     [f"{S}: backend.tags: 'mt,qe' does not match the pattern "
-      rf"([\p{{L}}\p{{Z}}\p{{N}}_.:/=+\-@]*) {R} Tags[0].Value); expected letters, digits, "
-      "spaces and _ . : / = + - @"]),
-    ("params:\n  note: " + "x" * 2501 + "\nbackend: sagemaker\n", {},
-     [f"{S}: params.note: is 2501 characters long; the maximum is 2500 {R} "
-      'HyperParameters["note"])']),
-    ("backend:\n  kind: sagemaker\n  mlflow_tracking_uri: sqlite:///mlflow.db\n", {},
-     [f"{S}: backend.mlflow_tracking_uri: 'sqlite:///mlflow.db' cannot be reached from a "
-      "SageMaker job; use an http(s):// MLflow server or a SageMaker MLflow ARN"]),
-    ("backend: sagemaker\n", {"LOCLAB_SAGEMAKER_BUCKET": "s3://loclab-test"},
-     [f"{S}: backend.bucket: give the bucket name only, without s3:// ('loclab-test') "
-      "(from $LOCLAB_SAGEMAKER_BUCKET)"]),
-    ("backend: sagemaker\n", {"LOCLAB_SAGEMAKER_REGION": "eu-wset-1"},
-     [f"{S}: backend.region: 'eu-wset-1' is not a region with SageMaker; did you mean "
-      "'eu-west-1'? (from $LOCLAB_SAGEMAKER_REGION)"]),
-    ("backend:\n  kind: sagemaker\n  instance_count: 2\n", {},
-     [f"{S}: backend.instance_count: is 2; only single-instance jobs are supported (use 1)"]),
-    ("backend: sagemaker\n", {"LOCLAB_SAGEMAKER_SPOT": "maybe"},
-     [f"{S}: backend.spot: $LOCLAB_SAGEMAKER_SPOT: expected true or false, got 'maybe'"]),
-    ("backend:\n  kind: local\n  instance_type: ml.g5.xlarge\n", {},
-     [f"{S}: backend: instance_type only applies to kind: sagemaker (this backend is local)"]),
-    ("backend:\n  kind: sagemaker\n  instace_type: ml.g5.xlarge\n", {},
-     [f"{S}: backend.instace_type: unknown key; did you mean 'instance_type'?"]),
-    ("backend:\n  kind: sagemaker\n  volume_gb: lots\n", {},
-     [f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
-      "integer; got 'lots'"]),
-    ("backend: sagemaker\n", {"LOCLAB_SAGEMAKER_VOLUME_GB": "lots"},
-     [f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
-      "integer (from $LOCLAB_SAGEMAKER_VOLUME_GB); got 'lots'"]),
+    (
+        "backend:\n  kind: sagemaker\n  spot: true\n  max_runtime: 1h\n",
+        {},
+        [
+            f"{S}: backend.max_wait: is required with managed spot training {R} "
+            "StoppingCondition.MaxWaitTimeInSeconds); set it longer than backend.max_runtime: it "
+            "covers waiting for spot capacity plus the run"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  spot: true\n  max_runtime: 1h\n  max_wait: 60m\n",
+        {},
+        [
+            f"{S}: backend.max_wait: is 3600 s; with managed spot training it must be longer than "
+            f"backend.max_runtime (3600 s) {R} StoppingCondition.MaxWaitTimeInSeconds); it covers "
+            "waiting for spot capacity plus the run"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  instance_type: ml.g5.xlarg\n",
+        {},
+        [
+            f"{S}: backend.instance_type: 'ml.g5.xlarg' is not a valid TrainingInstanceType {R} "
+            "ResourceConfig.InstanceType); did you mean 'ml.g5.xlarge'?"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  environment: {1BAD: x}\n",
+        {},
+        [
+            f"{S}: backend.environment.1BAD: the key '1BAD' does not match the pattern "
+            f'[a-zA-Z_][a-zA-Z0-9_]* {R} Environment["1BAD"]); expected a letter or underscore, then '
+            "letters, digits and underscores"
+        ],
+    ),
+    (
+        "backend: sagemaker\n",
+        {"LOCLAB_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x"},
+        [
+            f"{S}: backend.role_arn: 'arn:aws:iam::1:role/x' does not match the pattern "
+            rf"arn:aws[a-z\-]*:iam::\d{{12}}:role/?[a-zA-Z_0-9+=,.@\-_/]+ {R} RoleArn; from "
+            "$LOCLAB_SAGEMAKER_ROLE_ARN); expected an IAM role ARN such as "
+            "arn:aws:iam::123456789012:role/loclab-training"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  keep_alive: 10m\n  spot: true\n  max_wait: 2d\n",
+        {},
+        [
+            f"{S}: backend.keep_alive: warm pools cannot be used with managed spot training {R} "
+            "ResourceConfig.KeepAlivePeriodInSeconds); set backend.keep_alive to 0 or backend.spot "
+            "to false"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  tags: {team: 'mt,qe'}\n",
+        {},
+        [
+            f"{S}: backend.tags: 'mt,qe' does not match the pattern "
+            rf"([\p{{L}}\p{{Z}}\p{{N}}_.:/=+\-@]*) {R} Tags[0].Value); expected letters, digits, "
+            "spaces and _ . : / = + - @"
+        ],
+    ),
+    (
+        "params:\n  note: " + "x" * 2501 + "\nbackend: sagemaker\n",
+        {},
+        [
+            f"{S}: params.note: is 2501 characters long; the maximum is 2500 {R} "
+            'HyperParameters["note"])'
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  mlflow_tracking_uri: sqlite:///mlflow.db\n",
+        {},
+        [
+            f"{S}: backend.mlflow_tracking_uri: 'sqlite:///mlflow.db' cannot be reached from a "
+            "SageMaker job; use an http(s):// MLflow server or a SageMaker MLflow ARN"
+        ],
+    ),
+    (
+        "backend: sagemaker\n",
+        {"LOCLAB_SAGEMAKER_BUCKET": "s3://loclab-test"},
+        [
+            f"{S}: backend.bucket: give the bucket name only, without s3:// ('loclab-test') "
+            "(from $LOCLAB_SAGEMAKER_BUCKET)"
+        ],
+    ),
+    (
+        "backend: sagemaker\n",
+        {"LOCLAB_SAGEMAKER_REGION": "eu-wset-1"},
+        [
+            f"{S}: backend.region: 'eu-wset-1' is not a region with SageMaker; did you mean "
+            "'eu-west-1'? (from $LOCLAB_SAGEMAKER_REGION)"
+        ],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  instance_count: 2\n",
+        {},
+        [f"{S}: backend.instance_count: is 2; only single-instance jobs are supported (use 1)"],
+    ),
+    (
+        "backend: sagemaker\n",
+        {"LOCLAB_SAGEMAKER_SPOT": "maybe"},
+        [f"{S}: backend.spot: $LOCLAB_SAGEMAKER_SPOT: expected true or false, got 'maybe'"],
+    ),
+    (
+        "backend:\n  kind: local\n  instance_type: ml.g5.xlarge\n",
+        {},
+        [f"{S}: backend: instance_type only applies to kind: sagemaker (this backend is local)"],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  instace_type: ml.g5.xlarge\n",
+        {},
+        [f"{S}: backend.instace_type: unknown key; did you mean 'instance_type'?"],
+    ),
+    (
+        "backend:\n  kind: sagemaker\n  volume_gb: lots\n",
+        {},
+        [
+            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
+            "integer; got 'lots'"
+        ],
+    ),
+    (
+        "backend: sagemaker\n",
+        {"LOCLAB_SAGEMAKER_VOLUME_GB": "lots"},
+        [
+            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
+            "integer (from $LOCLAB_SAGEMAKER_VOLUME_GB); got 'lots'"
+        ],
+    ),
 ]
 
 

@@ -121,12 +121,15 @@ def test_a_job_runs_end_to_end(aws, emulator, project):
     assert described["FinalMetricDataList"][0]["Value"] == pytest.approx(2.7)
     steps = [t["Status"] for t in described["SecondaryStatusTransitions"]]
     assert steps == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
-    assert described["AlgorithmSpecification"]["MetricDefinitions"] == sent[
-        "AlgorithmSpecification"
-    ]["MetricDefinitions"]
-    body = aws.client("s3").get_object(
-        Bucket="loclab-test", Key="loclab/probe/probe-run/output/model.tar.gz"
-    )["Body"].read()
+    assert (
+        described["AlgorithmSpecification"]["MetricDefinitions"]
+        == sent["AlgorithmSpecification"]["MetricDefinitions"]
+    )
+    body = (
+        aws.client("s3")
+        .get_object(Bucket="loclab-test", Key="loclab/probe/probe-run/output/model.tar.gz")["Body"]
+        .read()
+    )
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
         assert tar.extractfile("model.txt").read() == b"2.5"
     assert read_record(folder)["final"]["TrainingJobStatus"] == "Completed"
@@ -199,7 +202,7 @@ def test_stop_and_attach_after_a_launcher_crash(aws, emulator, project):
 
 
 SPOT_NOTEBOOK = (
-    'epochs: int = 4  # epochs to train\nsleep_s: float = 1.0  # seconds per epoch',
+    "epochs: int = 4  # epochs to train\nsleep_s: float = 1.0  # seconds per epoch",
     [
         "import json\nimport time\n\nfrom loclab import runtime\n\nctx = runtime.context()\n"
         "ckpt = runtime.latest_checkpoint(ctx)\n"
@@ -252,7 +255,9 @@ def test_runtime_limit_names_and_repeated_creates(aws, emulator, project):
     sm = backend(aws, project, max_runtime=1)
     body, _ = sm.prepare(probe(nb), "probe-run", {})
     body["AlgorithmSpecification"]["ContainerEntrypoint"] = [
-        "python", "-c", "import time; time.sleep(60)"
+        "python",
+        "-c",
+        "import time; time.sleep(60)",
     ]
     sm._create(body)
     # The same request again fails loudly instead of launching a second job.

@@ -57,12 +57,22 @@ def lines(request: dict) -> list[str]:
 
 
 def test_a_good_request_has_no_problem():
-    request = good(spot=True, max_runtime="1h", max_wait="2h", subnets=["subnet-0a1b"],
-                   security_groups=["sg-0a1b"])
+    request = good(
+        spot=True,
+        max_runtime="1h",
+        max_wait="2h",
+        subnets=["subnet-0a1b"],
+        security_groups=["sg-0a1b"],
+    )
     assert lines(request) == []
-    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
+    assert request["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": 3600,
+        "MaxWaitTimeInSeconds": 7200,
+    }
     assert request["AlgorithmSpecification"]["ContainerEntrypoint"] == [
-        "python", "-m", "loclab.execution.entrypoint"
+        "python",
+        "-m",
+        "loclab.execution.entrypoint",
     ]
     assert request["CheckpointConfig"] == {
         "S3Uri": "s3://loclab-test/loclab/term-qa/term-qa-t12-a1/checkpoints/",

@@ -27,7 +27,9 @@ def describe(status: str, secondary: str, **extra) -> dict:
     return {
         "TrainingJobName": NAME,
         "TrainingJobArn": ARN,
-        "ModelArtifacts": {"S3ModelArtifacts": f"s3://loclab-test/loclab/probe/{NAME}/output/model.tar.gz"},
+        "ModelArtifacts": {
+            "S3ModelArtifacts": f"s3://loclab-test/loclab/probe/{NAME}/output/model.tar.gz"
+        },
         "TrainingJobStatus": status,
         "SecondaryStatus": secondary,
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -47,10 +49,15 @@ def stubbed(aws):
     with Stubber(client) as stubber:
         sleeps = Sleeps()
         clients = AwsClients(
-            "us-east-1", retry=Retry(attempts=4, base_s=1.0, sleep=sleeps), overrides={"sagemaker": client}
+            "us-east-1",
+            retry=Retry(attempts=4, base_s=1.0, sleep=sleeps),
+            overrides={"sagemaker": client},
         )
         backend = SageMakerBackend(
-            aws.settings(), project_root=Path("/nonexistent"), clients=clients, poll_interval_s=0.0,
+            aws.settings(),
+            project_root=Path("/nonexistent"),
+            clients=clients,
+            poll_interval_s=0.0,
             collect_timeout_s=5.0,
         )
         yield backend, stubber, sleeps
@@ -70,16 +77,24 @@ def handle(backend, tmp_path, mlflow=None) -> SageMakerJobHandle:
 
 
 def request(probe_template) -> JobRequest:
-    return JobRequest(name=NAME, experiment="probe", notebook=probe_template, hyperparameters={"x": "2"})
+    return JobRequest(
+        name=NAME, experiment="probe", notebook=probe_template, hyperparameters={"x": "2"}
+    )
 
 
 def test_in_progress_stopping_stopped(stubbed, tmp_path):
     backend, stubber, _ = stubbed
     job = handle(backend, tmp_path)
-    stubber.add_response("describe_training_job", describe("InProgress", "Training"), {"TrainingJobName": NAME})
+    stubber.add_response(
+        "describe_training_job", describe("InProgress", "Training"), {"TrainingJobName": NAME}
+    )
     stubber.add_response("stop_training_job", {}, {"TrainingJobName": NAME})
-    stubber.add_response("describe_training_job", describe("Stopping", "Stopping"), {"TrainingJobName": NAME})
-    stubber.add_response("describe_training_job", describe("Stopped", "Stopped"), {"TrainingJobName": NAME})
+    stubber.add_response(
+        "describe_training_job", describe("Stopping", "Stopping"), {"TrainingJobName": NAME}
+    )
+    stubber.add_response(
+        "describe_training_job", describe("Stopped", "Stopped"), {"TrainingJobName": NAME}
+    )
     assert job.poll() is None
     assert job.secondary_status == "Training"
     job.stop(grace_s=5.0)
@@ -96,7 +111,9 @@ def test_stopped_outside_loclab_and_by_max_runtime(stubbed, tmp_path):
         ("MaxRuntimeExceeded", "stopped by SageMaker: the job ran past max_runtime (3600 s)"),
     ):
         job = handle(backend, tmp_path / secondary)
-        stubber.add_response("describe_training_job", describe("Stopped", secondary), {"TrainingJobName": NAME})
+        stubber.add_response(
+            "describe_training_job", describe("Stopped", secondary), {"TrainingJobName": NAME}
+        )
         assert job.poll() == 143
         job.collect()
         assert (job.run_dir / "output" / "failure").read_text() == text + "\n"
@@ -127,7 +144,9 @@ def test_throttled_poll_backs_off_without_sleeping(stubbed, tmp_path):
     assert job._next_describe - __import__("time").monotonic() > 3.0  # 2 s * 2**1
     assert job.poll() is None  # within the back-off: no call at all
     job._next_describe = 0.0
-    stubber.add_response("describe_training_job", describe("Completed", "Completed"), {"TrainingJobName": NAME})
+    stubber.add_response(
+        "describe_training_job", describe("Completed", "Completed"), {"TrainingJobName": NAME}
+    )
     assert job.poll() == 0
 
 
@@ -182,7 +201,9 @@ def test_name_in_use_fails_loudly(stubbed, tmp_path, probe_template):
     stubber.add_client_error(
         "create_training_job", "ResourceInUse", "Training job names must be unique"
     )
-    stubber.add_response("describe_training_job", describe("InProgress", "Training"), {"TrainingJobName": NAME})
+    stubber.add_response(
+        "describe_training_job", describe("InProgress", "Training"), {"TrainingJobName": NAME}
+    )
     run_dir = tmp_path / "runs" / NAME
     run_dir.mkdir(parents=True)
     with pytest.raises(JobNameInUseError) as info:

@@ -431,7 +431,7 @@ class TrainingJobEmulator:
             if time.monotonic() - last_sync >= self.checkpoint_sync_s:
                 last_sync = time.monotonic()
                 if checkpoint and not job.interrupted:
-                    self._sync_checkpoints(checkpoint, JobLayout(root), synced)
+                    self._sync_checkpoints(checkpoint, JobLayout(root), synced, settle_s=0.2)
                 flush()
             if limit and time.monotonic() - started > limit and not job.max_runtime_exceeded:
                 job.max_runtime_exceeded = True
@@ -478,8 +478,17 @@ class TrainingJobEmulator:
                 self._s3.download_file(bucket, obj["Key"], str(dest))
 
     def _sync_checkpoints(
-        self, checkpoint: dict[str, Any], layout: JobLayout, synced: dict[str, tuple[int, int]]
+        self,
+        checkpoint: dict[str, Any],
+        layout: JobLayout,
+        synced: dict[str, tuple[int, int]],
+        settle_s: float = 0.0,
     ) -> None:
+        """Upload new or changed files of the checkpoint folder.
+
+        While the job runs, a file written in the last ``settle_s`` seconds waits for the next
+        pass: it may be half written (SageMaker uploads a file once it is closed).
+        """
         folder = self._local(checkpoint, layout)
         if not folder.exists():
             return
@@ -491,7 +500,7 @@ class TrainingJobEmulator:
             except FileNotFoundError:  # removed while we looked (Lightning rotates files)
                 continue
             stamp = (st.st_size, st.st_mtime_ns)
-            if synced.get(rel) == stamp:
+            if synced.get(rel) == stamp or time.time() - st.st_mtime < settle_s:
                 continue
             key = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
             try:

@@ -55,14 +55,21 @@ class SageMakerBackend(Backend):
         metric_names: Metrics SageMaker extracts from the log (the sweep metric...).
         clients: AWS clients; built from ``settings.region`` and the default credential
             chain when None (endpoints honour ``AWS_ENDPOINT_URL``).
-        poll_interval_s: Least time between two ``DescribeTrainingJob`` calls of one job.
-        metrics_interval_s: Least time between two reads of a job's ``metrics.jsonl``.
+        poll_interval_s: Least time between two ``DescribeTrainingJob`` calls of one job
+            (``POLL_INTERVAL_S`` when None).
+        metrics_interval_s: Least time between two reads of a job's ``metrics.jsonl``
+            (``METRICS_INTERVAL_S`` when None).
         collect_timeout_s: How long :meth:`SageMakerJobHandle.collect` waits for a job that
             is still stopping or uploading.
         download_model: Also unpack ``model.tar.gz`` into the run folder's ``model/``.
     """
 
     name = "sagemaker"
+    #: Default least time between two ``DescribeTrainingJob`` calls of one job: SageMaker's
+    #: states change in minutes, and a sweep polls many jobs against one API rate limit.
+    POLL_INTERVAL_S = 15.0
+    #: Default least time between two reads of a job's ``metrics.jsonl`` from S3.
+    METRICS_INTERVAL_S = 10.0
 
     def __init__(
         self,
@@ -71,8 +78,8 @@ class SageMakerBackend(Backend):
         project_root: Path,
         metric_names: Iterable[str] = (),
         clients: AwsClients | None = None,
-        poll_interval_s: float = 15.0,
-        metrics_interval_s: float = 10.0,
+        poll_interval_s: float | None = None,
+        metrics_interval_s: float | None = None,
         collect_timeout_s: float = 900.0,
         download_model: bool = False,
     ) -> None:
@@ -80,8 +87,10 @@ class SageMakerBackend(Backend):
         self.project_root = Path(project_root)
         self.metric_names = list(metric_names)
         self.clients = clients or AwsClients(settings.region)
-        self.poll_interval_s = poll_interval_s
-        self.metrics_interval_s = metrics_interval_s
+        self.poll_interval_s = self.POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s
+        self.metrics_interval_s = (
+            self.METRICS_INTERVAL_S if metrics_interval_s is None else metrics_interval_s
+        )
         self.collect_timeout_s = collect_timeout_s
         self.download_model = download_model
         self.layout = S3Layout(settings.bucket, settings.prefix)
