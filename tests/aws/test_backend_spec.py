@@ -155,8 +155,8 @@ CASES = [
         {},
         [
             f"{S}: backend.environment.1BAD: the key '1BAD' does not match the pattern "
-            f'[a-zA-Z_][a-zA-Z0-9_]* {R} Environment["1BAD"]); expected a letter or underscore, then '
-            "letters, digits and underscores"
+            f'[a-zA-Z_][a-zA-Z0-9_]* {R} Environment["1BAD"]); expected a letter or underscore, '
+            "then letters, digits and underscores"
         ],
     ),
     (
@@ -173,9 +173,9 @@ CASES = [
         "backend:\n  kind: sagemaker\n  keep_alive: 10m\n  spot: true\n  max_wait: 2d\n",
         {},
         [
-            f"{S}: backend.keep_alive: warm pools cannot be used with managed spot training {R} "
-            "ResourceConfig.KeepAlivePeriodInSeconds); set backend.keep_alive to 0 or backend.spot "
-            "to false"
+            f"{S}: backend.keep_alive: warm pools cannot be used with managed spot training "
+            f"{R} ResourceConfig.KeepAlivePeriodInSeconds); set backend.keep_alive to 0 or "
+            "backend.spot to false"
         ],
     ),
     (
@@ -243,16 +243,16 @@ CASES = [
         "backend:\n  kind: sagemaker\n  volume_gb: lots\n",
         {},
         [
-            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
-            "integer; got 'lots'"
+            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string "
+            "as an integer; got 'lots'"
         ],
     ),
     (
         "backend: sagemaker\n",
         {"LOCLAB_SAGEMAKER_VOLUME_GB": "lots"},
         [
-            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string as an "
-            "integer (from $LOCLAB_SAGEMAKER_VOLUME_GB); got 'lots'"
+            f"{S}: backend.volume_gb: Input should be a valid integer, unable to parse string "
+            "as an integer (from $LOCLAB_SAGEMAKER_VOLUME_GB); got 'lots'"
         ],
     ),
 ]
