@@ -29,7 +29,9 @@ def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
         study.enqueue_trial(p)
 
 
-@pytest.mark.parametrize("storage", ["journal", "postgresql"])
+@pytest.mark.parametrize(
+    "storage", ["journal", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
     project, mlflow_db, storage, request, unique_name
 ):
@@ -116,6 +118,7 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
     )
 
 
+@pytest.mark.slow
 def test_median_pruner_prunes_bad_trials(project, mlflow_db):
     # Bad x values report low scores for many epochs; after two good trials complete, the
     # median pruner must stop them.

@@ -26,7 +26,7 @@ SWEEP = SweepSpec(
 )
 
 
-@pytest.fixture(params=["journal", "postgresql"])
+@pytest.fixture(params=["journal", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def location(request, tmp_path, unique_name) -> StudyLocation:
     if request.param == "journal":
         return resolve_location("probe", SWEEP, StateDir(tmp_path / ".loclab"))
