@@ -7,6 +7,7 @@ offline; every problem is one line naming the spec field (and where its value ca
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -348,3 +349,21 @@ def test_sweeps_on_sagemaker_are_refused_at_run_time(project, monkeypatch, capsy
         "the sweep with backend: local"
     ]
     assert not (Path(project) / ".loclab").exists()
+
+
+def test_validating_a_sagemaker_spec_imports_nothing_heavy(project, monkeypatch):
+    import subprocess
+
+    monkeypatch.chdir(project)
+    (project / S).write_text(BASE + "backend: sagemaker\n")
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "loclab", "validate", S],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported = {m.split(".")[0] for m in re.findall(r"\|\s+([\w.]+)$", out.stderr, re.M)}
+    heavy = {"boto3", "mlflow", "sagemaker", "torch", "papermill", "moto", "pandas"}
+    assert not imported & heavy, imported & heavy

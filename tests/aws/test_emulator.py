@@ -280,3 +280,24 @@ def test_runtime_limit_names_and_repeated_creates(aws, emulator, project):
     # Once it ended, the job runs again under the next attempt's name.
     body, _ = sm.prepare(probe(nb), training_job_name("probe-run", 2), {})
     assert body["TrainingJobName"] == "probe-run-r2"
+
+
+def test_what_the_container_gets_from_the_launcher(aws, project):
+    """MLflow only when the job can reach the launcher's server; no local paths; warm cache."""
+    nb = project / "notebooks" / "probe.ipynb"
+    server = "https://mlflow.example.com"
+    env = {"MLFLOW_TRACKING_URI": server, "MLFLOW_RUN_ID": "a" * 32, "LOCLAB_CACHE_DIR": "/x"}
+    shared = backend(aws, project, mlflow_tracking_uri=server, keep_alive="10m")
+    body, mlflow = shared.prepare(probe(nb), "probe-run", env)
+    assert mlflow["direct"] is True
+    assert body["Environment"]["MLFLOW_TRACKING_URI"] == server
+    assert body["Environment"]["MLFLOW_RUN_ID"] == "a" * 32
+    assert body["Environment"]["LOCLAB_CACHE_DIR"] == "/opt/ml/sagemaker/warmpoolcache/loclab"
+    assert body["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    # A launcher tracking elsewhere (a local SQLite file): the job gets no run.
+    local = backend(aws, project)
+    body, mlflow = local.prepare(
+        probe(nb), "probe-run", {**env, "MLFLOW_TRACKING_URI": "sqlite:///x.db"}
+    )
+    assert mlflow == {"tracking_uri": "sqlite:///x.db", "run_id": "a" * 32, "direct": False}
+    assert not any(k.startswith("MLFLOW_") or k == "LOCLAB_CACHE_DIR" for k in body["Environment"])
