@@ -81,3 +81,15 @@ def test_templates_have_typed_documented_parameters():
         for p in found.parameters.values():
             assert p.annotated, f"{path.name}: {p.name} has no type annotation"
             assert p.help, f"{path.name}: {p.name} has no help comment"
+
+
+def test_templates_are_papermill_compatible():
+    """``papermill --help-notebook`` sees every parameter loclab sees (one '=' per line)."""
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+
+    from loclab.params import inspect_notebook
+
+    for path in sorted((REPO / "notebooks" / "templates").glob("*.ipynb")):
+        theirs = _infer_parameters(load_notebook_node(str(path)))
+        assert [p.name for p in theirs] == inspect_notebook(path).names, path.name

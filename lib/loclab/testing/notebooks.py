@@ -30,7 +30,11 @@ def write_notebook(
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     if markdown:
         nb.cells.append(new_markdown_cell(markdown))
@@ -44,14 +48,14 @@ def write_notebook(
 
 
 #: Parameters cell of :func:`write_probe_notebook`.
-PROBE_PARAMETERS = '''x: float = 1.0  # value the notebook reports (val_score grows from it)
+PROBE_PARAMETERS = """x: float = 1.0  # value the notebook reports (val_score grows from it)
 epochs: int = 3  # how many per-epoch metrics to report
 mode: str = "ok"  # ok, raise, die, sleep or nan
 sleep_s: float = 0.0  # seconds to sleep after each epoch
 seed: int = 0  # seed (mixed into the reported value)
 tags: list[str] = ["a"]  # free-form labels
 settings: dict = {}  # free-form settings
-note: str = "plain"  # a string'''
+note: str = "plain"  # a string"""
 
 
 def write_probe_notebook(path: Path) -> Path:
