@@ -63,7 +63,7 @@ class TermQAModule(L.LightningModule):
         layers: int = 2,
         kernel_size: int = 3,
         dropout: float = 0.25,
-        cross_layers: int = 1,
+        cross_layers: int = 0,
         lr: float = 3e-3,
         weight_decay: float = 0.05,
     ) -> None:
