@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from loclab.aws.clients import Retry, is_not_found
 
 __all__ = [
+    "BUCKET_NAME",
     "CODE_EXCLUDES",
     "S3Stager",
     "bundle_digest",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: Names never shipped with the code: caches, checkpoints of editors, build leftovers.
 CODE_EXCLUDES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache")
+#: S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens (no "..").
+BUCKET_NAME = re.compile(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 #: The code bundle is sent with every job; data belongs in channels.
 MAX_CODE_BYTES = 50 * 1024 * 1024
 _UPLOAD_THREADS = 8

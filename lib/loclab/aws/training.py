@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loclab.aws.errors import RequestProblem
-from loclab.aws.s3 import join_uri
+from loclab.aws.s3 import BUCKET_NAME, join_uri
 
 if TYPE_CHECKING:
     from loclab.params import NotebookParameters
@@ -371,9 +371,7 @@ def _s3_rules(request: Mapping[str, Any]) -> list[RequestProblem]:
             out.append(
                 RequestProblem(f"InputDataConfig[{i}].ChannelName", f"'{name}' appears twice")
             )
-        names.append(name)
-    from loclab.spec.backend import _BUCKET
-
+        names.append(str(name))
     for path, uri in uris:
         if not isinstance(uri, str):
             continue
@@ -384,7 +382,7 @@ def _s3_rules(request: Mapping[str, Any]) -> list[RequestProblem]:
                 out.append(RequestProblem(path, f"'{uri}' is not an s3:// URI"))
             continue
         bucket = uri[5:].partition("/")[0]
-        if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        if not BUCKET_NAME.fullmatch(bucket):
             out.append(
                 RequestProblem(
                     path,

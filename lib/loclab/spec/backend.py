@@ -144,7 +144,6 @@ class BackendSpec(_SageMakerFields):
         return {k: getattr(self, k) for k in SAGEMAKER_FIELDS if getattr(self, k) is not None}
 
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*")
 _MLFLOW_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.*")
 
@@ -208,7 +207,9 @@ class SageMakerSettings(SpecModel):
     def _bucket_name(cls, value: str) -> str:
         if value.startswith("s3://"):
             raise ValueError(f"give the bucket name only, without s3:// ('{value[5:]}')")
-        if not _BUCKET.fullmatch(value) or ".." in value or "/" in value:
+        from loclab.aws.s3 import BUCKET_NAME
+
+        if not BUCKET_NAME.fullmatch(value):
             raise ValueError(
                 f"'{value}' is not a valid S3 bucket name (3 to 63 lower-case letters, digits, "
                 "dots and hyphens)"

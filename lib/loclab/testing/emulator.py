@@ -558,7 +558,8 @@ class TrainingJobEmulator:
         """Write the job's state into moto's record (what DescribeTrainingJob returns)."""
         from moto.sagemaker.models import sagemaker_backends
 
-        record = sagemaker_backends[job.account][job.region].training_jobs.get(job.name)
+        # Attributes moto's record lacks become response fields of the same name.
+        record: Any = sagemaker_backends[job.account][job.region].training_jobs.get(job.name)
         if record is None:
             return
         now = datetime.now(UTC)
