@@ -90,7 +90,7 @@ def validate(
                 _err(str(problem))
             continue
         n_jobs = 1
-        if exp.spec.compare is not None:
+        if exp.spec.compare is not None and not exp.spec.compare.discovered:
             n_jobs = len(exp.spec.compare.systems) * len(exp.spec.compare.seeds)
         parts = [f"{len(exp.notebook.parameters)} notebook parameters", f"{n_jobs} job(s)"]
         if exp.spec.sweep is not None:
@@ -171,6 +171,44 @@ def run(
 
     ws = Workspace.for_experiment(exp, reports_dir)
     run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo)
+
+
+@app.command()
+def compare(
+    spec: SpecArg,
+    param: ParamOpt = None,
+    timeout: Annotated[
+        str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
+    ] = None,
+    reuse: Annotated[
+        bool, typer.Option(help="Reuse completed jobs with identical inputs.")
+    ] = True,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
+    ] = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Run each system x seed (reusing completed jobs), test them, print the verdicts.
+
+    Systems taken from the sweep use its stored winners; the sweep itself is not run.
+    """
+    from loclab.spec import load_experiment
+    from loclab.spec._base import parse_duration
+
+    seconds = None
+    if timeout is not None:
+        try:
+            seconds = parse_duration(timeout)
+        except ValueError as err:
+            raise SpecError([_cli_problem("--timeout", str(err))]) from None
+    exp = load_experiment(spec, param or [])
+    if exp.spec.compare is None:
+        raise SpecError([_cli_problem("SPEC", f"{spec} has no compare: section")])
+    _state_env(state_dir)
+    from loclab.pipeline import Workspace, run_experiment
+
+    ws = Workspace.for_experiment(exp, reports_dir)
+    run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo, run_sweep=False)
 
 
 @app.command()

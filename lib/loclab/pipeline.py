@@ -62,10 +62,11 @@ def plan_jobs(exp: Experiment, sweep_configs: dict[str, dict[str, Any]] | None =
     """The jobs of the experiment's job stage.
 
     With ``compare:``, one job per system and seed (systems taken from the sweep get the
-    sweep's configuration); without, one job with the spec's parameters.
+    sweep's configuration); without, or when the systems come from the job's output, one job
+    with the spec's parameters.
     """
     spec = exp.spec
-    if spec.compare is None:
+    if spec.compare is None or spec.compare.discovered:
         return [JobPlan(f"{exp.name}-run", dict(exp.params), {"loclab.system": "run"})]
     plans = []
     seeded = "seed" in exp.notebook
@@ -131,8 +132,12 @@ def run_experiment(
     timeout: float | None = None,
     reuse: bool = True,
     say: Callable[[str], None] = print,
+    run_sweep: bool = True,
 ) -> dict[str, Any]:
     """Run every stage of the experiment; return the summary that was stored.
+
+    ``run_sweep=False`` (``loclab compare``) takes the sweep's stored winners instead of
+    running the sweep.
 
     Raises:
         JobFailedError: A job did not complete (the report is still written).
@@ -173,7 +178,12 @@ def run_experiment(
     status = "FINISHED"
     try:
         sweep_configs: dict[str, dict[str, Any]] | None = None
-        if exp.spec.sweep is not None:
+        if exp.spec.sweep is not None and not run_sweep:
+            from loclab.sweep import read_results, winners
+
+            stored = read_results(ws.state, exp.name)
+            sweep_configs = winners(stored) if stored else None
+        elif exp.spec.sweep is not None:
             # Stage 1: the sweep stores its top-k configurations for the stages after it.
             from loclab.sweep import run_sweep_stage
 
@@ -192,8 +202,18 @@ def run_experiment(
                     say(f"      reused completed run {result.run_dir}")
                 else:
                     say(f"      {result.state} in {result.duration:.1f} s")
+            if exp.spec.compare is not None:
+                # Stage 3: statistics over the completed jobs' outputs (comparison.json).
+                from loclab.compare import run_analysis_stage
+
+                run_analysis_stage(
+                    exp, ws, results, tracker=tracker, parent_run_id=parent, say=say
+                )
     except KeyboardInterrupt:
         status = "KILLED"
+        raise
+    except Exception:
+        status = "FAILED"
         raise
     finally:
         summary = _summary(exp, results, parent, started, tags)

@@ -13,6 +13,7 @@ from loclab.params import NotebookParameters
 from loclab.params.types import coerce_value
 from loclab.params.validate import did_you_mean, resolve_overrides
 from loclab.spec.backend import check_backend
+from loclab.spec.compare import CORPUS_METRICS, SINGLE_RUN_TESTS
 from loclab.spec.model import Spec
 from loclab.spec.sweep import PRUNER_OPTIONS, SAMPLER_OPTIONS, SweepSpec, grid_values
 
@@ -177,11 +178,22 @@ def _check_options(sweep: SweepSpec, source: str) -> list[Problem]:
 def check_compare(
     spec: Spec, notebook: NotebookParameters, *, source: str, notebook_name: str
 ) -> list[Problem]:
-    """Every system's overrides are valid parameters; sweep references need a sweep."""
-    if spec.compare is None:
+    """The comparison is well posed: systems, baseline, metrics and test fit together.
+
+    Every system's overrides must be valid parameters and sweep references need a sweep.
+    Listed systems need at least two and one unambiguous baseline; systems discovered from
+    the job's output need a baseline and corpus metrics, come from one job (one seed) and
+    have no predictions to break down. The test must suit the number of seeds and metrics.
+    """
+    compare = spec.compare
+    if compare is None:
         return []
     problems: list[Problem] = []
-    for name, system in spec.compare.systems.items():
+
+    def add(field: str, message: str, fix: str = "") -> None:
+        problems.append(Problem(source, f"compare.{field}", message, fix))
+
+    for name, system in compare.systems.items():
         _, found = resolve_overrides(
             notebook,
             system.params,
@@ -191,26 +203,98 @@ def check_compare(
         )
         problems.extend(found)
         if system.from_sweep is not None and spec.sweep is None:
-            problems.append(
-                Problem(
-                    source,
-                    f"compare.systems.{name}.from_sweep",
-                    "takes its configuration from the sweep, but the spec has no sweep",
-                    "add a sweep: section or give fixed params",
-                )
+            add(
+                f"systems.{name}.from_sweep",
+                "takes its configuration from the sweep, but the spec has no sweep",
+                "add a sweep: section or give fixed params",
             )
         if (
             isinstance(system.from_sweep, int)
             and spec.sweep is not None
             and not 1 <= system.from_sweep <= spec.sweep.top_k
         ):
-            problems.append(
-                Problem(
-                    source,
-                    f"compare.systems.{name}.from_sweep",
-                    f"rank {system.from_sweep} is outside the sweep's top_k "
-                    f"({spec.sweep.top_k})",
-                    "use 'best' or a rank from 1 to top_k",
-                )
+            add(
+                f"systems.{name}.from_sweep",
+                f"rank {system.from_sweep} is outside the sweep's top_k ({spec.sweep.top_k})",
+                "use 'best' or a rank from 1 to top_k",
             )
+    metrics = compare.metric_names()
+    seeds = len(compare.seeds)
+    if compare.discovered:
+        if compare.baseline is None:
+            add(
+                "baseline",
+                "required when the systems come from the job's output",
+                "name the system the others are tested against, e.g. baseline: LIUM-NMT",
+            )
+        if not compare.metrics:
+            add(
+                "metrics",
+                "required when the systems come from the job's output",
+                "name the corpus metrics the job writes, e.g. metrics: [bleu, chrf]",
+            )
+        for i, metric in enumerate(compare.metrics):
+            if metric not in CORPUS_METRICS:
+                close = did_you_mean(metric, CORPUS_METRICS)
+                add(
+                    f"metrics.{i}",
+                    f"'{metric}' is not a corpus metric a job can write statistics for",
+                    f"did you mean '{close}'?" if close else f"valid: {', '.join(CORPUS_METRICS)}",
+                )
+        if seeds > 1:
+            add(
+                "seeds",
+                f"the systems come from one job's output, so there is one run, not {seeds}",
+                "give one seed, or list systems: to re-run each over seeds",
+            )
+        if compare.breakdowns:
+            add(
+                "breakdowns",
+                "needs per-example predictions; systems from a job's corpus statistics have none",
+                "remove breakdowns, or list systems: that write predictions",
+            )
+    else:
+        if len(compare.systems) < 2:
+            add(
+                "systems",
+                f"needs at least two systems to compare, got {len(compare.systems)}",
+                "add a baseline and a candidate, or omit systems: to compare the systems in "
+                "the job's output",
+            )
+        if compare.baseline is not None and compare.baseline not in compare.systems:
+            close = did_you_mean(compare.baseline, compare.systems)
+            add(
+                "baseline",
+                f"'{compare.baseline}' is not one of the systems",
+                f"did you mean '{close}'?" if close else f"systems: {', '.join(compare.systems)}",
+            )
+        roles = [n for n, s in compare.systems.items() if s.role == "baseline"]
+        if compare.baseline is None and len(roles) > 1:
+            add(
+                "baseline",
+                f"several systems have role baseline ({', '.join(roles)})",
+                "name the one the others are tested against with baseline:",
+            )
+    if compare.test in SINGLE_RUN_TESTS and seeds > 1:
+        add(
+            "test",
+            f"{compare.test} compares one run per system, but seeds gives {seeds}",
+            "use two_level_bootstrap or auto for several seeds (McNemar per seed is reported "
+            "alongside)",
+        )
+    if compare.test == "two_level_bootstrap" and seeds < 2:
+        add(
+            "test",
+            "two_level_bootstrap needs at least 2 seeds per system (5 recommended)",
+            "set seeds: 5",
+        )
+    if compare.test == "ar":
+        for i, metric in enumerate(metrics):
+            if metric not in CORPUS_METRICS and not compare.discovered:
+                add(
+                    f"metrics.{i}" if compare.metrics else "metrics",
+                    f"test ar compares corpus metrics ({', '.join(CORPUS_METRICS)}), not "
+                    f"'{metric}'",
+                    "use test: auto for per-example scores",
+                )
     return problems
