@@ -59,10 +59,10 @@ CASES = [
      "    note: {type: int, low: 1, high: 3}\n", [],
      [f"{S}: sweep.space.note: an int range cannot fill 'note', declared str; "
       "use type: categorical"]),
-    (BASE + "compare:\n  systems:\n    a: {params: {epoch: 1}}\n", [],
+    (BASE + "compare:\n  systems:\n    a: {params: {epoch: 1}}\n    b: {}\n", [],
      [f"{S}: compare.systems.a.params.epoch: unknown parameter of notebooks/probe.ipynb; "
       "did you mean 'epochs'?"]),
-    (BASE + "compare:\n  systems:\n    a: {from_sweep: best}\n", [],
+    (BASE + "compare:\n  systems:\n    a: {from_sweep: best}\n    b: {}\n", [],
      [f"{S}: compare.systems.a.from_sweep: takes its configuration from the sweep, but the "
       "spec has no sweep; add a sweep: section or give fixed params"]),
     (BASE + "compare:\n  systems: {a: {}}\n  alpha: 0.7\n", [],
