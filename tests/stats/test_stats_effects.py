@@ -80,3 +80,13 @@ def test_power_edge_cases() -> None:
     x = np.ones(20)
     res = ls.power(x, x, effect=0.1)
     assert res.power == 1.0 and res.mde == 0.0
+
+
+def test_power_and_mde_survive_scipy_nan_in_the_far_tail() -> None:
+    # scipy's nct.cdf(-crit, df=5.67, nc=8) is NaN; a two-level verdict with few seeds and a
+    # Holm step of alpha / 2 searched exactly there and crashed.
+    se, df, alpha = 0.0406, 5.672, 0.025
+    assert power_from_se(8.0 * se, se, df, alpha) == pytest.approx(0.99988, abs=1e-4)
+    mde = mde_from_se(se, df, alpha, 0.8)
+    assert power_from_se(mde, se, df, alpha) == pytest.approx(0.8, abs=1e-6)
+    assert 3.0 * se < mde < 6.0 * se

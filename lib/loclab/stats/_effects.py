@@ -132,7 +132,13 @@ def power_from_se(effect: float, se: float, df: float, alpha: float) -> float:
         crit = float(sps.norm.ppf(1.0 - alpha / 2.0))
         return float(sps.norm.sf(crit - nc) + sps.norm.cdf(-crit - nc))
     crit = float(sps.t.ppf(1.0 - alpha / 2.0, df))
-    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    upper = float(sps.nct.sf(crit, df, nc))
+    # scipy's noncentral t returns NaN in the far tail (e.g. cdf(-3, df=5.7, nc=8)); that
+    # tail is below the central one, alpha / 2, and vanishes as nc grows, so count it as 0.
+    lower = float(sps.nct.cdf(-crit, df, nc))
+    if not math.isfinite(upper):
+        return math.nan
+    return upper + (lower if math.isfinite(lower) else 0.0)
 
 
 def mde_from_se(se: float, df: float, alpha: float, target: float) -> float:
