@@ -19,12 +19,17 @@ def predictions(correct: np.ndarray, ids: np.ndarray | None = None) -> pd.DataFr
     n = correct.size
     ids = np.array([f"ex{i}" for i in range(n)]) if ids is None else ids
     label = (np.arange(n) % 2).astype(int)
-    return pd.DataFrame({
-        "example_id": ids, "label": label,
-        "prediction": np.where(correct == 1, label, 1 - label),
-        "score": np.linspace(0, 1, n), "correct": correct.astype(int),
-        "error_type": TYPES[np.arange(n) % 3], "locale": np.where(np.arange(n) < n // 2, "de", "fr"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "example_id": ids,
+            "label": label,
+            "prediction": np.where(correct == 1, label, 1 - label),
+            "score": np.linspace(0, 1, n),
+            "correct": correct.astype(int),
+            "error_type": TYPES[np.arange(n) % 3],
+            "locale": np.where(np.arange(n) < n // 2, "de", "fr"),
+        }
+    )
 
 
 def runs_for(probs: dict[str, float], seeds: int, *, rng_seed: int = 0, boost: str = "",
@@ -43,14 +48,27 @@ def runs_for(probs: dict[str, float], seeds: int, *, rng_seed: int = 0, boost: s
                 logit = logit + 3.0 * (TYPES[np.arange(N) % 3] == "copy")
             u = fixed if system == deterministic else rng.random(N)
             correct = (u < 1 / (1 + np.exp(-logit))).astype(int)
-            out.append(RunOutput(system, seed, f"exp-{system}-s{seed}", predictions(correct),
-                                 {"test_acc": float(correct.mean()), "test_loss": 0.5}))  # fmt: skip
+            out.append(
+                RunOutput(
+                    system,
+                    seed,
+                    f"exp-{system}-s{seed}",
+                    predictions(correct),
+                    {"test_acc": float(correct.mean()), "test_loss": 0.5},
+                )
+            )
     return out
 
 
 def spec(**extra) -> CompareSpec:
-    data = {"systems": {"baseline": {"role": "baseline", "label": "n-gram baseline"},
-                        "neural": {"label": "neural checker"}}, "seeds": 5, **extra}  # fmt: skip
+    data = {
+        "systems": {
+            "baseline": {"role": "baseline", "label": "n-gram baseline"},
+            "neural": {"label": "neural checker"},
+        },
+        "seeds": 5,
+        **extra,
+    }
     return CompareSpec.model_validate(data)
 
 
@@ -82,9 +100,12 @@ def test_clearly_better_system_is_better_with_seed_decomposition():
     assert b["correction"] == "bh" and b["flag"] == "exploratory"
     assert b["family_size"] == len(b["rows"]) == 3 + 2
     assert {(r["column"], r["value"]) for r in b["rows"]} == {
-        ("error_type", "none"), ("error_type", "copy"), ("error_type", "misaligned"),
-        ("locale", "de"), ("locale", "fr"),
-    }  # fmt: skip
+        ("error_type", "none"),
+        ("error_type", "copy"),
+        ("error_type", "misaligned"),
+        ("locale", "de"),
+        ("locale", "fr"),
+    }
     assert all(r["p_adjusted"] >= r["p_value"] for r in b["rows"])
     assert doc["ranking"] is None  # two systems: nothing to rank
     json.dumps(doc, allow_nan=False)
@@ -150,8 +171,9 @@ def test_fewer_examples_in_one_job_fail_clearly():
     compare = spec()
     runs = runs_for({"baseline": 0.6, "neural": 0.7}, 5)
     bad = runs[3]
-    runs[3] = RunOutput(bad.system, bad.seed, bad.name, bad.predictions.iloc[:-5],
-                        bad.final_metrics)  # fmt: skip
+    runs[3] = RunOutput(
+        bad.system, bad.seed, bad.name, bad.predictions.iloc[:-5], bad.final_metrics
+    )
     with pytest.raises(ComparisonError, match="exp-baseline-s3 has 595 test examples"):
         collect(compare, runs)
 
@@ -194,9 +216,12 @@ def test_unknown_metric_names_what_exists():
 
 
 def test_three_systems_are_ranked_and_holm_adjusted():
-    compare = CompareSpec.model_validate({
-        "systems": {"base": {"role": "baseline"}, "good": {}, "same": {}}, "seeds": 5,
-    })  # fmt: skip
+    compare = CompareSpec.model_validate(
+        {
+            "systems": {"base": {"role": "baseline"}, "good": {}, "same": {}},
+            "seeds": 5,
+        }
+    )
     runs = runs_for({"base": 0.6, "good": 0.8, "same": 0.6}, 5, rng_seed=2)
     doc = analyse(collect(compare, runs), compare)
     assert doc["family_size"] == 2

@@ -116,7 +116,9 @@ def test_top_k_expands_into_one_system_per_rank(project, monkeypatch, capsys):
 
 def test_discovered_systems_validate_as_one_job(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
-    (project / S).write_text(BASE + "compare:\n  baseline: A\n  metrics: [bleu, chrf]\n  test: ar\n")
+    (project / S).write_text(
+        BASE + "compare:\n  baseline: A\n  metrics: [bleu, chrf]\n  test: ar\n"
+    )
     code, out, _ = run_cli(monkeypatch, capsys, ["validate", S])
     assert code == 0
     assert "1 job(s)" in out
@@ -130,7 +132,9 @@ def test_repository_specs_validate(monkeypatch, capsys):
     root = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(root)
     code, out, err = run_cli(
-        monkeypatch, capsys, ["validate", "experiments/mt_engines.yaml", "experiments/term_qa.yaml"]
+        monkeypatch,
+        capsys,
+        ["validate", "experiments/mt_engines.yaml", "experiments/term_qa.yaml"],
     )
     assert code == 0, err
     assert "experiments/mt_engines.yaml: ok (5 notebook parameters, 1 job(s))" in out
