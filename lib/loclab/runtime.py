@@ -214,15 +214,20 @@ def write_predictions(frame: pd.DataFrame, *, ctx: JobContext | None = None) -> 
 
 
 def latest_checkpoint(ctx: JobContext | None = None) -> Path | None:
-    """Newest Lightning checkpoint (``*.ckpt``) in the checkpoint folder, if any.
+    """The checkpoint to resume from: ``last.ckpt`` if present, else the newest ``*.ckpt``.
 
     After a spot interruption SageMaker restores ``checkpoints/`` from S3 before the job
-    restarts; passing this to ``Trainer.fit(ckpt_path=...)`` resumes training.
+    restarts; every restored file then has the same modification time, so Lightning's
+    ``last.ckpt`` is preferred over timestamps. Pass the result to
+    ``Trainer.fit(ckpt_path=...)``.
     """
     ctx = ctx or context()
     folder = Path(os.environ.get(CHECKPOINT_ENV, ctx.checkpoint_dir))
-    found = sorted(folder.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    found = list(folder.rglob("*.ckpt"))
+    last = [p for p in found if p.name == "last.ckpt"]
+    if last:
+        return max(last, key=lambda p: p.stat().st_mtime)
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
 @lru_cache(maxsize=4)

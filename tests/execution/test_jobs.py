@@ -103,7 +103,11 @@ def test_raising_cell(runner, probe_template):
 def test_kernel_death(runner, probe_template):
     result = runner.run(request(probe_template, mode="die"))
     assert result.state == JobState.FAILED
-    assert result.failure == "kernel died while running cell 5"
+    # The execution count is there only when the kernel acknowledged the cell before dying.
+    assert result.failure in (
+        "kernel died while running cell 5",
+        "kernel died while running cell 5 (In [5])",
+    )
     executed = json.loads(result.executed_notebook.read_text())
     # The partial notebook keeps the cells that ran: the per-epoch metric lines are there.
     assert "val_score" in json.dumps(executed["cells"][4]["outputs"])
