@@ -13,7 +13,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats as sps
@@ -89,7 +89,9 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     keys = list(data.metrics)
-    families, comparisons, notes = [], [], []
+    families: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
+    notes: list[str] = []
     threshold = compare.practical_threshold or 0.0
     for index, key in enumerate(keys):
         role = "confirmatory" if index == 0 else "secondary"
@@ -304,8 +306,8 @@ def _family(
             metric_name=metric.name,
             family=role,
             kind=kind,
-            test=default_test(kind).test,
-            test_reason=default_test(kind).reason,
+            test=default_test(cast(Any, kind)).test,
+            test_reason=default_test(cast(Any, kind)).reason,
             warnings=[*entry["warnings"], *caveats[system], *notes],
             n_examples=None if kind == "seed_level" else int(result.n),
             n_seeds={
@@ -363,7 +365,7 @@ def _per_seed(
         return None
     seeds_a, seeds_b = data.systems[system].seeds, data.systems[base].seeds
     common = [s for s in seeds_a if s is not None and s in seeds_b]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for seed in common:
         a = metric.values[system][seeds_a.index(seed)]
         b = metric.values[base][seeds_b.index(seed)]
@@ -385,8 +387,9 @@ def _per_seed(
     adj = adjust([row["p_value"] for row in rows], "holm")
     for row, p in zip(rows, adj.adjusted, strict=True):
         row["p_adjusted"] = p
-    higher = [r for r, rej in zip(rows, adj.rejected, strict=True) if rej and r["estimate"] > 0]
-    lower = [r for r, rej in zip(rows, adj.rejected, strict=True) if rej and r["estimate"] < 0]
+    signs = [r["estimate"] for r, rej in zip(rows, adj.rejected, strict=True) if rej]
+    higher = [e for e in signs if e > 0]
+    lower = [e for e in signs if e < 0]
     return jsonable(
         {
             "test": "mid-p McNemar test per training seed (runs with the same seed paired)",
@@ -500,7 +503,7 @@ def _ranking(
         warnings.simplefilter("always", UserWarning)
         ranking = rank_systems(
             systems,
-            kind=kind,
+            kind=cast(Any, kind),
             metric=corpus,
             alpha=compare.alpha,
             correction=compare.correction,
@@ -524,7 +527,7 @@ def _ranking(
     return out
 
 
-def _mean_ci(values: Sequence[float]) -> dict[str, Any]:
+def _mean_ci(values: Any) -> dict[str, Any]:
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     n = int(x.size)
