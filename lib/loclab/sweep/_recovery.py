@@ -118,8 +118,12 @@ def stop_orphan_job(run_dir: Path | None) -> str | None:
         return None
     note = None
     pid = status.get("pid")
-    if status.get("host") == socket.gethostname() and _alive(pid, status.get("pid_created")):
-        _kill_group(int(pid))
+    if (
+        isinstance(pid, int)
+        and status.get("host") == socket.gethostname()
+        and _alive(pid, status.get("pid_created"))
+    ):
+        _kill_group(pid)
         note = f"stopped its orphaned job process {pid}"
     write_status(
         run_dir,
