@@ -69,8 +69,9 @@ def test_compare_prints_verdicts_and_stores_a_complete_comparison(compared):
     lines = out.stdout.splitlines()
     title = next(line for line in lines if line.startswith("cmp: "))
     assert title == "cmp: 1 system(s) against old on accuracy (Holm, family of 1, alpha 0.05)"
-    row = next(line for line in lines if line.strip().startswith("new: new probe"))
+    row = next(line for line in lines if line.split()[:2] == ["new", "2"])
     assert "no detectable diff." in row
+    assert "Systems: old = old probe; new = new probe." in lines
     assert any(
         line.startswith("Verdict: No detectable difference between new probe") for line in lines
     )

@@ -387,18 +387,18 @@ def _per_seed(
     adj = adjust([row["p_value"] for row in rows], "holm")
     for row, p in zip(rows, adj.adjusted, strict=True):
         row["p_adjusted"] = p
-    signs = [r["estimate"] for r, rej in zip(rows, adj.rejected, strict=True) if rej]
-    higher = [e for e in signs if e > 0]
-    lower = [e for e in signs if e < 0]
+    beyond = sum(adj.rejected)
+    low, high = min(r["estimate"] for r in rows), max(r["estimate"] for r in rows)
     return jsonable(
         {
             "test": "mid-p McNemar test per training seed (runs with the same seed paired)",
             "correction": "holm",
             "rows": rows,
             "summary": (
-                f"McNemar per seed (supporting evidence; Holm over {len(rows)} seeds): "
-                f"{data.systems[system].label} scored higher on {len(higher)} and lower on "
-                f"{len(lower)} of {len(rows)} seeds beyond chance."
+                f"Per seed, {data.systems[system].label} minus {data.systems[base].label}: "
+                f"{low:+.3f} to {high:+.3f}; beyond chance on {beyond} of {len(rows)} seeds "
+                f"(mid-p McNemar, Holm over {len(rows)} seeds; supporting evidence, not the "
+                "verdict)."
             ),
         }
     )

@@ -108,8 +108,7 @@ def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
             )
             p, label = _p(v["p_adjusted"]), _MARK[v["label"]]
         row = [str(rank)] if ranking else []
-        label_text = systems[system]["label"]
-        row.append(system if label_text == system else f"{system}: {label_text}")
+        row.append(system)
         if several_runs:
             row.append(str(systems[system]["n_seeds"]))
         row += [score, delta, p, label]
@@ -117,6 +116,9 @@ def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
             row.append(str(ranking["group_of"][system]))
         table.add_row(*row)
     console.print(table)
+    named = [f"{n} = {s['label']}" for n, s in systems.items() if s["label"] != n]
+    if named:
+        console.print("Systems: " + "; ".join(named) + ".")
     if ranking:
         groups = "; ".join(f"{g['group']}: {', '.join(g['systems'])}" for g in ranking["groups"])
         console.print(
