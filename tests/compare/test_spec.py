@@ -36,6 +36,9 @@ CASES = [
     ("compare:\n  baseline: A\n  metrics: [bleu]\n  breakdowns: [domain]\n",
      [f"{S}: compare.breakdowns: needs per-example predictions; systems from a job's corpus "
       "statistics have none; remove breakdowns, or list systems: that write predictions"]),
+    ("compare:\n  baseline: A\n  metrics: [bleu]\n  test: permutation\n",
+     [f"{S}: compare.test: systems from a job's corpus statistics are tested with ar, not "
+      "permutation; use test: ar or auto"]),
     ("compare:\n" + TWO + "  test: mcnemmar\n",
      [f"{S}: compare.test: 'mcnemmar' is not a test loclab runs; did you mean 'mcnemar'?"]),
     ("compare:\n" + TWO + "  test: mcnemar\n  seeds: 5\n",

@@ -247,6 +247,12 @@ def check_compare(
                 f"the systems come from one job's output, so there is one run, not {seeds}",
                 "give one seed, or list systems: to re-run each over seeds",
             )
+        if compare.test not in ("auto", "ar"):
+            add(
+                "test",
+                f"systems from a job's corpus statistics are tested with ar, not {compare.test}",
+                "use test: ar or auto",
+            )
         if compare.breakdowns:
             add(
                 "breakdowns",
