@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,27 @@ def test_unknown_metric_and_missing_input_are_clear(tmp_path):
         resolve_input("nope.tsv", tmp_path)
     (tmp_path / "only.tsv").write_text("x")
     assert resolve_input("renamed.tsv", tmp_path) == tmp_path / "only.tsv"
+
+
+def test_template_notebook_writes_statistics_on_tiny_input(translations, tmp_path):
+    """The MT template executed by papermill (no job variables: scratch folder, path input)."""
+    from pathlib import Path
+
+    import papermill
+
+    data = tmp_path / "tiny.tsv"
+    translations.to_csv(data, sep="\t", index=False)
+    template = Path(__file__).resolve().parents[2] / "notebooks/templates/mt_engines.ipynb"
+    out = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(template), str(out), parameters={"data_file": str(data), "metrics": "bleu"},
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+    )  # fmt: skip
+    text = out.read_text()
+    scratch = text.split("writing to scratch folder ")[1].split("\\n")[0].strip()
+    try:
+        found = read_corpus_statistics(Path(scratch) / "output" / "data")
+        assert list(found) == ["bleu"] and found["bleu"].systems == ("good", "okay", "poor")
+        assert "BLEU.good=" in text
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
