@@ -1,6 +1,6 @@
 """Per-trial overhead of a loclab notebook trial against the same training in-process.
 
-Run with ``.venv/bin/python benchmarks/sweep_overhead.py [--trials 3] [--epochs 2]``.
+Run with ``.venv/bin/python benchmarks/sweep_overhead.py [--trials 3] [--epochs 5]``.
 
 Both sides train the term-QA character CNN on tiny CLDR data with the same parameters:
 
@@ -111,7 +111,7 @@ def job_breakdown(study) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
 
     import optuna
