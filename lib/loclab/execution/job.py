@@ -203,9 +203,25 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 #: Parts of loclab that can change what a job computes; edits elsewhere (stats, report, CLI)
 #: do not invalidate completed jobs.
-_JOB_CODE = ("data", "models", "params", "runtime.py", "execution/contract.py",
-             "execution/entrypoint.py")
-_JOB_LIBRARIES = ("torch", "lightning", "scikit-learn", "numpy", "pandas", "babel", "papermill")
+_JOB_CODE = (
+    "data",
+    "models",
+    "params",
+    "runtime.py",
+    "execution/contract.py",
+    "execution/entrypoint.py",
+    "compare/segments.py",
+)
+_JOB_LIBRARIES = (
+    "torch",
+    "lightning",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "babel",
+    "papermill",
+    "sacrebleu",
+)
 
 
 @lru_cache(maxsize=1)
