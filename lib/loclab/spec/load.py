@@ -191,7 +191,7 @@ def load_experiment(
         per_system = [set(s.params) for s in spec.compare.systems.values()]
         provided |= set.intersection(*per_system) if per_system else set()
     if spec.sweep is not None:
-        provided |= set(spec.sweep.space)
+        provided |= set(spec.sweep.space) | set(spec.sweep.params)
     problems.extend(
         missing_required(notebook, provided, source=shown, notebook_name=notebook_shown)
     )
