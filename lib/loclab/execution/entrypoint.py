@@ -154,6 +154,7 @@ def run(root: Path, job_name: str | None = None) -> int:
             stderr_file=sys.stderr,
             request_save_on_cell_execute=True,
             autosave_cell_every=10,
+            shutdown_kernel="immediate",
             cwd=str(notebook.parent),
         )
     except PapermillExecutionError as err:
