@@ -147,18 +147,6 @@ def run_experiment(
     from loclab.tracking import Tracker, provenance
 
     backend = create_backend(exp)
-    if exp.spec.sweep is not None and backend.name != "local":
-        # The sweep driver still launches its trials locally; refuse rather than mix.
-        raise SpecError(
-            [
-                Problem(
-                    exp.display_path,
-                    "backend",
-                    f"sweeps on backend '{backend.name}' are not available in this version",
-                    "run the sweep with backend: local",
-                )
-            ]
-        )
     started = time.time()
     tags = provenance(exp.root)
     # SageMaker jobs log into the launcher's runs only when both use the same server.
@@ -188,7 +176,15 @@ def run_experiment(
             from loclab.sweep import run_sweep_stage
 
             sweep_configs = run_sweep_stage(
-                exp, ws, tracker=tracker, parent_run_id=parent, timeout=timeout, say=say
+                exp,
+                ws,
+                tracker=tracker,
+                parent_run_id=parent,
+                timeout=timeout,
+                say=say,
+                # Local trials share the cores (the driver splits them); SageMaker trials are
+                # training jobs, `workers` at once.
+                backend=backend if backend.name != "local" else None,
             )
         if exp.spec.sweep is None or exp.spec.compare is not None:
             # Stage 2: one job per system and seed (or the single configured job).

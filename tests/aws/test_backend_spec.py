@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -331,24 +330,43 @@ def test_validate_is_fast_and_offline(project, monkeypatch, capsys):
     assert time.perf_counter() - started < 2.0
 
 
-def test_sweeps_on_sagemaker_are_refused_at_run_time(project, monkeypatch, capsys):
+SWEEP = (
+    "sweep:\n  metric: val_score\n  n_trials: 12\n  space:\n"
+    "    x: {type: float, low: 0.1, high: 1.0}\n"
+    "    note: {type: categorical, choices: [short, a-much-longer-choice]}\n"
+)
+
+
+def test_validate_checks_a_sweep_trial_request(project, monkeypatch, capsys):
+    """A sweep on SageMaker: the trial's job name, searched values, metric and tags."""
     monkeypatch.chdir(project)
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
-    (project / S).write_text(
-        BASE
-        + "sweep:\n  metric: val_score\n  n_trials: 2\n  space:\n"
-        + "    x: {type: float, low: 0.1, high: 1.0}\nbackend: sagemaker\n"
-    )
+    (project / S).write_text(BASE + SWEEP + "backend: sagemaker\n")
     code, _, err = run_cli(monkeypatch, capsys, ["validate", S])
-    assert code == 0, err
-    code, _, err = run_cli(monkeypatch, capsys, ["run", S])
+    assert (code, err) == (0, ""), err
+    from loclab.aws.training import representative_request
+
+    exp = load_experiment(S)
+    settings, _ = resolve_sagemaker(exp.spec.backend, root=exp.root, source=S)
+    request = representative_request(exp.spec, exp.notebook, exp.params, settings)
+    assert request["TrainingJobName"] == "probe-t11-a9"
+    assert request["HyperParameters"] == {"x": "0.1", "note": "a-much-longer-choice"}
+    definitions = request["AlgorithmSpecification"]["MetricDefinitions"]
+    assert [m["Name"] for m in definitions] == ["val_score"]
+    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
+    assert tags["loclab.stage"] == "sweep" and tags["optuna.study"] == "probe"
+    assert tags["loclab:job"] == "probe-t11-a9"
+
+    # A value the sweep may search that AWS would refuse fails here, before any trial runs.
+    choices = SWEEP.replace("a-much-longer-choice", "y" * 2600)
+    (project / S).write_text(BASE + choices + "backend: sagemaker\n")
+    code, _, err = run_cli(monkeypatch, capsys, ["validate", S])
     assert code == 2
     assert err.splitlines() == [
-        f"{S}: backend: sweeps on backend 'sagemaker' are not available in this version; run "
-        "the sweep with backend: local"
+        f"{S}: params.note: is 2600 characters long; the maximum is 2500 "
+        '(CreateTrainingJob HyperParameters["note"])'
     ]
-    assert not (Path(project) / ".loclab").exists()
 
 
 def test_validating_a_sagemaker_spec_imports_nothing_heavy(project, monkeypatch):

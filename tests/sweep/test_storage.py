@@ -64,7 +64,8 @@ def test_stale_trial_is_failed_and_requeued_once(location, tmp_path):
     live.set_user_attr(rec.ATTR_DRIVER, rec.driver_identity())
     lines: list[str] = []
     shared = location.url is not None
-    assert rec.recover_stale_trials(study, tracker=None, shared=shared, say=lines.append) == [0]
+    done = rec.recover_stale_trials(study, tracker=None, shared=shared, say=lines.append)
+    assert done.requeued == [0] and done.reattached == []
     assert len(lines) == 1 and lines[0].startswith("trial 0 was left running")
     trials = study.get_trials()
     assert [t.state.name for t in trials] == ["FAIL", "RUNNING", "WAITING"]

@@ -486,6 +486,7 @@ def representative_request(
     names = [f"{spec.name}-run"]
     options: dict[str, list[Any]] = {k: [v] for k, v in params.items()}
     metrics: list[str] = []
+    tags = {"loclab.system": "x" * 8}
     if spec.compare is not None:
         metrics += spec.compare.metrics
         for system, cfg in spec.compare.systems.items():
@@ -498,7 +499,18 @@ def representative_request(
         from loclab.spec.sweep import grid_values
 
         metrics.insert(0, spec.sweep.metric)
-        names.append(f"{spec.name}-t{max(spec.sweep.n_trials - 1, 0)}-a9")
+        # A trial's job: <experiment>-t<number>-a<attempt>, tagged as the sweep driver does.
+        trial = str(max(spec.sweep.n_trials - 1, 0))
+        names.append(f"{spec.name}-t{trial}-a9")
+        tags.update(
+            {
+                "loclab.stage": "sweep",
+                "loclab.trial": trial,
+                "loclab.attempt": "9",
+                "loclab.requeued_from": trial,
+                "optuna.study": spec.name,
+            }
+        )
         for key, value in spec.sweep.params.items():
             options.setdefault(key, []).append(value)
         for key, entry in spec.sweep.space.items():
@@ -533,7 +545,7 @@ def representative_request(
         channel_uris={ch: layout.channel(ch, digest) for ch in spec.channels},
         environment=env,
         metric_names=metrics,
-        tags=job_tags(spec.name, name, {"loclab.system": "x" * 8}),
+        tags=job_tags(spec.name, name, tags),
     )
 
 

@@ -53,6 +53,8 @@ class RunningJob:
     deadline: float | None = None
     stop_reason: JobState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: When a stop asked without waiting turns into a forced one (see :meth:`enforce_stop`).
+    stop_deadline: float | None = None
 
     def done(self) -> bool:
         """True once the job process has ended."""
@@ -66,10 +68,28 @@ class RunningJob:
         """True when the job has run past its deadline."""
         return self.deadline is not None and time.time() > self.deadline
 
-    def stop(self, reason: JobState, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop the job; its final state becomes ``reason`` (STOPPED, TIMEOUT or KILLED)."""
+    def stop(self, reason: JobState, grace_s: float = STOP_GRACE_S, *, wait: bool = True) -> None:
+        """Stop the job; its final state becomes ``reason`` (STOPPED, TIMEOUT or KILLED).
+
+        Args:
+            reason: The state the job ends in.
+            grace_s: How long the job may take to stop before it is forced.
+            wait: False only asks (SIGTERM, ``StopTrainingJob``) and returns at once; the
+                caller goes on polling :meth:`done` and calls :meth:`enforce_stop`, which
+                forces the job once ``grace_s`` has passed.
+        """
         self.stop_reason = reason
-        self.handle.stop(grace_s)
+        if wait:
+            self.handle.stop(grace_s)
+        elif self.stop_deadline is None:
+            self.stop_deadline = time.time() + grace_s
+            self.handle.request_stop()
+
+    def enforce_stop(self) -> None:
+        """Force a job asked to stop without waiting, once its grace period has passed."""
+        overdue = self.stop_deadline is not None and time.time() >= self.stop_deadline
+        if overdue and not self.done():
+            self.handle.stop(0.0)
 
 
 class JobRunner:
@@ -159,6 +179,61 @@ class JobRunner:
             raise
         deadline = started + request.timeout if request.timeout else None
         return RunningJob(request, handle, run_dir, key, started, run_id, lock_fd, deadline)
+
+    def adopt(
+        self,
+        request: JobRequest,
+        handle: JobHandle,
+        *,
+        mlflow_run_id: str | None = None,
+        started: float | None = None,
+    ) -> RunningJob:
+        """Take over a job launched by an earlier process (:meth:`Backend.attach`'s handle).
+
+        A launcher restarted after a crash adopts a job that outlived its predecessor (a
+        SageMaker training job) instead of launching it again. The run folder is kept as the
+        earlier launch left it; :meth:`finish` then settles the job as if :meth:`start` had
+        launched it.
+
+        Args:
+            request: The job's request, as it was launched.
+            handle: The re-attached job.
+            mlflow_run_id: The job's MLflow run (``status.json``'s when None).
+            started: When the job was launched (``status.json``'s when None).
+
+        Raises:
+            JobBusyError: Another live process runs (or watches) the job.
+        """
+        self.runs_root.mkdir(parents=True, exist_ok=True)
+        lock_fd = self._lock(request)
+        try:
+            run_dir = self.run_dir(request)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            status = read_status(run_dir) or {}
+            if started is None:
+                started = float(status.get("started") or time.time())
+            run_id = mlflow_run_id or status.get("mlflow_run_id")
+            write_status(
+                run_dir,
+                {
+                    **status,
+                    "name": request.name,
+                    "state": str(JobState.RUNNING),
+                    "key": request.key,
+                    "started": started,
+                    "mlflow_run_id": run_id,
+                    "backend": self.backend.name,
+                    "tags": request.tags,
+                    "adopted": time.time(),
+                },
+            )
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        deadline = started + request.timeout if request.timeout else None
+        return RunningJob(
+            request, handle, run_dir, request.key, started, run_id, lock_fd, deadline
+        )
 
     def finish(self, job: RunningJob) -> JobResult:
         """Settle a job that has ended (or been stopped): state, failure, tracking, status."""

@@ -1,10 +1,18 @@
-"""Crash safety: find trials a dead driver left RUNNING, stop their jobs, queue them again.
+"""Crash safety: find trials a dead driver left RUNNING, then re-adopt or re-queue them.
 
-A trial records which driver runs it (host, pid and the pid's start time) before its job
-starts. A RUNNING trial whose driver is gone is *stale*: its job may still be running (jobs
-run in their own session, so they outlive a SIGKILLed driver), so the job is stopped, the
-trial is told FAIL, and the same parameters are queued again. Queuing comes first and is
-skipped when a successor already exists, so a crash during recovery repeats nothing.
+A trial records which driver runs it (host, pid and the pid's start time), the backend and
+the job's id there (a SageMaker training job name) before its job starts. A RUNNING trial
+whose driver is gone is *stale*. Its job may outlive the driver:
+
+* a backend whose jobs live on their own (SageMaker) re-attaches to it
+  (:meth:`~loclab.execution.backends.Backend.attach`): the new driver adopts the job and tells
+  the trial's result when it ends, so no compute is wasted and nothing is launched twice. A
+  job still running is watched again; one that completed while no driver watched is collected
+  and told COMPLETE; one that failed or was stopped is collected, told FAIL and queued again
+  (one the dead driver had pruned is told PRUNED);
+* otherwise (local processes, or a job that was never created) the job is stopped, the
+  trial is told FAIL, and the same parameters are queued again. Queuing comes first and is
+  skipped when a successor already exists, so a crash during recovery repeats nothing.
 """
 
 from __future__ import annotations
@@ -14,27 +22,36 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
 
+    from loclab.execution.backends import Backend, JobHandle
     from loclab.tracking import Tracker
 
 __all__ = [
     "ATTR_ATTEMPT",
+    "ATTR_BACKEND",
+    "ATTR_BACKEND_JOB",
     "ATTR_DRIVER",
     "ATTR_FAILURE",
     "ATTR_HEARTBEAT",
     "ATTR_INTERRUPTED",
     "ATTR_JOB",
     "ATTR_MLFLOW_RUN",
+    "ATTR_PRUNED_AT",
     "ATTR_REQUEUED_FROM",
     "ATTR_RUN_DIR",
     "HEARTBEAT_S",
+    "Reattached",
+    "Recovery",
+    "claim",
     "driver_identity",
     "is_stale",
+    "reattach",
     "recover_stale_trials",
     "requeue",
 ]
@@ -47,6 +64,13 @@ ATTR_RUN_DIR = "loclab.run_dir"
 ATTR_DRIVER = "loclab.driver"
 ATTR_HEARTBEAT = "loclab.heartbeat"
 ATTR_REQUEUED_FROM = "loclab.requeued_from"
+#: The backend the trial's job runs on, and the job's id there (a SageMaker training job
+#: name), both recorded before the job is launched.
+ATTR_BACKEND = "loclab.backend"
+ATTR_BACKEND_JOB = "loclab.backend_job"
+#: The step the driver pruned the trial at, recorded before its job is stopped: a driver
+#: that adopts the job after a crash tells it PRUNED, not FAIL.
+ATTR_PRUNED_AT = "loclab.pruned_at"
 #: Set on trials failed by an interruption (not by their own fault): they are re-queued and
 #: do not count toward ``max_failure_ratio``.
 ATTR_INTERRUPTED = "loclab.interrupted"
@@ -192,20 +216,113 @@ def requeue(
     study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
 
 
+@dataclass(frozen=True)
+class Reattached:
+    """A stale trial whose job outlived its driver, re-attached for the new driver to adopt.
+
+    Attributes:
+        trial: The trial (still RUNNING; now claimed by this driver).
+        handle: The job.
+        exit_code: None while the job runs, else how it ended (0 completed).
+        status: The backend's word for the job's state (``InProgress``, ``Completed``...).
+    """
+
+    trial: optuna.trial.FrozenTrial
+    handle: JobHandle
+    exit_code: int | None
+    status: str
+
+    @property
+    def ended_badly(self) -> bool:
+        """The job failed or was stopped while no driver watched it."""
+        return self.exit_code not in (None, 0)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What :func:`recover_stale_trials` did.
+
+    Attributes:
+        requeued: Trials told FAIL and queued again (their job is gone or was stopped).
+        reattached: Trials whose job the driver adopts (see :class:`Reattached`).
+    """
+
+    requeued: list[int] = field(default_factory=list)
+    reattached: list[Reattached] = field(default_factory=list)
+
+
+def reattach(trial: optuna.trial.FrozenTrial, backend: Backend | None) -> Reattached | None:
+    """Re-attach to the job a stale ``trial`` launched, if it lives on without its driver.
+
+    Only a backend of the kind the trial ran on is asked (a job of another backend cannot be
+    found there); None when the backend's jobs die with their launcher or the job was never
+    created.
+    """
+    if backend is None or trial.user_attrs.get(ATTR_BACKEND) != backend.name:
+        return None
+    name, run_dir = trial.user_attrs.get(ATTR_JOB), trial.user_attrs.get(ATTR_RUN_DIR)
+    if not name or not run_dir:
+        return None
+    handle = backend.attach(str(name), Path(run_dir))
+    if handle is None:
+        return None
+    code = handle.poll()
+    status = getattr(handle, "status", None) or ("running" if code is None else f"exit {code}")
+    return Reattached(trial, handle, code, str(status))
+
+
+def claim(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Record this process as the driver of ``trial`` (so no other driver recovers it)."""
+    storage = study._storage
+    storage.set_trial_user_attr(trial._trial_id, ATTR_DRIVER, driver_identity())
+    storage.set_trial_user_attr(trial._trial_id, ATTR_HEARTBEAT, time.time())
+
+
 def recover_stale_trials(
     study: optuna.Study,
     *,
     tracker: Tracker | None,
     shared: bool,
     say: Callable[[str], None],
-) -> list[int]:
-    """Fail and re-queue every RUNNING trial whose driver is gone; return their numbers."""
+    backend: Backend | None = None,
+) -> Recovery:
+    """Reconcile every RUNNING trial whose driver is gone with its job.
+
+    Args:
+        study: The study.
+        tracker: MLflow tracker (runs of re-queued trials are closed KILLED).
+        shared: True when other drivers may use the study.
+        say: Where to say what was done.
+        backend: The backend trials run on; its jobs are re-attached when they outlive a
+            driver (SageMaker).
+
+    Returns:
+        The trials re-queued and the jobs re-attached (the caller adopts them).
+    """
     from optuna.trial import TrialState
 
-    recovered = []
+    done = Recovery()
     now = time.time()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not is_stale(trial, shared=shared, now=now):
+            continue
+        found = reattach(trial, backend)
+        if found is not None:
+            claim(study, trial)
+            done.reattached.append(found)
+            job = trial.user_attrs.get(ATTR_BACKEND_JOB) or trial.user_attrs.get(ATTR_JOB)
+            if found.exit_code is None:
+                what = f"is still {found.status}: watching it again"
+            elif found.exit_code == 0:
+                what = f"{found.status} while no driver watched it: collecting its result"
+            elif trial.user_attrs.get(ATTR_PRUNED_AT) is not None:
+                what = f"was pruned and is {found.status}: collecting it"
+            else:
+                what = (
+                    f"{found.status} while no driver watched it: collecting it, then queuing "
+                    "the trial again"
+                )
+            say(f"trial {trial.number} was left running by a stopped driver; its job {job} {what}")
             continue
         run_dir = trial.user_attrs.get(ATTR_RUN_DIR)
         note = stop_orphan_job(Path(run_dir) if run_dir else None)
@@ -218,9 +335,9 @@ def recover_stale_trials(
             except Exception as err:  # the run may live in another tracking store
                 say(f"  (could not close MLflow run {run_id}: {err})")
         requeue(study, trial, reason)
-        recovered.append(trial.number)
+        done.requeued.append(trial.number)
         say(
             f"trial {trial.number} was left running by a stopped driver: marked FAIL and "
             f"queued again with the same parameters" + (f"; {note}" if note else "")
         )
-    return recovered
+    return done

@@ -1,10 +1,16 @@
 """The ask/tell driver: it owns the study, runs each trial as a job, prunes, and survives crashes.
 
-One loop keeps up to ``workers`` jobs running. Every half second it reads each job's new
-metric records (``checkpoints/metrics.jsonl``, written by the notebook), reports the sweep
-metric to the trial, and stops a job the pruner gives up on. A job that ends is told to the
-study as COMPLETE (the metric's last per-epoch value), PRUNED or FAIL (with the reason).
-Trials never talk to the storage: the same loop will drive SageMaker jobs.
+One loop keeps up to ``workers`` jobs running, on any backend (local processes, SageMaker
+training jobs). Every half second it reads each job's new metric records
+(``checkpoints/metrics.jsonl``, written by the notebook; a SageMaker job's copy in its S3
+checkpoint prefix), reports the sweep metric to the trial, and asks a job the pruner gives up
+on to stop, without waiting for it: the loop goes on polling every job and settles the pruned
+one when it has ended. A job that ends is told to the study as COMPLETE (the metric's last
+per-epoch value), PRUNED or FAIL (with the reason). Trials never talk to the storage.
+
+After a crash, the next driver reconciles the trials left RUNNING with their jobs (see
+:mod:`loclab.sweep._recovery`): jobs that outlived the driver are adopted, the others' trials
+are queued again.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loclab.exceptions import LoclabError
+from loclab.execution.entrypoint import EXIT_STOPPED
 from loclab.execution.job import JobState
 from loclab.params.types import coerce_value
 from loclab.sweep import _recovery as rec
@@ -53,12 +60,14 @@ class SweepOutcome:
         path: Where it was written.
         launched: Trials this driver started.
         recovered: Trials left running by a stopped driver, failed and re-queued.
+        adopted: Trials left running by a stopped driver whose jobs this driver adopted.
     """
 
     results: dict[str, Any]
     path: Any
     launched: int
     recovered: list[int]
+    adopted: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +85,9 @@ class _Slot:
     pruned_at: int | None = None
     bad: str | None = None
     beat: float = field(default_factory=time.time)
+    #: An adopted job that had failed or been stopped before this driver came: its trial is
+    #: queued again.
+    requeue: bool = False
 
 
 def job_name(experiment: str, number: int, attempt: int) -> str:
@@ -163,17 +175,23 @@ class SweepDriver:
         )
         status = "FINISHED"
         recovered: list[int] = []
+        adopted: list[int] = []
         self._out = LiveProgress(
             sweep.n_trials, f"sweep {self.exp.name}", self._say, enabled=self._show_progress
         )
         try:
             with self._out:
-                recovered = rec.recover_stale_trials(
+                found = rec.recover_stale_trials(
                     study,
                     tracker=self.tracker,
                     shared=self.location.url is not None,
                     say=self.say,
+                    backend=backend,
                 )
+                recovered = found.requeued
+                for reattached in found.reattached:
+                    self._adopt(runner, reattached)
+                    adopted.append(reattached.trial.number)
                 self._loop(runner)
         except KeyboardInterrupt:
             status = "KILLED"
@@ -190,7 +208,7 @@ class SweepDriver:
             results = build_results(study, sweep, self.location, mlflow_run_id=self.sweep_run_id)
             path = write_results(self.ws.state, self.exp.name, results)
             self._close_sweep_run(results, path, status)
-        return SweepOutcome(results, path, self._launched, recovered)
+        return SweepOutcome(results, path, self._launched, recovered, adopted)
 
     def say(self, line: str) -> None:
         """Print a line (above the progress bar when there is one)."""
@@ -243,11 +261,10 @@ class SweepDriver:
                 self._poll(runner, self._running[number])
         self._out_update()
 
-    def _launch(self, runner: JobRunner) -> None:
+    def _request(self, trial: optuna.Trial | optuna.trial.FrozenTrial, attempt: int) -> Any:
+        """The job request of ``trial``'s attempt (the same again when a job is adopted)."""
         from loclab.pipeline import JobPlan, make_request
 
-        trial = self.study.ask(self.space)
-        attempt = int(trial.user_attrs.get(rec.ATTR_ATTEMPT, 1))
         name = job_name(self.exp.name, trial.number, attempt)
         notebook = self.exp.notebook
         searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
@@ -266,15 +283,28 @@ class SweepDriver:
         requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
         if requeued is not None:
             tags["loclab.requeued_from"] = str(requeued)
-        request = make_request(self.exp, JobPlan(name, overrides, tags), timeout=self.job_timeout)
+        return make_request(self.exp, JobPlan(name, overrides, tags), timeout=self.job_timeout)
+
+    def _launch(self, runner: JobRunner) -> None:
+        trial = self.study.ask(self.space)
+        attempt = int(trial.user_attrs.get(rec.ATTR_ATTEMPT, 1))
+        request = self._request(trial, attempt)
+        name = request.name
+        notebook = self.exp.notebook
+        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
+        requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
         run_id = None
         if self.tracker is not None:
             run_id = self.tracker.start_job(request, parent_run_id=self.sweep_run_id)
+        # Everything a driver needs to find the job again after a crash, stored before the
+        # job exists: the backend and the job's id there.
         attrs: dict[str, Any] = {
             rec.ATTR_JOB: name,
             rec.ATTR_ATTEMPT: attempt,
             rec.ATTR_RUN_DIR: str(runner.run_dir(request)),
             rec.ATTR_MLFLOW_RUN: run_id,
+            rec.ATTR_BACKEND: runner.backend.name,
+            rec.ATTR_BACKEND_JOB: runner.backend.job_id(name),
             rec.ATTR_DRIVER: rec.driver_identity(),
             rec.ATTR_HEARTBEAT: time.time(),
         }
@@ -297,19 +327,52 @@ class SweepDriver:
         again = f" (again, for trial {requeued})" if requeued is not None else ""
         self.say(f"trial {trial.number} started{again}: {shown}")
 
+    def _adopt(self, runner: JobRunner, found: rec.Reattached) -> None:
+        """Watch a job a stopped driver left behind, as if this driver had launched it."""
+        import optuna
+
+        frozen = found.trial
+        attempt = int(frozen.user_attrs.get(rec.ATTR_ATTEMPT, 1))
+        request = self._request(frozen, attempt)
+        started = frozen.datetime_start.timestamp() if frozen.datetime_start else None
+        job = runner.adopt(
+            request,
+            found.handle,
+            mlflow_run_id=frozen.user_attrs.get(rec.ATTR_MLFLOW_RUN),
+            started=started,
+        )
+        trial = optuna.Trial(self.study, frozen._trial_id)
+        slot = _Slot(trial, job, attempt, requeue=found.ended_badly)
+        # Steps the dead driver reported stay reported (Optuna keeps the first value).
+        slot.reported = set(frozen.intermediate_values)
+        if frozen.intermediate_values:
+            slot.last_step = max(frozen.intermediate_values)
+            slot.last_value = frozen.intermediate_values[slot.last_step]
+        pruned_at = frozen.user_attrs.get(rec.ATTR_PRUNED_AT)
+        if pruned_at is not None:
+            # The dead driver pruned it, perhaps without getting to stop its job.
+            slot.pruned_at = int(pruned_at)
+            slot.requeue = False
+            job.extra["reason"] = f"pruned at step {slot.pruned_at}"
+            job.stop(JobState.STOPPED, wait=False)
+        self._running[frozen.number] = slot
+
     def _poll(self, runner: JobRunner, slot: _Slot) -> None:
         job = slot.job
+        ended = job.done()
         # A job that already ended trained every epoch: nothing is left to prune.
-        self._read_metrics(slot, prune=not job.done())
-        if slot.pruned_at is None and slot.bad is None and not job.done():
-            if job.timed_out():
-                job.stop(JobState.TIMEOUT)
-            else:
-                if time.time() - slot.beat > rec.HEARTBEAT_S:
-                    slot.beat = time.time()
-                    slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
-                return
-        self._settle(runner, slot)
+        self._read_metrics(slot, prune=not ended)
+        if ended:
+            self._settle(runner, slot)
+            return
+        if job.stop_reason is None and job.timed_out():
+            job.stop(JobState.TIMEOUT, wait=False)
+        # A job asked to stop is settled once it has ended; one that ignores the request is
+        # forced after the grace period. Meanwhile the other jobs are polled as usual.
+        job.enforce_stop()
+        if time.time() - slot.beat > rec.HEARTBEAT_S:
+            slot.beat = time.time()
+            slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
 
     def _read_metrics(self, slot: _Slot, *, prune: bool) -> None:
         """Report new values of the sweep metric; stop the job if pruned or non-finite."""
@@ -341,11 +404,13 @@ class SweepDriver:
         if slot.job.stop_reason is not None or slot.job.done():
             return
         if slot.pruned_at is not None:
+            # Recorded first: a driver that adopts the job after a crash knows it was pruned.
+            slot.trial.set_user_attr(rec.ATTR_PRUNED_AT, slot.pruned_at)
             slot.job.extra["reason"] = f"pruned at step {slot.pruned_at}"
-            slot.job.stop(JobState.STOPPED)
+            slot.job.stop(JobState.STOPPED, wait=False)
         elif slot.bad is not None and prune:
             slot.job.extra["reason"] = slot.bad
-            slot.job.stop(JobState.STOPPED)
+            slot.job.stop(JobState.STOPPED, wait=False)
 
     def _settle(self, runner: JobRunner, slot: _Slot) -> None:
         """Finish the job and tell the study how the trial ended."""
@@ -390,10 +455,21 @@ class SweepDriver:
             )
             return
         assert failure is not None
+        where = f"; notebook: {result.executed_notebook}"
+        self._tag_run(run_id, "FAIL", None, failure=failure)
+        if slot.requeue:
+            # Its job failed or was stopped while no driver watched: run the parameters again.
+            # A job stopped from outside is no fault of the trial's; a failed one counts.
+            rec.requeue(
+                self.study,
+                trial,  # type: ignore[arg-type]
+                failure,
+                interrupted=result.exit_code == EXIT_STOPPED,
+            )
+            self.say(f"trial {trial.number} FAIL: {failure}{where}; queued again")
+            return
         trial.set_user_attr(rec.ATTR_FAILURE, failure)
         self.study.tell(trial, state=_state("FAIL"))
-        self._tag_run(run_id, "FAIL", None, failure=failure)
-        where = f"; notebook: {result.executed_notebook}"
         self.say(f"trial {trial.number} FAIL: {failure}{where}")
 
     def _tag_run(
@@ -433,11 +509,20 @@ class SweepDriver:
         )
 
     def _stop_all(self, runner: JobRunner, state: JobState, reason: str) -> None:
-        """Stop every running job and re-queue its trial (an interruption is not its fault)."""
-        for slot in list(self._running.values()):
+        """Stop every running job and re-queue its trial (an interruption is not its fault).
+
+        Every job is asked first and then waited for, so jobs that take a while to stop (a
+        SageMaker job uploads its outputs) stop together.
+        """
+        slots = list(self._running.values())
+        for slot in slots:
+            slot.job.extra["reason"] = reason
             try:
-                slot.job.extra["reason"] = reason
-                slot.job.stop(state)
+                slot.job.stop(state, wait=False)
+            except Exception as err:  # stopping the others matters more
+                self.say(f"  (could not stop trial {slot.trial.number}'s job: {err})")
+        for slot in slots:
+            try:
                 runner.finish(slot.job)
             finally:
                 del self._running[slot.trial.number]

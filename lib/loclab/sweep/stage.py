@@ -9,6 +9,7 @@ from loclab.exceptions import LoclabError
 from loclab.sweep.results import winners
 
 if TYPE_CHECKING:
+    from loclab.execution.backends import Backend
     from loclab.pipeline import Workspace
     from loclab.spec import Experiment
     from loclab.tracking import Tracker
@@ -26,6 +27,7 @@ def run_sweep_stage(
     say: Callable[[str], None] = print,
     storage: str | None = None,
     progress: bool = True,
+    backend: Backend | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run the experiment's sweep to ``n_trials`` finished trials and return its winners.
 
@@ -40,6 +42,8 @@ def run_sweep_stage(
         say: Where progress lines go.
         storage: RDB URL overriding the spec's (``--storage``).
         progress: Show a progress bar on a terminal.
+        backend: Where trials run (each a SageMaker training job, ``workers`` at once, with
+            ``backend: sagemaker``); local processes sharing the cores when None.
 
     Returns:
         ``{"top1": params, "top2": ...}`` with the searched parameters only, best first.
@@ -59,6 +63,7 @@ def run_sweep_stage(
         job_timeout=timeout,
         say=say,
         progress=progress,
+        backend=backend,
     )
     outcome = driver.run()
     data = outcome.results

@@ -167,6 +167,34 @@ class MotoServer:
         s3.create_bucket(**kwargs)
         return name
 
+    def launcher_environ(
+        self,
+        settings: Any | None = None,
+        *,
+        poll_interval_s: float = 0.2,
+        **overrides: Any,
+    ) -> dict[str, str]:
+        """Variables that make a ``loclab`` subprocess launch SageMaker jobs on this server.
+
+        :meth:`environ` plus the required SageMaker settings (``LOCLAB_SAGEMAKER_<FIELD>``,
+        so a spec with ``backend: sagemaker`` needs nothing else) and short polling
+        intervals: the emulator answers at once, SageMaker in minutes.
+
+        Args:
+            settings: Settings to pass on (:meth:`settings` with ``overrides`` when None).
+            poll_interval_s: ``DescribeTrainingJob`` and metrics-read interval.
+            **overrides: Other settings fields for :meth:`settings`.
+        """
+        from loclab.execution.backends.sagemaker import SageMakerBackend
+
+        settings = settings if settings is not None else self.settings(**overrides)
+        env = self.environ()
+        for field in ("region", "role_arn", "bucket", "image_uri", "prefix"):
+            env[f"LOCLAB_SAGEMAKER_{field.upper()}"] = str(getattr(settings, field))
+        env[SageMakerBackend.POLL_INTERVAL_ENV] = str(poll_interval_s)
+        env[SageMakerBackend.METRICS_INTERVAL_ENV] = str(poll_interval_s)
+        return env
+
     def settings(self, bucket: str = "loclab-test", **overrides: Any) -> Any:
         """SageMaker settings for this server (the bucket is created if needed).
 

@@ -20,6 +20,13 @@ runs, send its log to CloudWatch Logs, and at the end upload ``model.tar.gz`` an
 ``output.tar.gz`` and map the exit code and ``output/failure`` to the final status.
 :meth:`TrainingJobEmulator.interrupt` simulates a spot interruption: the process is killed and
 the job restarts on a "new instance" with the checkpoints restored from S3.
+
+The server and the emulator live in one process (a test's); the launcher may be any process
+that reaches the server over HTTP (``AWS_ENDPOINT_URL``): a ``loclab run`` subprocess can be
+SIGKILLed while its jobs run on, as SageMaker jobs outlive the machine that launched them.
+:attr:`TrainingJobEmulator.create_requests` and :attr:`~TrainingJobEmulator.stop_requests`
+record every ``CreateTrainingJob`` and ``StopTrainingJob`` call the server answered, so a
+test can prove that nothing was launched twice and that pruned jobs were stopped.
 """
 
 from __future__ import annotations
@@ -119,6 +126,12 @@ class TrainingJobEmulator:
         checkpoint_sync_s: How often ``checkpoints/`` is uploaded while a job runs.
         stop_grace_s: SIGTERM to SIGKILL (SageMaker waits 120 s).
         keep_roots: Keep each attempt's root after the job (for inspection).
+
+    Attributes:
+        jobs: The jobs run, by name.
+        create_requests: ``TrainingJobName`` of every ``CreateTrainingJob`` call, in order,
+            refused ones (a name used before) included.
+        stop_requests: ``TrainingJobName`` of every ``StopTrainingJob`` call, in order.
     """
 
     def __init__(
@@ -138,6 +151,8 @@ class TrainingJobEmulator:
         self.stop_grace_s = stop_grace_s
         self.keep_roots = keep_roots
         self.jobs: dict[str, EmulatedJob] = {}
+        self.create_requests: list[str] = []
+        self.stop_requests: list[str] = []
         self._s3: Any = None
         self._logs: Any = None
 
@@ -608,6 +623,8 @@ def _create_training_job(self: Any) -> Any:
 
     request = json.loads(self.body)
     name = request.get("TrainingJobName")
+    if _active is not None:
+        _active.create_requests.append(str(name))
     backend = sagemaker_backends[self.current_account][self.region]
     if name in backend.training_jobs:
         arn = backend.training_jobs[name].arn
@@ -629,6 +646,8 @@ def _stop_training_job(self: Any) -> Any:
 
     name = self._get_param("TrainingJobName")
     emulator = _active
+    if emulator is not None:
+        emulator.stop_requests.append(str(name))
     backend = sagemaker_backends[self.current_account][self.region]
     if name not in backend.training_jobs:
         raise ValidationError(message="Requested resource not found.")

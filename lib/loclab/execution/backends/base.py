@@ -26,6 +26,16 @@ class JobHandle(abc.ABC):
     def stop(self, grace_s: float = 10.0) -> None:
         """Ask the job to stop (SIGTERM-like), then force it after ``grace_s`` seconds."""
 
+    def request_stop(self) -> None:
+        """Ask the job to stop (SIGTERM-like) and return at once, without waiting for it.
+
+        A caller that keeps polling uses this instead of :meth:`stop` (a sweep driver prunes
+        one trial while it goes on watching the others), and calls ``stop(0)`` to force a job
+        that did not end in time. This default waits: backends that can ask without waiting
+        override it.
+        """
+        self.stop()
+
     @abc.abstractmethod
     def read_metrics(self) -> list[dict[str, Any]]:
         """Metric records the job has reported so far (``metrics.jsonl``)."""
@@ -49,6 +59,15 @@ class Backend(abc.ABC):
             run_dir: Local folder of the job's tree (created by the caller, empty).
             env: Variables for the job (MLflow run, thread limits...).
         """
+
+    def job_id(self, name: str) -> str | None:
+        """The id the backend will give job ``name`` (a SageMaker training job name).
+
+        Known before the job is launched, so a launcher can record it first: whoever finds
+        the record after a crash knows what to look for. None when jobs have no id outside
+        their launcher (local processes).
+        """
+        return None
 
     def attach(self, name: str, run_dir: Path) -> JobHandle | None:
         """Re-attach to job ``name``, launched earlier into ``run_dir`` by any process.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -73,11 +74,15 @@ class LocalJobHandle(JobHandle):
             self._kill_group()
             self.process.wait()
 
+    def request_stop(self) -> None:
+        """SIGTERM to the entry point (it interrupts the kernel); no waiting."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+
     def _kill_group(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def read_metrics(self) -> list[dict[str, Any]]:  # noqa: D102
         return read_metrics(JobLayout(self.run_dir).metrics_file)

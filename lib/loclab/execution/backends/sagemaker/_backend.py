@@ -56,9 +56,10 @@ class SageMakerBackend(Backend):
         clients: AWS clients; built from ``settings.region`` and the default credential
             chain when None (endpoints honour ``AWS_ENDPOINT_URL``).
         poll_interval_s: Least time between two ``DescribeTrainingJob`` calls of one job
-            (``POLL_INTERVAL_S`` when None).
+            (``$LOCLAB_SAGEMAKER_POLL_INTERVAL_S``, else ``POLL_INTERVAL_S``, when None).
         metrics_interval_s: Least time between two reads of a job's ``metrics.jsonl``
-            (``METRICS_INTERVAL_S`` when None).
+            (``$LOCLAB_SAGEMAKER_METRICS_INTERVAL_S``, else ``METRICS_INTERVAL_S``, when
+            None).
         collect_timeout_s: How long :meth:`SageMakerJobHandle.collect` waits for a job that
             is still stopping or uploading.
         download_model: Also unpack ``model.tar.gz`` into the run folder's ``model/``.
@@ -70,6 +71,10 @@ class SageMakerBackend(Backend):
     POLL_INTERVAL_S = 15.0
     #: Default least time between two reads of a job's ``metrics.jsonl`` from S3.
     METRICS_INTERVAL_S = 10.0
+    #: Variables overriding both intervals, in seconds (a test server answers at once, and a
+    #: ``loclab run`` subprocess cannot be given them otherwise).
+    POLL_INTERVAL_ENV = "LOCLAB_SAGEMAKER_POLL_INTERVAL_S"
+    METRICS_INTERVAL_ENV = "LOCLAB_SAGEMAKER_METRICS_INTERVAL_S"
 
     def __init__(
         self,
@@ -87,10 +92,12 @@ class SageMakerBackend(Backend):
         self.project_root = Path(project_root)
         self.metric_names = list(metric_names)
         self.clients = clients or AwsClients(settings.region)
-        self.poll_interval_s = self.POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s
-        self.metrics_interval_s = (
-            self.METRICS_INTERVAL_S if metrics_interval_s is None else metrics_interval_s
-        )
+        if poll_interval_s is None:
+            poll_interval_s = _seconds(self.POLL_INTERVAL_ENV, self.POLL_INTERVAL_S)
+        if metrics_interval_s is None:
+            metrics_interval_s = _seconds(self.METRICS_INTERVAL_ENV, self.METRICS_INTERVAL_S)
+        self.poll_interval_s = poll_interval_s
+        self.metrics_interval_s = metrics_interval_s
         self.collect_timeout_s = collect_timeout_s
         self.download_model = download_model
         self.layout = S3Layout(settings.bucket, settings.prefix)
@@ -301,6 +308,13 @@ class SageMakerBackend(Backend):
 
     # -- re-attaching -------------------------------------------------------------------------
 
+    def job_id(self, name: str) -> str:
+        """The SageMaker name of loclab job ``name``'s first launch.
+
+        :meth:`submit` uses it unless an earlier launch of the same job exists (``-r2``...).
+        """
+        return training_job_name(name)
+
     def attach(self, name: str, run_dir: Path) -> SageMakerJobHandle | None:
         """The running (or ended) SageMaker job of loclab job ``name``, launched earlier.
 
@@ -333,8 +347,22 @@ class SageMakerBackend(Backend):
             record["output"] = f"{output.rstrip('/')}/{job_name}/output/"
         record.setdefault("mlflow", {"tracking_uri": None, "run_id": None, "direct": False})
         handle = SageMakerJobHandle(self, run_dir, record)
-        handle.description = found
+        handle.described(found)
         return handle
+
+
+def _seconds(var: str, default: float) -> float:
+    """A non-negative number of seconds from ``$var``, else ``default``."""
+    text = os.environ.get(var, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"${var} must be a number of seconds, not {text!r}") from None
+    if value < 0:
+        raise ValueError(f"${var} must not be negative ({text})")
+    return value
 
 
 def _stage_locally(request: JobRequest, layout: JobLayout) -> None:

@@ -98,6 +98,11 @@ class SageMakerJobHandle(JobHandle):
         self._next_describe = time.monotonic() + interval
         return self.description
 
+    def described(self, description: dict[str, Any]) -> None:
+        """Take a fresh ``DescribeTrainingJob`` answer (the next poll waits an interval)."""
+        self.description = description
+        self._next_describe = time.monotonic() + self.backend.poll_interval_s
+
     def poll(self) -> int | None:
         """The job's exit code once SageMaker says it ended (0, 1 or 143), else None."""
         if self.status not in TERMINAL and time.monotonic() >= self._next_describe:
@@ -126,19 +131,29 @@ class SageMakerJobHandle(JobHandle):
         """
         if self.status in TERMINAL:
             return
-        if not self._stop_requested:
-            sagemaker = self.backend.clients.sagemaker
-            try:
-                self.backend.clients.retry.call(
-                    sagemaker.stop_training_job, TrainingJobName=self.job_name
-                )
-            except Exception as err:
-                # Already stopping or ended: what stop() wanted.
-                if error_code(err) != "ValidationException":
-                    raise
-            self._stop_requested = True
-            self._next_describe = 0.0
+        self.request_stop()
         self.wait(grace_s, interval_s=min(1.0, self.backend.poll_interval_s))
+
+    def request_stop(self) -> None:
+        """``StopTrainingJob`` (once) and return at once: SageMaker itself forces the job.
+
+        A sweep driver prunes with this and goes on polling its other trials; the job ends
+        ``Stopped`` (outputs uploaded) a little later, as the next polls see.
+        """
+        if self.status in TERMINAL or self._stop_requested:
+            return
+        sagemaker = self.backend.clients.sagemaker
+        try:
+            self.backend.clients.retry.call(
+                sagemaker.stop_training_job, TrainingJobName=self.job_name
+            )
+        except Exception as err:
+            # Already stopping or ended: what a stop wanted.
+            if error_code(err) != "ValidationException":
+                raise
+        self._stop_requested = True
+        # The next poll asks at once: a job stopped early may already be Stopping.
+        self._next_describe = 0.0
 
     # -- metrics ------------------------------------------------------------------------------
 
