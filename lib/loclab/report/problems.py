@@ -1,0 +1,130 @@
+"""What went wrong: failed and pruned trials, failed jobs, their reasons and saved notebooks.
+
+A failed job's notebook is saved as far as it ran; the report links to a scrubbed copy kept
+beside the report (so the link survives publishing), or names the file when no copy is made.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from loclab.report.context import ReportContext
+from loclab.report.html import Html, esc, note, section, table, tag
+
+__all__ = ["attach_notebook", "what_went_wrong"]
+
+#: Notebooks larger than this are named, not copied next to the report.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+_MAX_REASON = 600
+
+
+def attach_notebook(ctx: ReportContext, name: str, path: str | None) -> Html:
+    """A link to a scrubbed copy of a job's executed notebook (or its path, or a dash)."""
+    if not path:
+        return Html("–")
+    source = Path(path)
+    if not source.exists():
+        return tag("span", "not saved", class_="muted")
+    if ctx.attachments is None or source.stat().st_size > MAX_ATTACHMENT_BYTES:
+        return tag("code", str(source), class_="path")
+    from loclab.security import scrub_notebook_file
+
+    ctx.attachments.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "job"
+    target = ctx.attachments / f"{safe}.ipynb"
+    shutil.copyfile(source, target)
+    scrub_notebook_file(target)
+    href = f"{ctx.attachments_href.rstrip('/')}/{target.name}" if ctx.attachments_href else (
+        target.as_uri()
+    )
+    return tag("a", "saved notebook", href=href, download=target.name)
+
+
+def _status_failure(run_dir: str | None) -> str | None:
+    if not run_dir:
+        return None
+    path = Path(run_dir) / "status.json"
+    try:
+        return json.loads(path.read_text()).get("failure") if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _reason(text: str | None) -> Html:
+    if not text:
+        return tag("span", "no reason recorded", class_="muted")
+    text = str(text)
+    if len(text) > _MAX_REASON:
+        text = text[:_MAX_REASON] + "…"
+    return tag("code", text, class_="reason")
+
+
+def what_went_wrong(ctx: ReportContext) -> Html:
+    """The table of everything that did not complete, with reasons and notebook links."""
+    rows: list[list[Any]] = []
+    seen: set[str] = set()
+    sweep = ctx.sweep or {}
+    metric = sweep.get("metric", "the metric")
+    pruner = (ctx.spec.get("sweep") or {}).get("pruner", "the pruner")
+    for t in sweep.get("trials") or []:
+        state = t.get("state")
+        if state == "COMPLETE":
+            continue
+        name = t.get("job") or f"trial {t.get('number')}"
+        seen.add(name)
+        detail = t.get("failure") or _status_failure(t.get("run_dir"))
+        if state == "PRUNED":
+            step = t.get("last_step")
+            plain = (
+                f"Stopped early by the {pruner} pruner after epoch "
+                f"{(step + 1) if isinstance(step, int) else '?'}: its {metric} trailed earlier "
+                "trials at the same point. This is the sweep saving time, not an error."
+            )
+            what = "pruned"
+        elif state == "FAIL":
+            plain, what = "The trial failed.", "failed"
+        else:
+            plain, what = f"The trial was left {str(state).lower()} when the sweep ended.", str(
+                state
+            ).lower()
+        if t.get("requeued_from") is not None:
+            plain += f" It re-ran trial {t['requeued_from']} after a crash."
+        notebook = None
+        if t.get("run_dir"):
+            notebook = str(Path(t["run_dir"]) / "output" / "data" / "executed.ipynb")
+        rows.append([
+            f"sweep trial {t.get('number')}", what,
+            Html(tag("p", plain) + (_reason(detail) if detail else "")),
+            attach_notebook(ctx, name, notebook),
+        ])  # fmt: skip
+    jobs = list(ctx.job_list)
+    for j in (ctx.comparison or {}).get("missing_jobs") or []:
+        if j.get("name") not in {x.get("name") for x in jobs}:
+            jobs.append(j)
+    for j in jobs:
+        if j.get("state") == "COMPLETED" or j.get("name") in seen:
+            continue
+        seen.add(j["name"])
+        rows.append([
+            f"job {j['name']}", str(j.get("state", "")).lower(),
+            Html(tag("p", "The job did not complete; it is left out of the statistics.")
+                 + _reason(j.get("failure"))),
+            attach_notebook(ctx, j["name"], j.get("executed_notebook")),
+        ])  # fmt: skip
+    if not rows:
+        n_jobs = len(ctx.job_list)
+        n_trials = len(sweep.get("trials") or [])
+        what = f"all {n_jobs} job(s) completed" if n_jobs else "no job ran"
+        if n_trials:
+            what += f" and all {n_trials} sweep trials completed"
+        return section("problems", "What went wrong", note(f"Nothing: {what}."))
+    failed = sum(1 for r in rows if r[1] not in ("pruned",))
+    lead = (
+        f"{len(rows)} trial(s) or job(s) did not complete ({failed} failed or stopped, "
+        f"{len(rows) - failed} pruned). Each saved notebook shows the cells as far as they ran."
+    )
+    body = table(["What", "State", "Reason", "Notebook"], rows, class_="problems")
+    return section("problems", "What went wrong", esc(body), lead=lead)

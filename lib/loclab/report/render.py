@@ -1,0 +1,334 @@
+"""Render a report: execute ``report.ipynb`` with Papermill, convert it to one HTML page.
+
+The page is the executed notebook's HTML outputs only (no code, no prompts), inside a template
+that loads nothing: no script, no MathJax, no require.js, no font or stylesheet from anywhere.
+Images are inline ``data:`` URIs. The page is scrubbed of secrets and checked for external
+references before it is written (atomically) to ``reports/<experiment>/<timestamp>.html`` and
+copied to ``reports/<experiment>/index.html``; ``reports/index.html`` is then rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loclab.exceptions import LoclabError
+from loclab.paths import StateDir
+
+if TYPE_CHECKING:
+    from loclab.pipeline import Workspace
+    from loclab.spec import Experiment
+    from loclab.tracking import Tracker
+
+__all__ = [
+    "METADATA_MIME",
+    "ReportError",
+    "ReportResult",
+    "check_offline",
+    "render_report",
+    "report_template",
+    "scrub_html",
+    "write_report",
+]
+
+TEMPLATE_DIR = Path(__file__).parent / "template"
+#: The notebook's last output: what the reports index shows about the report.
+METADATA_MIME = "application/vnd.loclab.report+json"
+#: Where the report notebook lives in a project.
+TEMPLATE_NOTEBOOK = Path("notebooks") / "templates" / "report.ipynb"
+_DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+\-]+;base64,[A-Za-z0-9+/=]+")
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>|\bstyle\s*=\s*\"([^\"]*)\"", re.I | re.S)
+_ATTR = re.compile(r"""([A-Za-z_:][\w:.\-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+_LOADING_TAGS = re.compile(
+    r"^<(?:script|link|iframe|object|embed|base|frame|frameset|applet|meta\s[^>]*refresh)\b", re.I
+)
+_URL_ATTRS = {"src", "href", "action", "formaction", "poster", "srcset", "data", "background"}
+_REMOTE = re.compile(r"^\s*(?:(?:https?|ftp|javascript|vbscript):|//)", re.I)
+_IN_STYLES = [
+    (re.compile(r"@import", re.I), "a CSS @import"),
+    (re.compile(r"url\(\s*['\"]?\s*(?!data:|#)", re.I), "a CSS url() that is not inline data"),
+]
+
+
+class ReportError(LoclabError):
+    """The report could not be rendered."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A written report.
+
+    Attributes:
+        path: ``reports/<experiment>/<timestamp>.html``.
+        latest: ``reports/<experiment>/index.html`` (a copy of ``path``).
+        index: ``reports/index.html``.
+        size: Bytes of the page.
+        seconds: Time it took to render.
+        headline: The headline shown in the index.
+    """
+
+    path: Path
+    latest: Path
+    index: Path
+    size: int
+    seconds: float
+    headline: str
+
+
+def report_template(project_root: Path | None = None) -> Path:
+    """The report notebook: the project's ``notebooks/templates/report.ipynb``, else loclab's."""
+    candidates = []
+    if project_root is not None:
+        candidates.append(project_root / TEMPLATE_NOTEBOOK)
+    # An editable install keeps loclab's own notebooks beside its lib/ folder.
+    candidates.append(Path(__file__).resolve().parents[3] / TEMPLATE_NOTEBOOK)
+    for path in candidates:
+        if path.exists():
+            return path
+    raise ReportError(f"no report notebook: looked for {', '.join(map(str, candidates))}")
+
+
+def scrub_html(page: str) -> str:
+    """Scrub secrets from a page, leaving inline images (base64 data) untouched."""
+    from loclab.security import scrub
+
+    out, last = [], 0
+    for m in _DATA_URI.finditer(page):
+        out.append(scrub(page[last : m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(scrub(page[last:]))
+    return "".join(out)
+
+
+def check_offline(page: str) -> list[str]:
+    """What in a page could load or run something (empty when the page is self-contained)."""
+    text = _DATA_URI.sub("data:", page)
+    found = []
+    for m in _TAG.finditer(text):
+        element = m.group(0)
+        if _LOADING_TAGS.search(element):
+            found.append(f"an element that loads or runs something: {element[:120]}")
+        for name, value in _ATTR.findall(element):
+            name = name.lower()
+            if name.startswith("on"):
+                found.append(f"an inline event handler: {element[:120]}")
+            elif name in _URL_ATTRS and _REMOTE.search(value.strip("\"'")):
+                found.append(f"an attribute loading a URL: {element[:120]}")
+            elif name == "http-equiv" and "refresh" in value.lower():
+                found.append(f"a meta refresh: {element[:120]}")
+    for m in _STYLE.finditer(text):
+        css = m.group(1) or m.group(2) or ""
+        for pattern, what in _IN_STYLES:
+            hit = pattern.search(css)
+            if hit:
+                found.append(f"{what}: {css[max(0, hit.start() - 30) : hit.end() + 60]}")
+    return found
+
+
+def _css() -> str:
+    return (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
+
+
+def _stamp(folder: Path) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate, n = stamp, 1
+    while (folder / f"{candidate}.html").exists():
+        n += 1
+        candidate = f"{stamp}-{n}"
+    return candidate
+
+
+def _metadata(nb: Any) -> dict[str, Any]:
+    for cell in reversed(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if METADATA_MIME in data:
+                value = data[METADATA_MIME]
+                return json.loads(value) if isinstance(value, str) else dict(value)
+    return {}
+
+
+def _execute(template: Path, out: Path, parameters: dict[str, Any], cwd: Path) -> None:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(template),
+            str(out),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(cwd),
+        )
+    except PapermillExecutionError as err:
+        raise ReportError(
+            f"the report notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
+        ) from None
+
+
+def _convert(nb: Any, title: str) -> str:
+    from nbconvert import HTMLExporter
+
+    from loclab import __version__
+
+    for cell in nb.cells:  # the index's metadata is not part of the page
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if METADATA_MIME not in o.get("data", {})]
+    exporter = HTMLExporter(
+        template_file=str(TEMPLATE_DIR / "page.html"),
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"loclab": {"title": title, "css": _css(), "version": __version__}}
+    )
+    return body
+
+
+def render_report(
+    experiment: str,
+    state: StateDir,
+    reports_dir: Path,
+    *,
+    template: Path | None = None,
+    project_root: Path | None = None,
+    tracking_uri: str = "",
+) -> ReportResult:
+    """Render the report of an experiment's stored results; nothing is trained or re-run.
+
+    Args:
+        experiment: The experiment's name.
+        state: The state folder holding ``results/<experiment>``.
+        reports_dir: The reports folder.
+        template: The report notebook (default: :func:`report_template`).
+        project_root: The project (its report notebook, the kernel's working folder).
+        tracking_uri: MLflow store of the learning curves (default: the state folder's).
+
+    Raises:
+        NoResultsError: Nothing is stored for the experiment.
+        ReportError: The notebook failed, or the page would load something from outside.
+    """
+    import nbformat
+
+    from loclab import __version__
+    from loclab.report.context import NoResultsError
+    from loclab.report.index import add_entry, locked, write_index, write_text_atomic
+    from loclab.security import scrub_notebook_file
+
+    started = time.time()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", experiment) or ".." in experiment:
+        raise ReportError(f"experiment name {experiment!r} cannot name a reports folder")
+    results = state.results(experiment)
+    if not any((results / f).exists() for f in ("jobs.json", "sweep.json", "comparison.json")):
+        raise NoResultsError(
+            f"no stored results for experiment '{experiment}' in {results}; "
+            "run the experiment first (loclab run SPEC)"
+        )
+    template = template or report_template(project_root)
+    folder = reports_dir / experiment
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _stamp(folder)
+    files = f"{stamp}_files"
+    parameters = {
+        "experiment": experiment,
+        "state_dir": str(state.root),
+        "attachments": str(folder / files),
+        "attachments_href": files,
+        "tracking_uri": tracking_uri,
+    }
+    with tempfile.TemporaryDirectory(prefix="loclab-report-") as tmp:
+        executed = Path(tmp) / "report.ipynb"
+        try:
+            _execute(template, executed, parameters, project_root or template.parent)
+        except ReportError as err:
+            kept = results / "report-failed.ipynb"
+            if executed.exists():
+                results.mkdir(parents=True, exist_ok=True)
+                executed.replace(kept)
+                scrub_notebook_file(kept)
+                raise ReportError(f"{err}; executed notebook: {kept}") from None
+            raise
+        nb = nbformat.read(str(executed), as_version=4)
+    meta = _metadata(nb)
+    title = str(meta.get("title") or experiment)
+    page = scrub_html(_convert(nb, title))
+    problems = check_offline(page)
+    if problems:
+        raise ReportError("the report page is not self-contained: " + "; ".join(problems))
+    path = folder / f"{stamp}.html"
+    write_text_atomic(path, page)
+    latest = folder / "index.html"
+    write_text_atomic(latest, page)
+    entry = {
+        "file": path.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "created_ts": time.time(),
+        "title": title,
+        "headline": str(meta.get("headline") or ""),
+        "labels": list(meta.get("labels") or []),
+        "git_sha": meta.get("git_sha"),
+        "bytes": len(page.encode("utf-8")),
+    }
+    with locked(reports_dir):
+        add_entry(folder, entry)
+        index = write_index(reports_dir, _css(), __version__)
+    return ReportResult(
+        path=path,
+        latest=latest,
+        index=index,
+        size=entry["bytes"],
+        seconds=time.time() - started,
+        headline=entry["headline"],
+    )
+
+
+def log_report(tracker: Tracker, run_id: str, report: Path) -> None:
+    """Put the page on an MLflow run as ``report/report.html`` (replacing an earlier one)."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="loclab-report-") as tmp:
+        copy = Path(tmp) / "report.html"
+        shutil.copyfile(report, copy)
+        tracker.log_artifact(run_id, copy, "report")
+
+
+def write_report(
+    exp: Experiment,
+    ws: Workspace,
+    *,
+    tracker: Tracker | None = None,
+    parent_run_id: str | None = None,
+    say: Callable[[str], None] = print,
+) -> Path | None:
+    """The pipeline's last stage: render the report and log it on the experiment's run.
+
+    A report that cannot be rendered does not fail the run (its results are stored, and
+    ``loclab report SPEC`` retries); the reason is printed instead.
+    """
+    from loclab.report.context import NoResultsError
+
+    try:
+        result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root)
+    except NoResultsError:
+        return None
+    except Exception as err:  # the run's results are safe; say why and move on
+        say(f"report: not written ({err}); retry with: loclab report {exp.display_path}")
+        return None
+    if tracker is not None and parent_run_id:
+        try:
+            log_report(tracker, parent_run_id, result.path)
+        except Exception as err:
+            say(f"report: not logged to MLflow ({err})")
+    say(f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s)")
+    return result.latest
