@@ -212,6 +212,88 @@ def compare(
 
 
 @app.command()
+def report(
+    spec: SpecArg,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
+    ] = None,
+    state_dir: StateOpt = None,
+    log: Annotated[
+        bool, typer.Option(help="Attach the report to the experiment's MLflow run.")
+    ] = True,
+) -> None:
+    """Render the experiment's report again from its stored results (trains and runs nothing)."""
+    import json
+
+    from loclab.spec import load_experiment
+
+    exp = load_experiment(spec)
+    _state_env(state_dir)
+    from loclab.pipeline import JOBS_FILE, Workspace
+    from loclab.report.render import render_report
+
+    ws = Workspace.for_experiment(exp, reports_dir)
+    uri = ""
+    if exp.spec.backend.kind == "sagemaker":
+        from loclab.execution.backends import tracking_uri
+
+        uri = tracking_uri(exp) or ""
+    result = render_report(
+        exp.name, ws.state, ws.reports, project_root=exp.root, tracking_uri=uri
+    )
+    typer.echo(
+        f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s); "
+        f"kept as {result.path.name}; index: {result.index}"
+    )
+    jobs = ws.state.results(exp.name) / JOBS_FILE
+    parent = json.loads(jobs.read_text()).get("mlflow_parent_run_id") if jobs.exists() else None
+    if log and parent:
+        from loclab.report.render import log_report
+        from loclab.tracking import Tracker
+
+        try:
+            tracker = Tracker(uri) if uri else Tracker.for_state(ws.state)
+            log_report(tracker, parent, result.path)
+            typer.echo(f"logged on MLflow run {parent} as report/report.html")
+        except Exception as err:  # the page is written; MLflow is a copy
+            _err(f"warning: report not logged on MLflow run {parent}: {err}")
+
+
+@app.command()
+def publish(
+    spec: SpecArg,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="Destination s3://bucket/prefix; the endpoint and credentials come from the "
+            "standard AWS variables (AWS_ENDPOINT_URL, AWS_PROFILE...).",
+        ),
+    ],
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
+    ] = None,
+) -> None:
+    """Upload the experiment's reports folder and the reports index to S3."""
+    from loclab.aws.s3 import BUCKET_NAME, parse_s3_uri
+    from loclab.spec import load_experiment
+
+    try:
+        bucket, _ = parse_s3_uri(to)
+    except ValueError as err:
+        raise SpecError([_cli_problem("--to", f"{err}; expected s3://bucket/prefix")]) from None
+    if not BUCKET_NAME.fullmatch(bucket):
+        raise SpecError([_cli_problem("--to", f"{bucket!r} is not a valid S3 bucket name")])
+    exp = load_experiment(spec)
+    from loclab.pipeline import Workspace
+    from loclab.report.publish import publish_reports
+
+    ws = Workspace.for_experiment(exp, reports_dir)
+    written = publish_reports(exp.name, ws.reports, to)
+    typer.echo(f"published {len(written)} file(s); the report: {written[0]}")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
     state_dir: StateOpt = None,

@@ -215,13 +215,13 @@ def run_experiment(
         summary = _summary(exp, results, parent, started, tags)
         results_dir = ws.state.results(exp.name)
         write_json(results_dir / JOBS_FILE, summary)
-        if results:
-            from loclab.report.quick import write_quick_report
+        if results or exp.spec.sweep is not None:
+            # Stage 4: the report, from what the stages above stored (logged on the run).
+            from loclab.report.render import write_report
 
-            report = write_quick_report(exp, summary, ws.reports)
-            summary["report"] = str(report)
-            tracker.log_artifact(parent, report, "report")
-            say(f"report: {report}")
+            report = write_report(exp, ws, tracker=tracker, parent_run_id=parent, say=say)
+            if report is not None:
+                summary["report"] = str(report)
         failed = [r for r in results if not r.ok]
         if failed and status == "FINISHED":
             status = "FAILED"

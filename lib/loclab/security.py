@@ -162,7 +162,7 @@ def _scrub_node(node: Any, key: str = "") -> tuple[Any, bool]:
         changed = False
         out = {}
         for k, v in node.items():
-            if is_secret_name(k) and isinstance(v, str) and v != "":
+            if is_secret_name(k) and isinstance(v, str) and v not in ("", REDACTED):
                 out[k], did = REDACTED, True
             else:
                 out[k], did = _scrub_node(v, k)

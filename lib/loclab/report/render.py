@@ -42,6 +42,8 @@ TEMPLATE_DIR = Path(__file__).parent / "template"
 METADATA_MIME = "application/vnd.loclab.report+json"
 #: Where the report notebook lives in a project.
 TEMPLATE_NOTEBOOK = Path("notebooks") / "templates" / "report.ipynb"
+#: A report cell that runs longer than this has hung (each takes seconds).
+CELL_TIMEOUT_S = 600
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+\-]+;base64,[A-Za-z0-9+/=]+")
 _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>|\bstyle\s*=\s*\"([^\"]*)\"", re.I | re.S)
@@ -169,6 +171,9 @@ def _execute(template: Path, out: Path, parameters: dict[str, Any], cwd: Path) -
             progress_bar=False,
             log_output=False,
             cwd=str(cwd),
+            execution_timeout=CELL_TIMEOUT_S,
+            # The kernel's own start-up warnings are noise in a command's output.
+            extra_arguments=["--log-level=ERROR"],
         )
     except PapermillExecutionError as err:
         raise ReportError(

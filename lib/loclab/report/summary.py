@@ -408,6 +408,29 @@ def figures_heading(ctx: ReportContext) -> Html:
     )
 
 
+def _per_run_table(comp: dict[str, Any]) -> Html:
+    """The raw material: the deciding metric of every training run, one more decimal."""
+    key = comp.get("primary_metric")
+    systems = comp.get("systems") or []
+    per = {s["name"]: ((s.get("metrics") or {}).get(key) or {}).get("per_seed") or {}
+           for s in systems}
+    runs = list(dict.fromkeys(r for values in per.values() for r in values))
+    if not runs:
+        return Html("")
+    digits = digits_for([v for values in per.values() for v in values.values()]) + 1
+    heads = [f"seed {r}" if str(r).lstrip("-").isdigit() else str(r) for r in runs]
+    return Html(
+        tag("h3", f"Scores per training run ({_metric_name(comp)})")
+        + table(
+            ["System", *heads],
+            [[s.get("label") or s["name"], *[fmt_num(per[s["name"]].get(r), digits) for r in runs]]
+             for s in systems],
+            numeric=list(range(1, len(runs) + 1)),
+            class_="dense",
+        )
+    )
+
+
 def statistical_details(ctx: ReportContext) -> Html:
     """Every comparison with its test, adjusted p-value, power and caveats (for statisticians)."""
     comp = ctx.comparison
@@ -475,6 +498,7 @@ def statistical_details(ctx: ReportContext) -> Html:
                     + join(note(w, "warn") for w in c.get("warnings") or [])
                     + "</div>"
                 ))
+    parts.append(_per_run_table(comp))
     ranking = comp.get("ranking")
     if ranking:
         parts.append(tag("h3", "Ranking"))

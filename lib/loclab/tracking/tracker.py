@@ -180,6 +180,12 @@ class Tracker:
                 pass
         if result.failure:
             tags["loclab.failure"] = result.failure
+        from loclab.security import scrub, scrub_files
+
+        # Secrets a notebook printed or was given never reach the tracking store.
+        tags = {k: scrub(v) if isinstance(v, str) else v for k, v in tags.items()}
+        notebooks = sorted(layout.output_data_dir.glob("*.ipynb"))
+        scrub_files([*notebooks, tags_file, layout.failure_file, result.log_file])
         self.set_tags(run_id, tags)
         # The kernel logs its final metrics itself when it can reach MLflow; fill in the rest
         # (a job that ran where the tracking server was unreachable).
