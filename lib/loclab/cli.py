@@ -238,9 +238,7 @@ def report(
         from loclab.execution.backends import tracking_uri
 
         uri = tracking_uri(exp) or ""
-    result = render_report(
-        exp.name, ws.state, ws.reports, project_root=exp.root, tracking_uri=uri
-    )
+    result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root, tracking_uri=uri)
     typer.echo(
         f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s); "
         f"kept as {result.path.name}; index: {result.index}"

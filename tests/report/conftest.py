@@ -31,8 +31,11 @@ class Secrets:
     session_token: str = "FwoGZXIvYXdz" + "EJr" + "A1b2C3d4" * 8
     password: str = "hunter2-" + "correct-horse"
     bearer: str = "eyJhbGciOiJIUzI1NiJ9" + ".payload" + "Z" * 10
-    private_key: str = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEow" + "IBAAKCAQEA" * 4 + (
-        "\n-----END " + "RSA PRIVATE KEY-----"
+    private_key: str = (
+        "-----BEGIN "
+        + "RSA PRIVATE KEY-----\nMIIEow"
+        + "IBAAKCAQEA" * 4
+        + ("\n-----END " + "RSA PRIVATE KEY-----")
     )
     url_password: str = "s3cr3t-" + "db-pass"
 
@@ -108,7 +111,7 @@ def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 HOSTILE_PARAMS = """x: float = 1.0  # how good the system is (share of examples it gets right)
 seed: int = 0  # training seed
-mode: str = "ok"  # ok, or raise to fail after printing
+mode: str = "ok"  # ok, or raise to fail (after printing) when the seed is 1
 note: str = "plain"  # free text printed by the notebook"""
 
 HOSTILE_CELLS = [
@@ -116,12 +119,13 @@ HOSTILE_CELLS = [
     "print(note)\nprint(os.environ.get('PLANTED', ''))",
     "from IPython.display import HTML, display\n\n"
     "display(HTML(os.environ.get('PLANTED_HTML', '')))",
-    "if mode == 'raise':\n    raise ValueError(os.environ.get('PLANTED_FAILURE', 'boom'))",
+    "if mode == 'raise' and seed == 1:\n"
+    "    raise ValueError(os.environ.get('PLANTED_FAILURE', 'boom'))",
     "n = 40\nterms = [os.environ.get('PLANTED_TERM', 't'), 'plain term']\n"
     "correct = [int((i * 7 + seed) % 10 < 10 * x) for i in range(n)]\n"
     "runtime.set_tags({'loclab.data_fingerprint': 'hostile-data'})\n"
     "runtime.write_predictions(pd.DataFrame({'example_id': [f'e{i}' for i in range(n)], "
-    "'label': [1] * n, 'prediction': correct, 'correct': correct, "
+    "'label': [1] * n, 'prediction': correct, 'score': correct, 'correct': correct, "
     "'term': [terms[i % 2] for i in range(n)]}))\n"
     "runtime.log_metrics({'test_acc': sum(correct) / n})",
 ]
@@ -130,7 +134,7 @@ HOSTILE_CELLS = [
 @pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory, secrets: Secrets) -> Run:
     """A comparison whose spec, labels, parameters, outputs and failures carry hostile markup
-    and planted secrets; one of its three systems fails."""
+    and planted secrets; one of its four jobs fails (evil, seed 1)."""
     root = tmp_path_factory.mktemp("hostile")
     (root / "pyproject.toml").write_text("[project]\nname = 'scratch'\n")
     write_notebook(root / "notebooks" / "hostile.ipynb", HOSTILE_PARAMS, HOSTILE_CELLS)
@@ -145,9 +149,8 @@ params: {{note: "{note}"}}
 compare:
   systems:
     base: {{role: baseline, label: "<b>base</b> & co", params: {{x: 0.5}}}}
-    evil: {{label: "{SCRIPT}", params: {{x: 0.9}}}}
-    broken: {{label: "{IMG}", params: {{mode: raise}}}}
-  seeds: [0]
+    evil: {{label: "{SCRIPT} {IMG}", params: {{x: 0.9, mode: raise}}}}
+  seeds: [0, 1]
   breakdowns: [term]
   practical_threshold: 0.05
 report:
@@ -166,4 +169,6 @@ report:
     # One system fails on purpose: loclab run exits 1 and still writes the report.
     assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-3000:]
     assert (reports / "hostile" / "index.html").exists(), out.stdout[-3000:]
+    # The other jobs completed and were compared.
+    assert (state / "results" / "hostile" / "comparison.json").exists(), out.stdout[-3000:]
     return Run(root, spec, state, reports, "hostile", out.stdout, out.returncode)

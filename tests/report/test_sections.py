@@ -59,7 +59,8 @@ def comparison(n_candidates: int = 3) -> dict[str, Any]:
         "n_examples": 200,
         "metrics": [{"key": "accuracy", "name": "accuracy", "role": "confirmatory"}],
         "systems": [system("base", 0.7, [0.69, 0.71]),
-                    *[system(s, 0.7 + c["estimate"], [0.7, 0.72]) for s, c in zip(cands, comps)]],
+                    *[system(s, 0.7 + c["estimate"], [0.7, 0.72])
+                      for s, c in zip(cands, comps, strict=True)]],
         "families": [{"metric": "accuracy", "metric_name": "accuracy", "role": "confirmatory",
                       "summary": f"{n_candidates} comparisons (Holm)."}],
         "comparisons": comps,
@@ -90,10 +91,12 @@ def sweep() -> dict[str, Any]:
     trials = []
     for i in range(6):
         state = "PRUNED" if i in (2, 4) else "FAIL" if i == 5 else "COMPLETE"
-        trials.append({"number": i, "state": state, "value": None if state == "FAIL" else 0.6
-                       + 0.02 * i, "params": {"lr": 10 ** (-3 + 0.3 * i), "hidden": [32, 64][i % 2]},
-                       "last_step": 1, "failure": f"{SCRIPT} crashed" if state == "FAIL" else None,
-                       "job": f"demo-t{i}-a1", "run_dir": None})  # fmt: skip
+        value = None if state == "FAIL" else 0.6 + 0.02 * i
+        params = {"lr": 10 ** (-3 + 0.3 * i), "hidden": [32, 64][i % 2]}
+        failure = f"{SCRIPT} crashed" if state == "FAIL" else None
+        trials.append({"number": i, "state": state, "value": value, "params": params,
+                       "last_step": 1, "failure": failure, "job": f"demo-t{i}-a1",
+                       "run_dir": None})  # fmt: skip
     return {
         "study_name": "demo", "storage": "/nowhere/demo.journal", "storage_kind": "journal",
         "direction": "maximize", "metric": "val_acc", "n_trials": 6,
@@ -249,9 +252,7 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
     plain = load_context("demo", make_state(tmp_path / "a", jobs=jobs()).root)
     assert "no comparison stage" in summary.executive_summary(plain)
     assert "test_acc" in summary.results_table(plain)
-    assert "Left out" in plots.ranking_diagram(plain) and "no sweep" in report.sweep_section(
-        plain
-    )
+    assert "Left out" in plots.ranking_diagram(plain) and "no sweep" in report.sweep_section(plain)
     # A sweep without compare: and without a job stage.
     only = load_context("demo", make_state(tmp_path / "b", sweep=sweep()).root)
     assert "Sweep of 6 trials: best val_acc 0.68" in only.headline

@@ -75,7 +75,11 @@ def show_metadata(ctx: ReportContext) -> None:
 
     comp = ctx.comparison or {}
     labels = sorted(
-        {c.get("label") for c in comp.get("comparisons") or [] if c.get("family") == "confirmatory"}
+        {
+            c.get("label")
+            for c in comp.get("comparisons") or []
+            if c.get("family") == "confirmatory"
+        }
         - {None}
     )
     meta = {

@@ -11,6 +11,7 @@ Used by the report's browser test; handy when changing the report's template.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -109,7 +110,10 @@ class _Pipe:
         return json.loads(message)
 
     def call(
-        self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
         timeout: float = 60.0,
     ) -> dict[str, Any]:
         self.next_id += 1
@@ -182,8 +186,9 @@ def _spawn(chromium: str, profile: Path) -> tuple[subprocess.Popen[bytes], _Pipe
 
 
 def _evaluate(pipe: _Pipe, session: str, expression: str) -> Any:
-    result = pipe.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
-                       session)
+    result = pipe.call(
+        "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session
+    )
     return result.get("result", {}).get("value")
 
 
@@ -203,9 +208,9 @@ def inspect_page(path: Path, chromium: str | None = None, *, width: int = 1280) 
         proc, pipe = _spawn(chromium, Path(profile))
         try:
             target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = pipe.call(
-                "Target.attachToTarget", {"targetId": target, "flatten": True}
-            )["sessionId"]
+            session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+                "sessionId"
+            ]
             for domain in ("Page", "Runtime", "Log", "Network"):
                 pipe.call(f"{domain}.enable", {}, session)
             pipe.call("Emulation.setDeviceMetricsOverride",
@@ -218,15 +223,15 @@ def inspect_page(path: Path, chromium: str | None = None, *, width: int = 1280) 
             pipe.drain(0.5)
             check.title = str(_evaluate(pipe, session, "document.title") or "")
             loaded = _evaluate(
-                pipe, session,
+                pipe,
+                session,
                 "[...document.images].filter(i => i.complete && i.naturalWidth > 0).length",
             )
             total = _evaluate(pipe, session, "document.images.length")
             check.images = (int(loaded or 0), int(total or 0))
             height = int(_evaluate(pipe, session, "document.documentElement.scrollHeight") or 900)
             check.height = height
-            clip = {"x": 0, "y": 0, "width": width, "height": min(height, _MAX_HEIGHT),
-                    "scale": 1}
+            clip = {"x": 0, "y": 0, "width": width, "height": min(height, _MAX_HEIGHT), "scale": 1}
             shot = pipe.call("Page.captureScreenshot",
                              {"format": "png", "captureBeyondViewport": True, "clip": clip},
                              session, timeout=120)  # fmt: skip
@@ -234,11 +239,14 @@ def inspect_page(path: Path, chromium: str | None = None, *, width: int = 1280) 
             pdf = pipe.call("Page.printToPDF", {"printBackground": True}, session, timeout=120)
             check.pdf = base64.b64decode(pdf["data"])
             pipe.call("Emulation.setEmulatedMedia", {"media": "print"}, session)
-            check.print_nav_hidden = bool(_evaluate(
-                pipe, session,
-                "(() => { const n = document.querySelector('nav'); "
-                "return !n || getComputedStyle(n).display === 'none'; })()",
-            ))
+            check.print_nav_hidden = bool(
+                _evaluate(
+                    pipe,
+                    session,
+                    "(() => { const n = document.querySelector('nav'); "
+                    "return !n || getComputedStyle(n).display === 'none'; })()",
+                )
+            )
             height = int(_evaluate(pipe, session, "document.documentElement.scrollHeight") or 900)
             clip["height"] = min(height, _MAX_HEIGHT)
             shot = pipe.call("Page.captureScreenshot",
@@ -246,16 +254,12 @@ def inspect_page(path: Path, chromium: str | None = None, *, width: int = 1280) 
                              session, timeout=120)  # fmt: skip
             check.print_screenshot = base64.b64decode(shot["data"])
             pipe.drain(0.2)
-            try:
+            with contextlib.suppress(RuntimeError, TimeoutError):
                 pipe.call("Browser.close", timeout=10)
-            except (RuntimeError, TimeoutError):
-                pass
         finally:
             for fd in (pipe.write_fd, pipe.read_fd):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -269,19 +273,22 @@ def _collect(check: PageCheck, events: list[dict[str, Any]], url: str) -> None:
     for event in events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            args = " ".join(str(a.get("value", a.get("description", ""))) for a in
-                            params.get("args", []))
+            args = " ".join(
+                str(a.get("value", a.get("description", ""))) for a in params.get("args", [])
+            )
             check.errors.append(f"console.{params['type']}: {args}")
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
-            check.errors.append(f"exception: {details.get('text')} "
-                                f"{details.get('exception', {}).get('description', '')}")
+            check.errors.append(
+                f"exception: {details.get('text')} "
+                f"{details.get('exception', {}).get('description', '')}"
+            )
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             entry = params["entry"]
             check.errors.append(f"log: {entry.get('text')} {entry.get('url', '')}".strip())
         elif method == "Network.requestWillBeSent":
             requested = params.get("request", {}).get("url", "")
-            if requested != url and not requested.startswith(_LOCAL_SCHEMES):
-                check.requests.append(requested)
-            elif requested.startswith("file:") and requested != url:
+            # Anything but the page itself and inline data, other local files included.
+            inline = requested.startswith(_LOCAL_SCHEMES) and not requested.startswith("file:")
+            if requested != url and not inline:
                 check.requests.append(requested)

@@ -142,10 +142,12 @@ def learning_curves(ctx: ReportContext) -> Html:
         return Html(head + note(f"Left out: {why}.", "omitted"))
     without = [j["name"] for j in comp_jobs if j["name"] not in jobs_hist]
     if jobs_hist and without:
-        parts.append(note(
-            f"{len(without)} job(s) report no per-epoch metrics (for example, models fitted in "
-            f"one step): {', '.join(without[:6])}{'…' if len(without) > 6 else ''}."
-        ))
+        parts.append(
+            note(
+                f"{len(without)} job(s) report no per-epoch metrics (for example, models fitted "
+                f"in one step): {', '.join(without[:6])}{'…' if len(without) > 6 else ''}."
+            )
+        )
     return Html("".join(esc(p) for p in parts))
 
 
@@ -173,8 +175,16 @@ def _jobs_figure(
                 if system not in seen and ax is axes[0]:
                     label = short(labels.get(system, system), 48, 1)
                     seen.add(system)
-                ax.plot([p[0] for p in curve], [p[1] for p in curve], color=colours[system],
-                        marker="o", markersize=3, linewidth=1.4, alpha=0.8, label=label)
+                ax.plot(
+                    [p[0] for p in curve],
+                    [p[1] for p in curve],
+                    color=colours[system],
+                    marker="o",
+                    markersize=3,
+                    linewidth=1.4,
+                    alpha=0.8,
+                    label=label,
+                )
             ax.set_title(key)
             ax.set_xlabel("epoch")
             from matplotlib.ticker import MaxNLocator
@@ -213,11 +223,18 @@ def _trials_figure(
             label = style[2] if not drawn.get(state) else None
             drawn[state] = True
             xs, ys = [p[0] for p in curve], [p[1] for p in curve]
-            ax.plot(xs, ys, linestyle=style[0], color=style[1], linewidth=1.5, label=label,
-                    alpha=0.85)
+            ax.plot(
+                xs, ys, linestyle=style[0], color=style[1], linewidth=1.5, label=label, alpha=0.85
+            )
             if state != "COMPLETE":
-                ax.plot([xs[-1]], [ys[-1]], marker="x", color=style[1], markersize=7,
-                        markeredgewidth=1.8)
+                ax.plot(
+                    [xs[-1]],
+                    [ys[-1]],
+                    marker="x",
+                    color=style[1],
+                    markersize=7,
+                    markeredgewidth=1.8,
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         from matplotlib.ticker import MaxNLocator

@@ -80,9 +80,13 @@ def write_index(reports_dir: Path, css: str, version: str) -> Path:
     parts = [
         tag("p", "loclab", class_="kicker"),
         tag("h1", "Experiment reports"),
-        tag("p", "Every experiment's latest report first, then its earlier ones. Each report "
-                 "is one self-contained page: it opens offline and can be sent as an "
-                 "attachment.", class_="question"),
+        tag(
+            "p",
+            "Every experiment's latest report first, then its earlier ones. Each report "
+            "is one self-contained page: it opens offline and can be sent as an "
+            "attachment.",
+            class_="question",
+        ),
     ]
     if not experiments:
         parts.append(note("No reports yet: run an experiment (loclab run SPEC).", "omitted"))
@@ -91,34 +95,47 @@ def write_index(reports_dir: Path, css: str, version: str) -> Path:
         latest = entries[0]
         labels = latest.get("labels") or []
         history = "".join(
-            "<li>" + tag("a", _when(e["created_ts"]), href=f"{name}/{e['file']}")
-            + esc(" — " + str(e.get("headline", ""))) + "</li>"
+            "<li>"
+            + tag("a", _when(e["created_ts"]), href=f"{name}/{e['file']}")
+            + esc(" — " + str(e.get("headline", "")))
+            + "</li>"
             for e in entries[1:]
         )
         cells = [
             tag("td", _when(latest["created_ts"]), class_="nowrap"),
-            tag("td", Html(tag("a", latest.get("title") or name, href=f"{name}/index.html")
-                           + "<br>" + tag("span", name, class_="muted"))),
-            tag("td", Html(
-                "".join(badge(label) + " " for label in labels)
-                + esc(latest.get("headline", ""))
-                + (f"<ul class='reports small'>{history}</ul>" if history else "")
-            )),
+            tag(
+                "td",
+                Html(
+                    tag("a", latest.get("title") or name, href=f"{name}/index.html")
+                    + "<br>"
+                    + tag("span", name, class_="muted")
+                ),
+            ),
+            tag(
+                "td",
+                Html(
+                    "".join(badge(label) + " " for label in labels)
+                    + esc(latest.get("headline", ""))
+                    + (f"<ul class='reports small'>{history}</ul>" if history else "")
+                ),
+            ),
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if rows:
-        parts.append(Html(
-            "<div class='table-wrap'><table><thead><tr><th scope='col'>Date</th>"
-            "<th scope='col'>Experiment</th><th scope='col'>Headline verdict</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>"
-        ))
+        parts.append(
+            Html(
+                "<div class='table-wrap'><table><thead><tr><th scope='col'>Date</th>"
+                "<th scope='col'>Experiment</th><th scope='col'>Headline verdict</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table></div>"
+            )
+        )
     doc = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<meta name=\"generator\" content=\"loclab {esc(version)}\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="loclab {esc(version)}">\n'
         f"<title>Experiment reports</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n<main>\n"
         + "".join(esc(p) for p in parts)
-        + f"\n<footer class=\"page\">Updated {esc(_when(time.time()))} by loclab "
+        + f'\n<footer class="page">Updated {esc(_when(time.time()))} by loclab '
         f"{esc(version)}.</footer>\n</main>\n</body>\n</html>\n"
     )
     path = reports_dir / "index.html"

@@ -1,5 +1,7 @@
-"""Figures of the comparison: scores per system, differences to the baseline, the ranking
-(a critical-difference diagram) and the exploratory breakdowns.
+"""Figures of the comparison: scores, differences, ranking and breakdowns.
+
+Scores per system, differences to the baseline, the ranking (a critical-difference diagram)
+and the exploratory breakdowns.
 
 Each function takes the report's context and returns an HTML fragment: the figure as an inline
 PNG with alt text and a caption, or a one-line note saying why it is left out.
@@ -12,7 +14,6 @@ from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, digits_for, esc, figure, fmt_ci, fmt_num, join, note, tag
-from loclab.report.summary import correction_name
 from loclab.report.style import (
     LABEL_COLOURS,
     PALETTE,
@@ -21,6 +22,7 @@ from loclab.report.style import (
     short,
     system_colours,
 )
+from loclab.report.summary import correction_name
 
 __all__ = ["breakdown_plots", "effect_plot", "ranking_diagram", "system_scores"]
 
@@ -44,7 +46,7 @@ def _metric_order(comp: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _systems_by_primary(comp: dict[str, Any]) -> list[dict[str, Any]]:
-    """Systems ordered best first on the deciding metric (the ranking's order when there is one)."""
+    """Systems, best first on the deciding metric (the ranking's order when there is one)."""
     systems = list(comp.get("systems") or [])
     ranking = comp.get("ranking") or {}
     if ranking.get("systems"):
@@ -54,8 +56,8 @@ def _systems_by_primary(comp: dict[str, Any]) -> list[dict[str, Any]]:
     sign = -1.0 if comp.get("higher_is_better", True) else 1.0
 
     def score(s: dict[str, Any]) -> float:
-        mean = ((s.get("metrics") or {}).get(key) or {}).get("mean")
-        return sign * mean if _finite(mean) else math.inf
+        mean: Any = ((s.get("metrics") or {}).get(key) or {}).get("mean")
+        return sign * float(mean) if _finite(mean) else math.inf
 
     return sorted(systems, key=score)
 
@@ -65,15 +67,17 @@ def system_scores(ctx: ReportContext) -> Html:
     head = _subheading("Scores by system", "fig-scores")
     comp = ctx.comparison
     if not comp or not comp.get("systems"):
-        return Html(head + note("No comparison stage: there are no per-system scores to plot.",
-                                "omitted"))
+        return Html(
+            head + note("No comparison stage: there are no per-system scores to plot.", "omitted")
+        )
     metrics = _metric_order(comp)[:2]
     systems = _systems_by_primary(comp)
     names = [s["name"] for s in systems]
     colours = system_colours(names, comp.get("baseline"))
     if len(names) > 6:  # a colour per system stops helping: one colour, the baseline apart
-        colours = {k: v if k == comp.get("baseline") else PALETTE["blue"]
-                   for k, v in colours.items()}
+        colours = {
+            k: v if k == comp.get("baseline") else PALETTE["blue"] for k, v in colours.items()
+        }
     n = len(systems)
     alt_parts = []
     with figure_style():
@@ -87,15 +91,30 @@ def system_scores(ctx: ReportContext) -> Html:
                 seeds = [v for v in (stats.get("per_seed") or {}).values() if _finite(v)]
                 if len(seeds) > 1:
                     offs = [(-0.2 + 0.4 * i / (len(seeds) - 1)) for i in range(len(seeds))]
-                    ax.scatter(seeds, [y + o for o in offs], s=14, color=colour, alpha=0.45,
-                               linewidths=0, zorder=2)
+                    ax.scatter(
+                        seeds,
+                        [y + o for o in offs],
+                        s=14,
+                        color=colour,
+                        alpha=0.45,
+                        linewidths=0,
+                        zorder=2,
+                    )
                 ci = stats.get("ci")
                 if ci and all(_finite(c) for c in ci):
                     ax.hlines(y, ci[0], ci[1], color=colour, linewidth=2.2, zorder=3)
                 mean = stats.get("mean")
                 if _finite(mean):
-                    ax.plot([mean], [y], marker="D", markersize=6.5, color=colour, zorder=4,
-                            markeredgecolor="white", markeredgewidth=0.8)
+                    ax.plot(
+                        [mean],
+                        [y],
+                        marker="D",
+                        markersize=6.5,
+                        color=colour,
+                        zorder=4,
+                        markeredgecolor="white",
+                        markeredgewidth=0.8,
+                    )
                 if metric is metrics[0]:
                     alt_parts.append(
                         f"{system.get('label') or system['name']}: {fmt_num(mean)}"
@@ -154,10 +173,19 @@ def effect_plot(ctx: ReportContext) -> Html:
                 ax.hlines(y, ci[0], ci[1], color=colour, linewidth=2.2, zorder=2)
             significant = c.get("label") in ("better", "worse")
             if _finite(c.get("estimate")):
-                ax.plot([c["estimate"]], [y], marker="o", markersize=7, zorder=3, color=colour,
-                        markerfacecolor=colour if significant else "white", markeredgewidth=1.6)
-        ax.set_yticks(range(n), labels=[short(c.get("system_label") or c["system"], 34)
-                                        for c in rows])
+                ax.plot(
+                    [c["estimate"]],
+                    [y],
+                    marker="o",
+                    markersize=7,
+                    zorder=3,
+                    color=colour,
+                    markerfacecolor=colour if significant else "white",
+                    markeredgewidth=1.6,
+                )
+        ax.set_yticks(
+            range(n), labels=[short(c.get("system_label") or c["system"], 34) for c in rows]
+        )
         ax.set_ylim(-0.7, n - 0.3)
         ax.grid(axis="y", visible=False)
         # The verdict in words at the right edge: colour is never the only cue.
@@ -181,7 +209,9 @@ def effect_plot(ctx: ReportContext) -> Html:
         )
         band = (
             f" Grey band: differences smaller than the practical threshold of "
-            f"{fmt_num(thr, digits)}, too small to matter." if thr > 0 else ""
+            f"{fmt_num(thr, digits)}, too small to matter."
+            if thr > 0
+            else ""
         )
         correction = correction_name(rows[0].get("correction"))
         caption = (
@@ -194,8 +224,10 @@ def effect_plot(ctx: ReportContext) -> Html:
 
 
 def ranking_diagram(ctx: ReportContext) -> Html:
-    """A critical-difference diagram: systems on the metric's axis, bars joining the systems
-    that cannot be told apart (three or more systems)."""
+    """A critical-difference diagram (three or more systems).
+
+    Systems sit on the metric's axis; bars join the systems that cannot be told apart.
+    """
     head = _subheading("Ranking of all systems", "fig-ranking")
     comp = ctx.comparison or {}
     ranking = comp.get("ranking")
@@ -231,28 +263,60 @@ def ranking_diagram(ctx: ReportContext) -> Html:
         ax.plot([lo, hi], [0, 0], color="#333333", linewidth=1.2)
         for tick in _nice_ticks(lo, hi):
             ax.plot([tick, tick], [0, 0.06], color="#333333", linewidth=1)
-            ax.text(tick, 0.1, fmt_num(tick, 1 if span > 2 else digits), ha="center",
-                    va="bottom", fontsize=8.5)
-        ax.text((lo + hi) / 2, 0.3, f"{metric} ({'higher' if higher else 'lower'} is better)",
-                ha="center", va="bottom", fontsize=9)
+            ax.text(
+                tick,
+                0.1,
+                fmt_num(tick, 1 if span > 2 else digits),
+                ha="center",
+                va="bottom",
+                fontsize=8.5,
+            )
+        ax.text(
+            (lo + hi) / 2,
+            0.3,
+            f"{metric} ({'higher' if higher else 'lower'} is better)",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
         for k, g in enumerate(groups):
             members = [scores[names.index(s)] for s in g["systems"] if s in names]
             y = -0.12 - 0.14 * k
-            ax.plot([min(members), max(members)], [y, y], color=PALETTE["blue"], linewidth=5,
-                    solid_capstyle="round", zorder=3)
+            ax.plot(
+                [min(members), max(members)],
+                [y, y],
+                color=PALETTE["blue"],
+                linewidth=5,
+                solid_capstyle="round",
+                zorder=3,
+            )
         top = -0.2 - 0.14 * len(groups)
         for side, idx in (("left", left), ("right", right)):
             ordered = idx if side == "left" else list(reversed(idx))
             for r, i in enumerate(ordered):
                 y = top - 0.24 * r
                 x_text = lo - 0.06 * span if side == "left" else hi + 0.06 * span
-                ax.plot([scores[i], scores[i], x_text], [0, y, y], color="#8a8a8a",
-                        linewidth=0.8, zorder=2)
-                text = f"{short(labels.get(names[i], names[i]), 30, 1)}  {fmt_num(scores[i], digits)}"
+                ax.plot(
+                    [scores[i], scores[i], x_text],
+                    [0, y, y],
+                    color="#8a8a8a",
+                    linewidth=0.8,
+                    zorder=2,
+                )
+                text = (
+                    f"{short(labels.get(names[i], names[i]), 30, 1)}  {fmt_num(scores[i], digits)}"
+                )
                 if side == "right":
-                    text = f"{fmt_num(scores[i], digits)}  {short(labels.get(names[i], names[i]), 30, 1)}"
-                ax.text(x_text + (-0.02 if side == "left" else 0.02) * span, y, text,
-                        ha="right" if side == "left" else "left", va="center", fontsize=8.5)
+                    name = short(labels.get(names[i], names[i]), 30, 1)
+                    text = f"{fmt_num(scores[i], digits)}  {name}"
+                ax.text(
+                    x_text + (-0.02 if side == "left" else 0.02) * span,
+                    y,
+                    text,
+                    ha="right" if side == "left" else "left",
+                    va="center",
+                    fontsize=8.5,
+                )
         alt = _alt(
             f"Critical-difference diagram of {len(names)} systems on {metric}. Groups that "
             "cannot be told apart: "
@@ -288,8 +352,10 @@ def _nice_ticks(lo: float, hi: float) -> list[float]:
 
 
 def breakdown_plots(ctx: ReportContext) -> Html:
-    """The deciding test repeated per subset (error type, locale, language pair...), with the
-    cells that stay significant after the Benjamini-Hochberg adjustment marked."""
+    """The deciding test repeated per subset (error type, locale, language pair...).
+
+    Cells that stay significant after the Benjamini-Hochberg adjustment are marked.
+    """
     head = _subheading("Breakdowns", "fig-breakdowns")
     comp = ctx.comparison or {}
     bd = comp.get("breakdowns")
@@ -317,7 +383,11 @@ def breakdown_plots(ctx: ReportContext) -> Html:
         order = sorted(
             values,
             key=lambda v: next(
-                (r["estimate"] for r in primary if str(r["value"]) == v and _finite(r["estimate"])),
+                (
+                    r["estimate"]
+                    for r in primary
+                    if str(r["value"]) == v and _finite(r["estimate"])
+                ),
                 -math.inf,
             ),
         )
@@ -333,8 +403,10 @@ def breakdown_plots(ctx: ReportContext) -> Html:
             for k, system in enumerate(systems):
                 colour = colours[system]
                 for y, value in enumerate(order):
-                    r = next((c for c in cells if c["system"] == system and str(c["value"]) == value),
-                             None)
+                    r = next(
+                        (c for c in cells if c["system"] == system and str(c["value"]) == value),
+                        None,
+                    )
                     if r is None or not _finite(r.get("estimate")):
                         continue
                     yy = y + (k - (len(systems) - 1) / 2) * width
@@ -342,16 +414,32 @@ def breakdown_plots(ctx: ReportContext) -> Html:
                     if all(_finite(v) for v in ci):
                         ax.hlines(yy, ci[0], ci[1], color=colour, linewidth=1.8, zorder=2)
                     sig = bool(r.get("significant"))
-                    ax.plot([r["estimate"]], [yy], marker="o", markersize=6.5, color=colour,
-                            markerfacecolor=colour if sig else "white", markeredgewidth=1.4,
-                            zorder=3)
+                    ax.plot(
+                        [r["estimate"]],
+                        [yy],
+                        marker="o",
+                        markersize=6.5,
+                        color=colour,
+                        markerfacecolor=colour if sig else "white",
+                        markeredgewidth=1.4,
+                        zorder=3,
+                    )
                     if sig:
                         x = ci[1] if _finite(ci[1]) else r["estimate"]
-                        ax.annotate("*", (x, yy), xytext=(4, -1), textcoords="offset points",
-                                    fontsize=12, fontweight="bold", color=colour, va="center")
+                        ax.annotate(
+                            "*",
+                            (x, yy),
+                            xytext=(4, -1),
+                            textcoords="offset points",
+                            fontsize=12,
+                            fontweight="bold",
+                            color=colour,
+                            va="center",
+                        )
             n_of = {str(r["value"]): r.get("n") for r in cells if r["system"] == systems[0]}
-            ax.set_yticks(range(n), labels=[f"{short(v, 28, 1)} (n={n_of.get(v, '?')})"
-                                            for v in order])
+            ax.set_yticks(
+                range(n), labels=[f"{short(v, 28, 1)} (n={n_of.get(v, '?')})" for v in order]
+            )
             ax.set_ylim(-0.7, n - 0.3)
             ax.grid(axis="y", visible=False)
             base = comp.get("baseline_label") or comp.get("baseline")
@@ -360,8 +448,16 @@ def breakdown_plots(ctx: ReportContext) -> Html:
                 from matplotlib.lines import Line2D
 
                 ax.legend(
-                    handles=[Line2D([], [], color=colours[s], marker="o", label=short(
-                        labels.get(s, s), 30, 1)) for s in systems],
+                    handles=[
+                        Line2D(
+                            [],
+                            [],
+                            color=colours[s],
+                            marker="o",
+                            label=short(labels.get(s, s), 30, 1),
+                        )
+                        for s in systems
+                    ],
                     loc="lower right",
                 )
             n_sig = sum(1 for r in cells if r.get("significant"))
@@ -389,11 +485,13 @@ def breakdown_plots(ctx: ReportContext) -> Html:
         parts.append(tag("p", "Cells that stay significant after the adjustment:"))
         parts.append(Html(f"<ul class='small'>{items}</ul>"))
     else:
-        parts.append(note(
-            f"No cell stays significant after the Benjamini-Hochberg adjustment over "
-            f"{bd.get('family_size', len(rows))} cells: no subset shows a difference beyond "
-            "chance."
-        ))
+        parts.append(
+            note(
+                f"No cell stays significant after the Benjamini-Hochberg adjustment over "
+                f"{bd.get('family_size', len(rows))} cells: no subset shows a difference beyond "
+                "chance."
+            )
+        )
     for w in bd.get("warnings") or []:
         parts.append(note(w, "warn"))
     return Html("".join(esc(p) for p in parts))

@@ -37,8 +37,10 @@ def attach_notebook(ctx: ReportContext, name: str, path: str | None) -> Html:
     target = ctx.attachments / f"{safe}.ipynb"
     shutil.copyfile(source, target)
     scrub_notebook_file(target)
-    href = f"{ctx.attachments_href.rstrip('/')}/{target.name}" if ctx.attachments_href else (
-        target.as_uri()
+    href = (
+        f"{ctx.attachments_href.rstrip('/')}/{target.name}"
+        if ctx.attachments_href
+        else (target.as_uri())
     )
     return tag("a", "saved notebook", href=href, download=target.name)
 
@@ -87,9 +89,10 @@ def what_went_wrong(ctx: ReportContext) -> Html:
         elif state == "FAIL":
             plain, what = "The trial failed.", "failed"
         else:
-            plain, what = f"The trial was left {str(state).lower()} when the sweep ended.", str(
-                state
-            ).lower()
+            plain, what = (
+                f"The trial was left {str(state).lower()} when the sweep ended.",
+                str(state).lower(),
+            )
         if t.get("requeued_from") is not None:
             plain += f" It re-ran trial {t['requeued_from']} after a crash."
         notebook = None

@@ -42,11 +42,23 @@ def _spec_yaml(spec: dict[str, Any]) -> str:
 
     data = _prune(scrub_mapping(spec))
     # The spec's own order (name first), whatever order the stored JSON has.
-    order = ["name", "description", "notebook", "params", "channels", "timeout", "sweep",
-             "compare", "backend", "report", "schedule"]
+    order = [
+        "name",
+        "description",
+        "notebook",
+        "params",
+        "channels",
+        "timeout",
+        "sweep",
+        "compare",
+        "backend",
+        "report",
+        "schedule",
+    ]
     data = {k: data[k] for k in [*order, *sorted(data)] if k in data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=95,
-                          default_flow_style=None)
+    return yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=95, default_flow_style=None
+    )
 
 
 def _fingerprints(ctx: ReportContext) -> list[tuple[str, str]]:
@@ -65,68 +77,98 @@ def provenance_footer(ctx: ReportContext) -> Html:
     parts: list[Any] = []
     sha = tags.get("loclab.git_sha", "unknown")
     dirty = tags.get("loclab.git_dirty") == "true"
-    code = Html(tag("code", sha) + (
-        tag("span", " with uncommitted changes (dirty): the code is not exactly this commit",
-            class_="warn-text") if dirty else esc(" (clean: no uncommitted changes)")
-    ))
+    code = Html(
+        tag("code", sha)
+        + (
+            tag(
+                "span",
+                " with uncommitted changes (dirty): the code is not exactly this commit",
+                class_="warn-text",
+            )
+            if dirty
+            else esc(" (clean: no uncommitted changes)")
+        )
+    )
     fps = _fingerprints(ctx)
     data = (
-        Html("<br>".join(
-            tag("code", fp) + (esc(f" ({what})") if what else "") for fp, what in fps
-        )) if fps else Html("not recorded by the jobs")
+        Html(
+            "<br>".join(tag("code", fp) + (esc(f" ({what})") if what else "") for fp, what in fps)
+        )
+        if fps
+        else Html("not recorded by the jobs")
     )
     rows: list[list[Any]] = [
         ["Code", code],
         ["Data fingerprint", data],
-        ["Run ended", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ctx.run_time))
-         if ctx.run_time else "–"],
-        ["Report generated", time.strftime("%Y-%m-%d %H:%M:%S %Z",
-                                           time.localtime(ctx.generated))],
-        ["Machine", f"{tags.get('loclab.hostname', platform.node())} "
-                    f"({tags.get('loclab.platform', platform.platform())})"],
+        [
+            "Run ended",
+            time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ctx.run_time))
+            if ctx.run_time
+            else "–",
+        ],
+        ["Report generated", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ctx.generated))],
+        [
+            "Machine",
+            f"{tags.get('loclab.hostname', platform.node())} "
+            f"({tags.get('loclab.platform', platform.platform())})",
+        ],
         ["MLflow parent run", tag("code", ctx.parent_run_id or "–")],
     ]
     if ctx.sweep and ctx.sweep.get("mlflow_run_id"):
         rows.append(["MLflow sweep run", tag("code", ctx.sweep["mlflow_run_id"])])
     if ctx.sweep:
-        rows.append(["Optuna study", f"{ctx.sweep.get('study_name')} in "
-                                     f"{ctx.sweep.get('storage')}"])
+        rows.append(
+            ["Optuna study", f"{ctx.sweep.get('study_name')} in {ctx.sweep.get('storage')}"]
+        )
     parts.append(table(["", ""], rows, class_="kv"))
     versions = [(name, tags[key]) for name, key in _VERSIONS if key in tags]
     if versions:
         parts.append(tag("h3", "Environment"))
-        parts.append(table([name for name, _ in versions], [[v for _, v in versions]],
-                           class_="versions"))
+        parts.append(
+            table([name for name, _ in versions], [[v for _, v in versions]], class_="versions")
+        )
     jobs = (ctx.comparison or {}).get("jobs") or ctx.job_list
     if jobs:
         parts.append(tag("h3", "Jobs and their MLflow runs"))
-        parts.append(table(
-            ["Job", "State", "Duration", "Reused", "MLflow run"],
-            [
+        parts.append(
+            table(
+                ["Job", "State", "Duration", "Reused", "MLflow run"],
                 [
-                    j.get("name"),
-                    str(j.get("state", "")).lower(),
-                    _duration(j),
-                    "yes" if j.get("cached") else "no",
-                    tag("code", j.get("mlflow_run_id") or "–"),
-                ]
-                for j in jobs
-            ],
-            numeric=[2],
-            class_="dense",
-            caption="Reused: an identical job had already completed, so its result was taken "
-                    "instead of running it again.",
-        ))
+                    [
+                        j.get("name"),
+                        str(j.get("state", "")).lower(),
+                        _duration(j),
+                        "yes" if j.get("cached") else "no",
+                        tag("code", j.get("mlflow_run_id") or "–"),
+                    ]
+                    for j in jobs
+                ],
+                numeric=[2],
+                class_="dense",
+                caption="Reused: an identical job had already completed, so its result was taken "
+                "instead of running it again.",
+            )
+        )
     spec = ctx.spec
     if spec:
         parts.append(tag("h3", "The spec as run"))
-        parts.append(tag("p", "Validated, with defaults filled in and unset fields left out; "
-                              "secrets are redacted.", class_="small"))
+        parts.append(
+            tag(
+                "p",
+                "Validated, with defaults filled in and unset fields left out; "
+                "secrets are redacted.",
+                class_="small",
+            )
+        )
         parts.append(Html(f'<pre class="spec">{esc(_spec_yaml(spec))}</pre>'))
     else:
         parts.append(note("The spec as run was not stored.", "omitted"))
-    return section("provenance", "Provenance", *parts,
-                   lead="Where these results came from, so anyone can reproduce them.")
+    return section(
+        "provenance",
+        "Provenance",
+        *parts,
+        lead="Where these results came from, so anyone can reproduce them.",
+    )
 
 
 def _duration(job: dict[str, Any]) -> str:
@@ -140,26 +182,50 @@ def _duration(job: dict[str, Any]) -> str:
 
 _GLOSSARY = [
     ("Baseline", "The system the others are measured against, usually the one in use today."),
-    ("Seed", "The starting point of a training run's randomness. Training the same model with "
-             "different seeds gives slightly different results; running several seeds shows how "
-             "much of a difference is just luck of the draw."),
-    ("Confidence interval (plausible range)", "The range of true differences consistent with "
-     "the data. A 95% interval is built so that, over many experiments, 95 out of 100 such "
-     "intervals contain the true value. A narrow interval means a precise estimate."),
-    ("p-value", "How often a difference at least this large would appear by chance alone if "
-                "the systems were in fact equally good. Small (below 0.05) means chance is an "
-                "unlikely explanation. It does not say how large or important the difference is."),
-    ("Effect size (difference)", "How much better or worse one system is, in the metric's own "
-     "units (for example 0.02 accuracy = 2 more correct answers per 100)."),
-    ("Statistically significant", "The difference is unlikely to be chance. It can still be tiny: "
-     "with enough data, even unimportant differences become significant."),
-    ("Important (practically relevant)", "The difference is large enough to matter for the "
-     "business: at least the practical threshold set in the spec. A result can be significant but "
-     "unimportant, or important but not yet proven (needs more data)."),
-    ("Multiple comparisons", "Testing many systems or subsets at once makes some chance "
-     "differences look real. Holm and Benjamini-Hochberg adjust the p-values for this."),
-    ("Needs more data", "The test could not have detected the smallest difference that matters "
-     "with this much data; the honest answer is \"we don't know yet\"."),
+    (
+        "Seed",
+        "The starting point of a training run's randomness. Training the same model with "
+        "different seeds gives slightly different results; running several seeds shows how "
+        "much of a difference is just luck of the draw.",
+    ),
+    (
+        "Confidence interval (plausible range)",
+        "The range of true differences consistent with "
+        "the data. A 95% interval is built so that, over many experiments, 95 out of 100 such "
+        "intervals contain the true value. A narrow interval means a precise estimate.",
+    ),
+    (
+        "p-value",
+        "How often a difference at least this large would appear by chance alone if "
+        "the systems were in fact equally good. Small (below 0.05) means chance is an "
+        "unlikely explanation. It does not say how large or important the difference is.",
+    ),
+    (
+        "Effect size (difference)",
+        "How much better or worse one system is, in the metric's own "
+        "units (for example 0.02 accuracy = 2 more correct answers per 100).",
+    ),
+    (
+        "Statistically significant",
+        "The difference is unlikely to be chance. It can still be tiny: "
+        "with enough data, even unimportant differences become significant.",
+    ),
+    (
+        "Important (practically relevant)",
+        "The difference is large enough to matter for the business: at least the practical "
+        "threshold set in the spec. A result can be significant but unimportant, or important "
+        "but not yet proven (needs more data).",
+    ),
+    (
+        "Multiple comparisons",
+        "Testing many systems or subsets at once makes some chance "
+        "differences look real. Holm and Benjamini-Hochberg adjust the p-values for this.",
+    ),
+    (
+        "Needs more data",
+        "The test could not have detected the smallest difference that matters "
+        'with this much data; the honest answer is "we don\'t know yet".',
+    ),
 ]
 
 

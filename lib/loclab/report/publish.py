@@ -90,8 +90,11 @@ def publish_reports(
             written.append(f"s3://{bucket}/{key}")
     except Exception as err:
         code = error_code(err)
-        if code is None and type(err).__name__ not in ("NoCredentialsError", "S3UploadFailedError",
-                                                       "EndpointConnectionError"):
+        if code is None and type(err).__name__ not in (
+            "NoCredentialsError",
+            "S3UploadFailedError",
+            "EndpointConnectionError",
+        ):
             raise
         detail = f"{code}: {error_message(err)}" if code else str(err)
         raise PublishError(f"upload to s3://{bucket}/{prefix} failed ({detail})") from None

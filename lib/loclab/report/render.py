@@ -229,7 +229,7 @@ def render_report(
     from loclab import __version__
     from loclab.report.context import NoResultsError
     from loclab.report.index import add_entry, locked, write_index, write_text_atomic
-    from loclab.security import scrub_notebook_file
+    from loclab.security import scrub_mapping, scrub_notebook_file
 
     started = time.time()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", experiment) or ".." in experiment:
@@ -265,7 +265,7 @@ def render_report(
                 raise ReportError(f"{err}; executed notebook: {kept}") from None
             raise
         nb = nbformat.read(str(executed), as_version=4)
-    meta = _metadata(nb)
+    meta = scrub_mapping(_metadata(nb))  # it goes to reports.json as it is
     title = str(meta.get("title") or experiment)
     page = scrub_html(_convert(nb, title))
     problems = check_offline(page)

@@ -79,13 +79,13 @@ def short(text: Any, width: int = 30, max_lines: int = 2) -> str:
 
 @contextmanager
 def figure_style() -> Iterator[None]:
-    """matplotlib settings of the report's figures (restored afterwards)."""
+    """Matplotlib settings of the report's figures (restored afterwards)."""
     import matplotlib as mpl
     from cycler import cycler
 
-    rc = dict(_RC)
+    rc: dict[str, Any] = dict(_RC)
     rc["axes.prop_cycle"] = cycler(color=[PALETTE[c] for c in _CYCLE])
-    with mpl.rc_context(rc):
+    with mpl.rc_context(rc):  # type: ignore[arg-type]
         yield
 
 

@@ -120,16 +120,38 @@ def threshold_status(c: dict[str, Any], digits: int = 3) -> tuple[str, str]:
         return ("unknown", "The difference could not be estimated.")
     finite = all(isinstance(v, int | float) and math.isfinite(v) for v in (lo, hi))
     if finite and (lo >= thr or hi <= -thr):
-        return ("clears it", f"It clears the practical threshold: the whole plausible range is "
-                             f"beyond the {t} that matters.")
+        return (
+            "clears it",
+            f"It clears the practical threshold: the whole plausible range is "
+            f"beyond the {t} that matters.",
+        )
     if finite and -thr < lo and hi < thr:
-        return ("too small to matter", f"It does not clear the practical threshold: the whole "
-                                       f"plausible range is within ±{t}, too small to matter.")
+        return (
+            "too small to matter",
+            f"It does not clear the practical threshold: the whole "
+            f"plausible range is within ±{t}, too small to matter.",
+        )
     if abs(est) >= thr:
-        return ("estimate clears it; range unsure", f"The estimate clears the practical "
-                f"threshold of {t}, but the plausible range also includes smaller gaps.")
-    return ("below it; range unsure", f"The estimate is below the practical threshold of {t}, "
-            "but the plausible range includes gaps large enough to matter.")
+        return (
+            "estimate clears it; range unsure",
+            f"The estimate clears the practical "
+            f"threshold of {t}, but the plausible range also includes smaller gaps.",
+        )
+    return (
+        "below it; range unsure",
+        f"The estimate is below the practical threshold of {t}, "
+        "but the plausible range includes gaps large enough to matter.",
+    )
+
+
+_SAID = ("Even the low end", "that matters, though", "too small to matter")
+
+
+def _threshold_said(c: dict[str, Any], digits: int) -> str:
+    """The threshold sentence, unless the verdict sentence already says whether it clears it."""
+    if any(phrase in (c.get("sentence") or "") for phrase in _SAID):
+        return ""
+    return threshold_status(c, digits)[1]
 
 
 def _card(c: dict[str, Any], digits: int) -> Html:
@@ -142,9 +164,7 @@ def _card(c: dict[str, Any], digits: int) -> Html:
         ("Seen by chance", _chance(c)),
         ("Practical threshold", f"{fmt_num(thr, digits)}: {label}" if thr > 0 else label),
     ]
-    dl = join(
-        Html(f"<div>{tag('dt', k)}{tag('dd', v)}</div>") for k, v in facts
-    )
+    dl = join(Html(f"<div>{tag('dt', k)}{tag('dd', v)}</div>") for k, v in facts)
     title = Html(
         badge(c.get("label"))
         + " "
@@ -167,7 +187,14 @@ def _verdict_table(rows: list[dict[str, Any]], digits: int) -> Html:
         key=lambda c: (order.get(c.get("label", ""), 9), -(c.get("estimate") or 0)),
     )
     return table(
-        ["System", "Verdict", "Difference", "95% interval", "Seen by chance", "Practical threshold"],
+        [
+            "System",
+            "Verdict",
+            "Difference",
+            "95% interval",
+            "Seen by chance",
+            "Practical threshold",
+        ],
         [
             [
                 c.get("system_label") or c.get("system"),
@@ -185,31 +212,52 @@ def _verdict_table(rows: list[dict[str, Any]], digits: int) -> Html:
 
 
 def executive_summary(ctx: ReportContext) -> Html:
-    """The answer, in plain words: each verdict with its effect, interval, the chance of seeing
-    it if the systems were equal, and whether it clears the practical threshold."""
+    """The answer, in plain words.
+
+    Each verdict with its effect, its interval, how often chance alone would give a gap this
+    large, and whether it clears the practical threshold.
+    """
     comp = ctx.comparison
     parts: list[Any] = []
     if ctx.summary_text:
         parts.append(tag("p", ctx.summary_text))
     if not comp:
-        parts.append(Html('<div class="answer">' + tag("p", ctx.headline, class_="headline")
-                          + "</div>"))
-        parts.append(tag("p", "This experiment has no comparison stage (no compare: section in "
-                              "its spec), so the report makes no claim about which system is "
-                              "better; the table below lists what each job measured."))
+        parts.append(
+            Html('<div class="answer">' + tag("p", ctx.headline, class_="headline") + "</div>")
+        )
+        parts.append(
+            tag(
+                "p",
+                "This experiment has no comparison stage (no compare: section in "
+                "its spec), so the report makes no claim about which system is "
+                "better; the table below lists what each job measured.",
+            )
+        )
         parts.extend(note(n, "warn") for n in ctx.notes)
         return section("summary", "Summary", *parts)
     rows = _confirmatory(comp)
     digits = digits_for([c.get("estimate") for c in rows])
-    metric = next((m.get("name") for m in comp.get("metrics") or []
-                   if m.get("key") == comp.get("primary_metric")), comp.get("primary_metric"))
-    parts.append(Html('<div class="answer">' + tag("p", comp.get("headline") or ctx.headline,
-                                                    class_="headline") + "</div>"))
+    metric = next(
+        (
+            m.get("name")
+            for m in comp.get("metrics") or []
+            if m.get("key") == comp.get("primary_metric")
+        ),
+        comp.get("primary_metric"),
+    )
+    parts.append(
+        Html(
+            '<div class="answer">'
+            + tag("p", comp.get("headline") or ctx.headline, class_="headline")
+            + "</div>"
+        )
+    )
     n_sys = len(comp.get("systems") or [])
     seeds = sorted({int(s.get("n_seeds") or 0) for s in comp.get("systems") or []})
     seed_text = (
         f", each system trained with {seeds[0]} different random seeds"
-        if len(seeds) == 1 and seeds[0] > 1 else ""
+        if len(seeds) == 1 and seeds[0] > 1
+        else ""
     )
     scope = (
         f"We compared {n_sys - 1} system(s) with the baseline, "
@@ -217,13 +265,12 @@ def executive_summary(ctx: ReportContext) -> Html:
         f"{_count(comp.get('n_examples'))} {comp.get('unit') or 'test examples'}{seed_text}."
     )
     if len(rows) <= MAX_CARDS:
-        para = [scope] + [
-            f"{c.get('sentence', '')} {threshold_status(c, digits)[1]}" for c in rows
-        ]
+        para = [scope] + [f"{c.get('sentence', '')} {_threshold_said(c, digits)}" for c in rows]
         parts.append(tag("p", " ".join(para), class_="exec"))
         parts.append(tag("p", comp.get("significance_note") or "", class_="small"))
-        parts.append(Html('<div class="cards">' + "".join(_card(c, digits) for c in rows)
-                          + "</div>"))
+        parts.append(
+            Html('<div class="cards">' + "".join(_card(c, digits) for c in rows) + "</div>")
+        )
     else:
         by_label: dict[str, list[dict[str, Any]]] = {}
         for c in rows:
@@ -237,26 +284,34 @@ def executive_summary(ctx: ReportContext) -> Html:
                 f"{_chance(c)} if they were equally good. {threshold_status(c, digits)[1]}"
             )
         counts = ", ".join(f"{len(v)} {k}" for k, v in by_label.items())
-        said.append(f"All {len(rows)} verdicts ({counts}) are in the table below, each with its "
-                    "difference, interval, how often chance alone would produce it, and whether "
-                    "it clears the practical threshold.")
+        said.append(
+            f"All {len(rows)} verdicts ({counts}) are in the table below, each with its "
+            "difference, interval, how often chance alone would produce it, and whether "
+            "it clears the practical threshold."
+        )
         parts.append(tag("p", " ".join(said), class_="exec"))
         parts.append(tag("p", comp.get("significance_note") or "", class_="small"))
         parts.append(_verdict_table(rows, digits))
     for fam in comp.get("families") or []:
         if fam.get("role") != "confirmatory":
-            parts.append(note(
-                f"Secondary metric {fam.get('metric_name')}: {fam.get('summary')} "
-                "(supporting evidence; see the statistical details)."
-            ))
+            parts.append(
+                note(
+                    f"Secondary metric {fam.get('metric_name')}: {fam.get('summary')} "
+                    "(supporting evidence; see the statistical details)."
+                )
+            )
     for w in comp.get("warnings") or []:
         parts.append(note(w, "warn"))
     for n in ctx.notes:
         parts.append(note(n, "warn"))
-    parts.append(note(Html(
-        "New to terms such as confidence interval or p-value? See the "
-        '<a href="#glossary">glossary</a> at the end.'
-    )))
+    parts.append(
+        note(
+            Html(
+                "New to terms such as confidence interval or p-value? See the "
+                '<a href="#glossary">glossary</a> at the end.'
+            )
+        )
+    )
     return section("summary", "Summary", *parts)
 
 
@@ -284,14 +339,21 @@ def _metric_columns(comp: dict[str, Any], limit: int = 5) -> list[tuple[str, str
                 seen_values.append((s["name"], tuple(sorted(per.items()))))
     extra = []
     for s in systems:
-        for key in (s.get("metrics") or {}):
+        for key in s.get("metrics") or {}:
             if key in {c[0] for c in cols} or key in extra:
                 continue
             extra.append(key)
     for key in extra:
         duplicate = all(
-            (s["name"], tuple(sorted((((s.get("metrics") or {}).get(key) or {}).get("per_seed")
-                                      or {}).items()))) in seen_values
+            (
+                s["name"],
+                tuple(
+                    sorted(
+                        (((s.get("metrics") or {}).get(key) or {}).get("per_seed") or {}).items()
+                    )
+                ),
+            )
+            in seen_values
             for s in systems
         )
         if not duplicate and len(cols) < limit:
@@ -335,11 +397,18 @@ def results_table(ctx: ReportContext) -> Html:
         if s["name"] == comp.get("baseline"):
             row.append(badge("baseline"))
         elif v:
-            row.append(Html(
-                badge(v.get("label")) + " "
-                + tag("span", f"{fmt_num(v.get('estimate'), d_primary, sign=True)} "
-                              f"({fmt_ci(v.get('ci'), d_primary, sign=True)})", class_="nowrap")
-            ))
+            row.append(
+                Html(
+                    badge(v.get("label"))
+                    + " "
+                    + tag(
+                        "span",
+                        f"{fmt_num(v.get('estimate'), d_primary, sign=True)} "
+                        f"({fmt_ci(v.get('ci'), d_primary, sign=True)})",
+                        class_="nowrap",
+                    )
+                )
+            )
         else:
             row.append("not compared")
         rows.append(row)
@@ -356,11 +425,14 @@ def results_table(ctx: ReportContext) -> Html:
     missing = comp.get("missing_jobs") or []
     parts: list[Any] = [table(headers, rows, numeric=numeric, caption=caption)]
     if missing:
-        parts.append(note(
-            f"{len(missing)} job(s) did not complete and are left out of the statistics: "
-            + ", ".join(str(j.get("name")) for j in missing) + " (see What went wrong).",
-            "warn",
-        ))
+        parts.append(
+            note(
+                f"{len(missing)} job(s) did not complete and are left out of the statistics: "
+                + ", ".join(str(j.get("name")) for j in missing)
+                + " (see What went wrong).",
+                "warn",
+            )
+        )
     return section("results", "Results", *parts)
 
 
@@ -375,8 +447,9 @@ def _metric_name(comp: dict[str, Any]) -> str:
 def _jobs_table(ctx: ReportContext) -> list[Any]:
     jobs = ctx.job_list
     if not jobs:
-        return [note("No jobs ran in this experiment (a sweep only): see the sweep below.",
-                     "omitted")]
+        return [
+            note("No jobs ran in this experiment (a sweep only): see the sweep below.", "omitted")
+        ]
     by_system: dict[str, list[dict[str, Any]]] = {}
     for j in jobs:
         by_system.setdefault((j.get("tags") or {}).get("loclab.system") or j["name"], []).append(j)
@@ -393,9 +466,13 @@ def _jobs_table(ctx: ReportContext) -> list[Any]:
         row.append(", ".join(states))
         rows.append(row)
     return [
-        table(["System", "Runs", *keys, "State"], rows, numeric=list(range(1, 2 + len(keys))),
-              caption="Final metrics of each job (mean over the runs of a system). Without a "
-                      "comparison stage no interval or verdict is computed."),
+        table(
+            ["System", "Runs", *keys, "State"],
+            rows,
+            numeric=list(range(1, 2 + len(keys))),
+            caption="Final metrics of each job (mean over the runs of a system). Without a "
+            "comparison stage no interval or verdict is computed.",
+        ),
     ]
 
 
@@ -403,8 +480,12 @@ def figures_heading(ctx: ReportContext) -> Html:
     """The heading of the figures, with one line on how to read them."""
     return Html(
         '<h2 id="figures">Figures</h2>'
-        + tag("p", "Each figure says in its caption what it shows; every number in a figure is "
-                   "also in a table or sentence of this report.", class_="lead")
+        + tag(
+            "p",
+            "Each figure says in its caption what it shows; every number in a figure is "
+            "also in a table or sentence of this report.",
+            class_="lead",
+        )
     )
 
 
@@ -412,8 +493,9 @@ def _per_run_table(comp: dict[str, Any]) -> Html:
     """The raw material: the deciding metric of every training run, one more decimal."""
     key = comp.get("primary_metric")
     systems = comp.get("systems") or []
-    per = {s["name"]: ((s.get("metrics") or {}).get(key) or {}).get("per_seed") or {}
-           for s in systems}
+    per = {
+        s["name"]: ((s.get("metrics") or {}).get(key) or {}).get("per_seed") or {} for s in systems
+    }
     runs = list(dict.fromkeys(r for values in per.values() for r in values))
     if not runs:
         return Html("")
@@ -423,8 +505,13 @@ def _per_run_table(comp: dict[str, Any]) -> Html:
         tag("h3", f"Scores per training run ({_metric_name(comp)})")
         + table(
             ["System", *heads],
-            [[s.get("label") or s["name"], *[fmt_num(per[s["name"]].get(r), digits) for r in runs]]
-             for s in systems],
+            [
+                [
+                    s.get("label") or s["name"],
+                    *[fmt_num(per[s["name"]].get(r), digits) for r in runs],
+                ]
+                for s in systems
+            ],
             numeric=list(range(1, len(runs) + 1)),
             class_="dense",
         )
@@ -435,8 +522,9 @@ def statistical_details(ctx: ReportContext) -> Html:
     """Every comparison with its test, adjusted p-value, power and caveats (for statisticians)."""
     comp = ctx.comparison
     if not comp:
-        return section("details", "Statistical details",
-                       note("Left out: no comparison stage.", "omitted"))
+        return section(
+            "details", "Statistical details", note("Left out: no comparison stage.", "omitted")
+        )
     parts: list[Any] = []
     by_family: dict[str, list[dict[str, Any]]] = {}
     for c in comp.get("comparisons") or []:
@@ -451,34 +539,45 @@ def statistical_details(ctx: ReportContext) -> Html:
         if fam.get("summary"):
             parts.append(tag("p", fam["summary"]))
         methods = sorted({str(c.get("method") or c.get("test") or "") for c in rows})
-        parts.append(table(
-            ["System", "Verdict", "Difference", "95% CI", "p", "p adjusted", "Power at threshold",
-             "Detectable difference"],
-            [
+        parts.append(
+            table(
                 [
-                    c.get("system_label") or c.get("system"),
-                    badge(c.get("label")),
-                    fmt_num(c.get("estimate"), digits, sign=True),
-                    fmt_ci(c.get("ci"), digits, sign=True),
-                    fmt_p(c.get("p_value")),
-                    fmt_p(c.get("p_adjusted")),
-                    f"{round(100 * c['power'])}%" if isinstance(c.get("power"), int | float)
-                    and math.isfinite(c["power"]) else "–",
-                    fmt_num(c.get("mde"), digits),
-                ]
-                for c in rows
-            ],
-            numeric=[2, 3, 4, 5, 6, 7],
-            class_="dense",
-            caption=(
-                f"Difference: system minus baseline. p adjusted: "
-                f"{correction_name(rows[0].get('correction'))} over "
-                f"{rows[0].get('family_size')} comparison(s), alpha {rows[0].get('alpha')}. "
-                "Power: the chance of detecting a true difference equal to the practical "
-                "threshold. Detectable difference: the smallest one found 80% of the time with "
-                f"this much data. Test: {'; '.join(methods)}."
-            ),
-        ))
+                    "System",
+                    "Verdict",
+                    "Difference",
+                    "95% CI",
+                    "p",
+                    "p adjusted",
+                    "Power at threshold",
+                    "Detectable difference",
+                ],
+                [
+                    [
+                        c.get("system_label") or c.get("system"),
+                        badge(c.get("label")),
+                        fmt_num(c.get("estimate"), digits, sign=True),
+                        fmt_ci(c.get("ci"), digits, sign=True),
+                        fmt_p(c.get("p_value")),
+                        fmt_p(c.get("p_adjusted")),
+                        f"{round(100 * c['power'])}%"
+                        if isinstance(c.get("power"), int | float) and math.isfinite(c["power"])
+                        else "–",
+                        fmt_num(c.get("mde"), digits),
+                    ]
+                    for c in rows
+                ],
+                numeric=[2, 3, 4, 5, 6, 7],
+                class_="dense",
+                caption=(
+                    f"Difference: system minus baseline. p adjusted: "
+                    f"{correction_name(rows[0].get('correction'))} over "
+                    f"{rows[0].get('family_size')} comparison(s), alpha {rows[0].get('alpha')}. "
+                    "Power: the chance of detecting a true difference equal to the practical "
+                    "threshold. Detectable difference: the smallest one found 80% of the time "
+                    f"with this much data. Test: {'; '.join(methods)}."
+                ),
+            )
+        )
         if key.startswith("confirmatory"):
             for c in rows:
                 extra = [c.get("sentence") or ""]
@@ -490,25 +589,41 @@ def statistical_details(ctx: ReportContext) -> Html:
                 per_seed = c.get("per_seed") or {}
                 if per_seed.get("summary"):
                     extra.append(per_seed["summary"])
-                parts.append(Html(
-                    '<div class="detail">'
-                    + tag("p", Html(tag("strong", c.get("system_label") or c.get("system"))
-                                    + esc(": ") + esc(extra[0])))
-                    + join(tag("p", e, class_="small") for e in extra[1:])
-                    + join(note(w, "warn") for w in c.get("warnings") or [])
-                    + "</div>"
-                ))
+                parts.append(
+                    Html(
+                        '<div class="detail">'
+                        + tag(
+                            "p",
+                            Html(
+                                tag("strong", c.get("system_label") or c.get("system"))
+                                + esc(": ")
+                                + esc(extra[0])
+                            ),
+                        )
+                        + join(tag("p", e, class_="small") for e in extra[1:])
+                        + join(note(w, "warn") for w in c.get("warnings") or [])
+                        + "</div>"
+                    )
+                )
     parts.append(_per_run_table(comp))
     ranking = comp.get("ranking")
     if ranking:
         parts.append(tag("h3", "Ranking"))
         parts.append(tag("p", ranking.get("summary") or ""))
         if ranking.get("groups"):
-            parts.append(table(
-                ["Group", "Systems (best first)"],
-                [[g["group"], ", ".join(g.get("labels") or g.get("systems") or [])]
-                 for g in ranking["groups"]],
-                numeric=[0],
-            ))
-    return section("details", "Statistical details", *parts,
-                   lead="For readers who want the tests behind each verdict.")
+            parts.append(
+                table(
+                    ["Group", "Systems (best first)"],
+                    [
+                        [g["group"], ", ".join(g.get("labels") or g.get("systems") or [])]
+                        for g in ranking["groups"]
+                    ],
+                    numeric=[0],
+                )
+            )
+    return section(
+        "details",
+        "Statistical details",
+        *parts,
+        lead="For readers who want the tests behind each verdict.",
+    )

@@ -110,8 +110,11 @@ def sweep_section(ctx: ReportContext) -> Html:
         f"because they trailed earlier trials), {counts.get('failed', 0)} failed."
     )
     if best is not None:
-        params = ", ".join(f"{k} = {_fmt_param(v)}" for k, v in (sweep.get("best_params") or {}).items())
-        lead += f" Best {metric}: {fmt_num(best, digits)} (trial {sweep.get('best_number')}; {params})."
+        params = ", ".join(
+            f"{k} = {_fmt_param(v)}" for k, v in (sweep.get("best_params") or {}).items()
+        )
+        trial = sweep.get("best_number")
+        lead += f" Best {metric}: {fmt_num(best, digits)} (trial {trial}; {params})."
     parts.append(tag("p", lead))
     if study is None:
         parts.append(note(f"Trials from sweep.json: {where}.", "warn"))
@@ -148,22 +151,36 @@ def _history(rows: list[dict[str, Any]], metric: str, maximize: bool, digits: in
         for state, (marker, colour, label) in _STATE_STYLE.items():
             pts = [r for r in done if r["state"] == state]
             if pts:
-                ax.scatter([r["number"] for r in pts], [r["value"] for r in pts], marker=marker,
-                           color=colour, s=36 if marker != "x" else 44, label=label, zorder=3,
-                           linewidths=1.6 if marker == "x" else 0.6,
-                           edgecolors="white" if marker != "x" else None)
+                ax.scatter(
+                    [r["number"] for r in pts],
+                    [r["value"] for r in pts],
+                    marker=marker,
+                    color=colour,
+                    s=36 if marker != "x" else 44,
+                    label=label,
+                    zorder=3,
+                    linewidths=1.6 if marker == "x" else 0.6,
+                    edgecolors="white" if marker != "x" else None,
+                )
         best_x, best_y, current = [], [], None
         for r in sorted(rows, key=lambda r: r["number"]):
             v = r.get("value")
-            if r["state"] == "COMPLETE" and v is not None and math.isfinite(v):
-                if current is None or (v > current if maximize else v < current):
-                    current = v
+            usable = r["state"] == "COMPLETE" and v is not None and math.isfinite(v)
+            if usable and (current is None or (v > current if maximize else v < current)):
+                current = v
             if current is not None:
                 best_x.append(r["number"])
                 best_y.append(current)
         if best_x:
-            ax.step(best_x, best_y, where="post", color=PALETTE["dark"], linewidth=1.4,
-                    label="best so far", zorder=2)
+            ax.step(
+                best_x,
+                best_y,
+                where="post",
+                color=PALETTE["dark"],
+                linewidth=1.4,
+                label="best so far",
+                zorder=2,
+            )
         ax.set_xlabel("trial")
         ax.set_ylabel(metric)
         ax.legend(loc="best")
@@ -172,7 +189,8 @@ def _history(rows: list[dict[str, Any]], metric: str, maximize: bool, digits: in
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         alt = (
             f"Optimization history: {metric} of each of {len(rows)} trials in order, with the "
-            f"best value so far as a step line; best {fmt_num(best_y[-1] if best_y else None, digits)}."
+            f"best value so far as a step line; best "
+            f"{fmt_num(best_y[-1] if best_y else None, digits)}."
         )
         caption = (
             "Optimization history: each trial's value (a pruned trial shows its last reported "
@@ -204,26 +222,25 @@ def _importance_plot(importances: dict[str, float] | None, how: str) -> Html:
         return figure(fig, alt, caption)
 
 
-def _parallel(
-    rows: list[dict[str, Any]], metric: str, maximize: bool, ctx: ReportContext
-) -> Html:
+def _parallel(rows: list[dict[str, Any]], metric: str, maximize: bool, ctx: ReportContext) -> Html:
     shown = [r for r in rows if r.get("params") and r.get("value") is not None]
     names = sorted({k for r in shown for k in r["params"]})
     if len(shown) < 2 or not names:
-        return note("Parallel coordinates left out: fewer than two trials with values.",
-                    "omitted")
-    space = (((ctx.spec.get("sweep") or {}).get("space")) or {})
-    axes_spec = []
+        return note("Parallel coordinates left out: fewer than two trials with values.", "omitted")
+    space = ((ctx.spec.get("sweep") or {}).get("space")) or {}
+    axes_spec: list[tuple[str, str, Any]] = []
     for name in names:
         values = [r["params"].get(name) for r in shown if name in r["params"]]
         cfg = space.get(name) or {}
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         if cfg.get("type") == "categorical" or not numeric:
-            choices = [str(c) for c in cfg.get("choices") or []] or sorted({str(v) for v in values})
+            choices = [str(c) for c in cfg.get("choices") or []] or sorted(
+                {str(v) for v in values}
+            )
             axes_spec.append((name, "cat", choices))
         else:
-            lo = cfg.get("low") if cfg.get("low") is not None else min(values)
-            hi = cfg.get("high") if cfg.get("high") is not None else max(values)
+            lo: Any = cfg.get("low") if cfg.get("low") is not None else min(values)
+            hi: Any = cfg.get("high") if cfg.get("high") is not None else max(values)
             axes_spec.append((name, "log" if cfg.get("log") else "lin", (float(lo), float(hi))))
 
     def pos(spec: tuple[str, str, Any], value: Any) -> float | None:
@@ -253,35 +270,57 @@ def _parallel(
             ys.append(norm(r["value"]))
             xs = [i for i, y in enumerate(ys) if y is not None]
             pruned = r["state"] != "COMPLETE"
-            ax.plot(xs, [ys[i] for i in xs], color=cmap(norm(r["value"])),
-                    linewidth=1.2 if pruned else 2.0, linestyle="--" if pruned else "-",
-                    alpha=0.85, zorder=2 if pruned else 3)
+            ax.plot(
+                xs,
+                [ys[i] for i in xs],
+                color=cmap(norm(r["value"])),
+                linewidth=1.2 if pruned else 2.0,
+                linestyle="--" if pruned else "-",
+                alpha=0.85,
+                zorder=2 if pruned else 3,
+            )
         for i, spec in enumerate(axes_spec):
             ax.axvline(i, color="#888888", linewidth=0.8, zorder=1)
             name, kind, rng = spec
             if kind == "cat":
                 for j, choice in enumerate(rng):
-                    ax.text(i + 0.03, j / max(1, len(rng) - 1), short(choice, 12, 1), fontsize=7.5,
-                            va="center", color="#333333")
+                    ax.text(
+                        i + 0.03,
+                        j / max(1, len(rng) - 1),
+                        short(choice, 12, 1),
+                        fontsize=7.5,
+                        va="center",
+                        color="#333333",
+                    )
             else:
                 lo, hi = rng
                 for frac, val in ((0, lo), (1, hi)):
-                    ax.text(i + 0.03, frac, f"{val:.3g}", fontsize=7.5, va="center",
-                            color="#333333")
+                    ax.text(
+                        i + 0.03, frac, f"{val:.3g}", fontsize=7.5, va="center", color="#333333"
+                    )
         ax.axvline(n_axes - 1, color="#888888", linewidth=0.8)
         for frac, val in ((0, vmin), (1, vmax)):
             ax.text(n_axes - 1 + 0.03, frac, f"{val:.3g}", fontsize=7.5, va="center")
-        ax.set_xticks(range(n_axes), labels=[*(short(s[0], 14, 1) + (" (log)" if s[1] == "log"
-                                                                         else "")
-                                               for s in axes_spec), metric])
+        ax.set_xticks(
+            range(n_axes),
+            labels=[
+                *(short(s[0], 14, 1) + (" (log)" if s[1] == "log" else "") for s in axes_spec),
+                metric,
+            ],
+        )
         ax.set_yticks([])
         ax.set_xlim(-0.1, n_axes - 0.6)
         ax.set_ylim(-0.06, 1.06)
         ax.grid(False)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric,
-                     fraction=0.04, pad=0.02)
+        fig.colorbar(
+            mpl.cm.ScalarMappable(norm=norm, cmap=cmap),
+            ax=ax,
+            label=metric,
+            fraction=0.04,
+            pad=0.02,
+        )
         alt = (
             f"Parallel coordinates of {len(shown)} trials over {', '.join(names)} and {metric}; "
             "colour shows the trial's value."
