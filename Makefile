@@ -37,7 +37,7 @@ install: $(VENV)/.installed ## Create .venv and install loclab with its locked d
 .PHONY: demo
 demo: $(VENV)/.installed ## Set up, then run the flagship quickstart experiment end to end
 	$(BIN)/loclab run experiments/quickstart.yaml
-	@echo "Open the report: reports/quickstart/index.html"
+	@echo "Open the report: file://$(CURDIR)/reports/quickstart/index.html"
 
 .PHONY: test
 test: $(VENV)/.installed-test ## Set up (with test tools and services), then run the test suite

@@ -259,8 +259,10 @@ def executive_summary(ctx: ReportContext) -> Html:
         if len(seeds) == 1 and seeds[0] > 1
         else ""
     )
+    others = [c.get("system_label") or c.get("system") for c in rows]
+    who = others[0] if len(others) == 1 else f"{n_sys - 1} systems"
     scope = (
-        f"We compared {n_sys - 1} system(s) with the baseline, "
+        f"We compared {who} with the baseline, "
         f"{comp.get('baseline_label') or comp.get('baseline')}, on {metric} over "
         f"{_count(comp.get('n_examples'))} {comp.get('unit') or 'test examples'}{seed_text}."
     )
