@@ -137,6 +137,10 @@ def test_a_sagemaker_job_leaves_the_same_mlflow_run_as_a_local_job(
     # The job could not reach the local SQLite store: it was not given the run...
     sent = json.loads((results[1].run_dir / "sagemaker.json").read_text())["request"]
     assert not any(k.startswith("MLFLOW_") for k in sent["Environment"])
+    # ...it logged into a store of its own, which came home with its outputs and was copied
+    # into the run above.
+    assert sent["Environment"]["LOCLAB_MLFLOW_OFFLINE_DIR"] == "/opt/ml/output/data/.mlflow"
+    assert not (results[1].run_dir / "output" / "data" / ".mlflow").exists()
     # ...and its run folder reads like a local one, but for the model: it stays in S3 (it can
     # be large) and its URI is on the run.
     local_files = {str(p.relative_to(results[0].run_dir)) for p in results[0].run_dir.rglob("*")}

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -31,34 +30,12 @@ from loclab.sweep import _recovery as rec
 from loclab.sweep import load_study, read_results, resolve_location
 from loclab.sweep.driver import job_name
 from loclab.sweep.storage import StudyNotFoundError, open_study
-from loclab.testing.aws import MotoServer, shared_server
-from loclab.testing.emulator import TrainingJobEmulator, dumps_job
+from loclab.testing.aws import MotoServer
+from loclab.testing.emulator import dumps_job
 
-from .conftest import driver, make_tracker, trials_by_state, workspace, write_spec
+from .conftest import BUCKET, driver, make_tracker, trials_by_state, workspace, write_spec
 
 pytestmark = pytest.mark.timeout(400)
-
-BUCKET = "loclab-test"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    """A clean moto server; this process's boto3 and SageMaker settings point at it."""
-    server = shared_server()
-    server.reset()
-    for key in [k for k in os.environ if k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))]:
-        monkeypatch.delenv(key)
-    for key, value in server.launcher_environ(bucket=BUCKET).items():
-        monkeypatch.setenv(key, value)
-    return server
-
-
-@pytest.fixture
-def emulator(aws: MotoServer, tmp_path: Path) -> Iterator[TrainingJobEmulator]:
-    with TrainingJobEmulator(
-        aws, work_dir=tmp_path / "emulator", checkpoint_sync_s=0.3, stop_grace_s=5.0
-    ) as emu:
-        yield emu
 
 
 def sagemaker_spec(project: Path, name: str, body: str, params: str = "") -> Path:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from loclab.aws.errors import RequestProblem
 from loclab.aws.s3 import BUCKET_NAME, join_uri
+from loclab.execution.entrypoint import OFFLINE_MLFLOW_ENV
 
 if TYPE_CHECKING:
     from loclab.params import NotebookParameters
@@ -56,6 +57,10 @@ CHECKPOINT_PATH = f"{CONTAINER_ROOT}/checkpoints"
 CONTAINER_ENTRYPOINT = ("python", "-m", "loclab.execution.entrypoint")
 #: CloudWatch log group of training jobs (stream ``<job>/algo-1-<epoch>``).
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+#: Where, under ``output/data``, a job that cannot reach the launcher's MLflow keeps a store
+#: of its own (it comes home with ``output.tar.gz``; the launcher copies its run).
+OFFLINE_MLFLOW_DIR = ".mlflow"
+OFFLINE_MLFLOW_PATH = f"{CONTAINER_ROOT}/output/data/{OFFLINE_MLFLOW_DIR}"
 MAX_JOB_NAME = 63
 _NAME_OK = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _ECR = re.compile(r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/.+")
@@ -530,6 +535,8 @@ def representative_request(
     extra = dict(settings.environment)
     if settings.mlflow_tracking_uri:
         extra.update(MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri, MLFLOW_RUN_ID="0" * 32)
+    else:
+        extra[OFFLINE_MLFLOW_ENV] = OFFLINE_MLFLOW_PATH
     env = container_environment(
         notebook.path.name,
         code_dirs=settings.code_dirs,

@@ -9,6 +9,13 @@ reason) and exits non-zero.
 
 Exit codes: 0 completed; 1 a cell raised or the kernel died; 2 invalid hyperparameters;
 143 stopped by SIGTERM (SageMaker's StopTrainingJob, a sweep's pruning, a timeout, Ctrl-C).
+
+A job that cannot reach its launcher's MLflow store (a SageMaker job, the launcher tracking in
+a local SQLite file) is given ``$LOCLAB_MLFLOW_OFFLINE_DIR``: the entry point opens an MLflow
+run in a store of the job's own there (under ``output/data``, so it comes home with the
+outputs), and the kernel logs into it exactly as it would into the launcher's run (Lightning's
+logger, ``runtime.log_metrics``, ``runtime.set_tags``). The launcher copies that run into its
+own when the job ended.
 """
 
 from __future__ import annotations
@@ -25,7 +32,13 @@ from pathlib import Path
 
 from loclab.execution.contract import JobLayout, environment, read_hyperparameters
 
-__all__ = ["NOTEBOOK_ENV", "main", "run"]
+__all__ = [
+    "NOTEBOOK_ENV",
+    "OFFLINE_MLFLOW_DB",
+    "OFFLINE_MLFLOW_ENV",
+    "main",
+    "run",
+]
 
 #: Variable naming the notebook to execute (absolute, or relative to the ``code`` channel).
 NOTEBOOK_ENV = "LOCLAB_NOTEBOOK"
@@ -34,6 +47,11 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_STOPPED = 143
 _KERNEL_GRACE_S = 8.0
+#: Folder of the job's own MLflow store, for a job that cannot reach its launcher's.
+OFFLINE_MLFLOW_ENV = "LOCLAB_MLFLOW_OFFLINE_DIR"
+#: The store's file in that folder.
+OFFLINE_MLFLOW_DB = "mlflow.db"
+log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -138,6 +156,7 @@ def run(root: Path, job_name: str | None = None) -> int:
 
     name = job_name or os.environ.get("TRAINING_JOB_NAME") or root.name
     os.environ.update(environment(layout, name, read_hyperparameters(layout)))
+    _open_offline_run(name)
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -179,6 +198,28 @@ def run(root: Path, job_name: str | None = None) -> int:
         _write_failure(layout, "stopped (SIGTERM) after the last cell")
         return EXIT_STOPPED
     return 0
+
+
+def _open_offline_run(job_name: str) -> None:
+    """Give the kernel an MLflow run in a store of the job's own (see the module docstring)."""
+    folder = os.environ.pop(OFFLINE_MLFLOW_ENV, "")
+    if not folder or os.environ.get("MLFLOW_RUN_ID"):
+        return
+    try:
+        from mlflow.tracking import MlflowClient
+
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{path.resolve() / OFFLINE_MLFLOW_DB}"
+        # Its migrations log two INFO lines per new store: noise in a job log.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        run = MlflowClient(uri).create_run("0", run_name=job_name)
+    except Exception as err:  # the launcher still has metrics.jsonl
+        log.warning("no offline MLflow store for this job (%s: %s)", type(err).__name__, err)
+        return
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ["MLFLOW_RUN_ID"] = run.info.run_id
 
 
 def _running_cell(executed: Path) -> str:

@@ -17,6 +17,7 @@ from loclab.aws.errors import (
 )
 from loclab.aws.s3 import S3Stager, bundle_digest, code_bundle, folder_bundle
 from loclab.aws.training import (
+    OFFLINE_MLFLOW_PATH,
     S3Layout,
     build_training_job_request,
     container_environment,
@@ -28,7 +29,7 @@ from loclab.execution.backends.base import Backend
 from loclab.execution.backends.sagemaker._handle import TERMINAL, SageMakerJobHandle
 from loclab.execution.backends.sagemaker._record import RECORD_FILE, read_record, write_record
 from loclab.execution.contract import JobLayout, write_input_config
-from loclab.execution.entrypoint import CODE_CHANNEL
+from loclab.execution.entrypoint import CODE_CHANNEL, OFFLINE_MLFLOW_ENV
 from loclab.execution.job import JobRequest
 
 if TYPE_CHECKING:
@@ -200,6 +201,9 @@ class SageMakerBackend(Backend):
         extra = {**settings.environment, **passed}
         if direct:
             extra.update({"MLFLOW_TRACKING_URI": str(tracking), "MLFLOW_RUN_ID": str(run_id)})
+        elif run_id:
+            # The kernel logs into a store of the job's own, copied into the run at the end.
+            extra[OFFLINE_MLFLOW_ENV] = OFFLINE_MLFLOW_PATH
         environment = container_environment(
             request.notebook.name,
             code_dirs=[d for d in settings.code_dirs if (self.project_root / d).is_dir()],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -13,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from loclab.aws.clients import error_code, error_message, is_throttling
 from loclab.aws.errors import AwsCallError
 from loclab.aws.s3 import join_uri
-from loclab.aws.training import LOG_GROUP
+from loclab.aws.training import LOG_GROUP, OFFLINE_MLFLOW_DIR
 from loclab.execution.backends.base import JobHandle
 from loclab.execution.backends.sagemaker._record import write_record
 from loclab.execution.contract import METRICS_FILE, JobLayout
-from loclab.execution.entrypoint import EXIT_FAILED, EXIT_STOPPED
+from loclab.execution.entrypoint import EXIT_FAILED, EXIT_STOPPED, OFFLINE_MLFLOW_DB
 from loclab.execution.job import LOG_FILE, read_metrics
 
 if TYPE_CHECKING:
@@ -219,7 +220,12 @@ class SageMakerJobHandle(JobHandle):
         if failure is not None and not layout.failure_file.exists():
             layout.failure_file.parent.mkdir(parents=True, exist_ok=True)
             layout.failure_file.write_text(failure.rstrip() + "\n")
-        self._finish_tracking()
+        try:
+            self._finish_tracking()
+        finally:
+            # The job's own MLflow store came home with its outputs; its content is in the
+            # launcher's run now, and a local job's run folder has no such thing.
+            shutil.rmtree(layout.output_data_dir / OFFLINE_MLFLOW_DIR, ignore_errors=True)
         self.record["final"] = _summary(self.description or {})
         write_record(self.run_dir, self.record)
         self._collected = status in TERMINAL
@@ -317,7 +323,10 @@ class SageMakerJobHandle(JobHandle):
         if model:
             tags["loclab.sagemaker.model"] = str(model)
         metrics = []
-        if not mlflow.get("direct"):
+        store = JobLayout(self.run_dir).output_data_dir / OFFLINE_MLFLOW_DIR / OFFLINE_MLFLOW_DB
+        # What the kernel logged into the job's own store (Lightning's logger included) comes
+        # first; metrics.jsonl is the fallback of a job that had none.
+        if not mlflow.get("direct") and not _replay_offline_run(store, client, run_id):
             for record in self._records:
                 stamp = int(float(record.get("time", time.time())) * 1000)
                 step = record.get("step") or 0
@@ -330,6 +339,53 @@ class SageMakerJobHandle(JobHandle):
                 metrics=metrics[i : i + 1000],
                 tags=[RunTag(k, v) for k, v in tags.items()] if i == 0 else [],
             )
+
+
+def _replay_offline_run(store: Path, client: Any, run_id: str) -> bool:
+    """Copy the run a job logged into its own store (``store``) into the launcher's run.
+
+    Params, tags (but MLflow's own ``mlflow.*``) and every metric's full history, with the
+    job's steps and times: the launcher's run then reads as if the kernel had logged into it.
+    A param the launcher's run already has keeps the launcher's value.
+
+    Args:
+        store: The job's ``mlflow.db``.
+        client: An ``MlflowClient`` of the launcher's store.
+        run_id: The launcher's run of the job.
+
+    Returns:
+        False when ``store`` holds no run or cannot be read (an image with another MLflow
+        version): nothing was copied.
+    """
+    if not store.is_file():
+        return False
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
+
+    try:
+        source = MlflowClient(f"sqlite:///{store.resolve()}")
+        runs = source.search_runs(["0"], max_results=1)
+        if not runs:
+            return False
+        job = runs[0]
+        metrics = [
+            Metric(m.key, m.value, m.timestamp, m.step)
+            for key in sorted(job.data.metrics)
+            for m in source.get_metric_history(job.info.run_id, key)
+        ]
+    except Exception as err:
+        log.warning("cannot read the job's MLflow store %s: %s", store, err)
+        return False
+    have = client.get_run(run_id).data.params
+    params = [Param(k, v) for k, v in sorted(job.data.params.items()) if k not in have]
+    tags = [RunTag(k, v) for k, v in sorted(job.data.tags.items()) if not k.startswith("mlflow.")]
+    for i in range(0, len(params), 100):
+        client.log_batch(run_id, params=params[i : i + 100])
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+    for i in range(0, len(tags), 100):
+        client.log_batch(run_id, tags=tags[i : i + 100])
+    return True
 
 
 def _extract(archive: Path, dest: Path) -> None:
