@@ -321,6 +321,10 @@ class SweepDriver:
             self.study.tell(trial, state=_state("FAIL"))
             self.say(f"trial {trial.number} FAIL: {reason}")
             return
+        launched_as = getattr(job.handle, "job_name", None)
+        if launched_as and launched_as != attrs[rec.ATTR_BACKEND_JOB]:
+            # The backend chose another name (a SageMaker re-launch gets ``-r2``).
+            trial.set_user_attr(rec.ATTR_BACKEND_JOB, launched_as)
         self._launched += 1
         self._running[trial.number] = _Slot(trial, job, attempt)
         shown = ", ".join(f"{k}={_short(v)}" for k, v in searched.items())
