@@ -93,7 +93,10 @@ class Tracker:
         params: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a run (child of ``parent_run_id`` when given); return its id."""
-        all_tags = {**self.tags, **(tags or {}), "mlflow.runName": run_name}
+        all_tags = {
+            k: _clean(k, str(v)) for k, v in {**self.tags, **(tags or {})}.items()
+        }
+        all_tags["mlflow.runName"] = run_name
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = self.client.create_run(self.experiment_id(experiment), tags=all_tags)
@@ -109,7 +112,7 @@ class Tracker:
         items = []
         for key, value in params.items():
             text = value if isinstance(value, str) else json.dumps(value, default=str)
-            items.append(Param(str(key), text[:_MAX_PARAM_LEN]))
+            items.append(Param(str(key), _clean(str(key), text)[:_MAX_PARAM_LEN]))
         for i in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[i : i + 100])
 
@@ -117,7 +120,7 @@ class Tracker:
         """Set tags on a run."""
         from mlflow.entities import RunTag
 
-        items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
+        items = [RunTag(str(k), _clean(str(k), str(v))[:5000]) for k, v in tags.items()]
         for i in range(0, len(items), 100):
             self.client.log_batch(run_id, tags=items[i : i + 100])
 
@@ -138,11 +141,30 @@ class Tracker:
             self.client.log_batch(run_id, metrics=items)
 
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
-        """Upload a file or folder to the run's artifacts."""
-        if path.is_dir():
-            self.client.log_artifacts(run_id, str(path), artifact_path)
-        elif path.exists():
-            self.client.log_artifact(run_id, str(path), artifact_path)
+        """Upload a file or folder to the run's artifacts, secrets scrubbed.
+
+        Text files and notebooks are scrubbed in a temporary copy (see
+        :mod:`loclab.security`), so a password in a spec or a failure message never reaches
+        the tracking server while the local file stays as it was.
+        """
+        import shutil
+        import tempfile
+
+        from loclab.security import scrub_files
+
+        if not path.exists():
+            return
+        with tempfile.TemporaryDirectory(prefix="loclab-artifact-") as tmp:
+            copy = Path(tmp) / path.name
+            if path.is_dir():
+                shutil.copytree(path, copy, symlinks=False)
+            else:
+                shutil.copy2(path, copy)
+            scrub_files([copy])
+            if copy.is_dir():
+                self.client.log_artifacts(run_id, str(copy), artifact_path)
+            else:
+                self.client.log_artifact(run_id, str(copy), artifact_path)
 
     def end_run(self, run_id: str, status: str) -> None:
         """Mark a run FINISHED, FAILED or KILLED."""
@@ -199,3 +221,12 @@ class Tracker:
         if result.log_file.exists():
             self.log_artifact(run_id, result.log_file)
         self.end_run(run_id, result.state.mlflow_status)
+
+
+def _clean(key: str, text: str) -> str:
+    """A value as it may be tracked: redacted under a secret name, else scrubbed."""
+    from loclab.security import REDACTED, is_secret_name, scrub
+
+    if is_secret_name(key) and text not in ("", "null", '""'):
+        return REDACTED
+    return scrub(text)
