@@ -2,8 +2,10 @@
 
 An ask/tell driver (:class:`SweepDriver`) owns the study; each trial is a job of
 :mod:`loclab.execution` (its own process, kernel and run folder). Trials report per-epoch
-metrics through ``checkpoints/metrics.jsonl``; the driver prunes them. A driver killed
-mid-sweep resumes where it stopped: trials it left running are failed and queued again.
+metrics through ``checkpoints/metrics.jsonl``; the driver prunes them. Trials run as local
+processes or, with ``backend: sagemaker``, as SageMaker training jobs (``workers`` at once). A
+driver killed mid-sweep resumes where it stopped: a job that outlived it (SageMaker) is adopted
+and its trial told when it ends; other trials it left running are failed and queued again.
 """
 
 from loclab.sweep.driver import SweepDriver, SweepFailedError, SweepOutcome, job_name
