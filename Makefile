@@ -60,7 +60,7 @@ ui: $(VENV)/.installed ## Start the MLflow UI on 127.0.0.1:5000
 lint: $(VENV)/.installed-test ## Run ruff (lint and format check) and strip-check notebooks
 	$(BIN)/ruff check lib tests benchmarks
 	$(BIN)/ruff format --check lib tests benchmarks
-	$(BIN)/nbstripout --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb
 
 .PHONY: lock
 lock: ## Re-resolve dependencies into constraints.txt (in a throwaway venv)

@@ -43,7 +43,6 @@ def project(tmp_path: Path, probe_template: Path) -> Path:
     return tmp_path
 
 
-
 @pytest.fixture(scope="session")
 def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, migrated MLflow SQLite store, built once; copy it to get a fresh store fast."""

@@ -20,7 +20,11 @@ HEAVY = ("torch", "lightning", "mlflow", "sagemaker", "papermill", "optuna", "pa
 def loclab(*args: str, cwd: Path | None = None, env: dict | None = None, importtime=False):
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "loclab", *args]
     return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
         timeout=300,
     )
 
@@ -78,7 +82,10 @@ def test_run_failure_names_saved_notebook(project):
 def test_ctrl_c_marks_job_killed(project):
     proc = subprocess.Popen(
         [sys.executable, "-m", "loclab", "run", "experiments/probe.yaml", "-p", "mode=sleep"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     status = project / ".loclab" / "runs" / "probe" / "probe-run" / "output" / "data"
     deadline = time.time() + 90
@@ -107,7 +114,9 @@ def test_ui_serves_mlflow_on_loopback(project):
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loclab", "ui", "--port", str(port)],
-        cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:

@@ -29,7 +29,9 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     declared = {_name(d) for d in _pyproject()["project"]["dependencies"]}
     assert conda == declared
     # Same version bounds, not just the same names.
-    bounds = {_name(d): d for d in _pyproject()["project"]["dependencies"] if not d.startswith("torch")}
+    bounds = {
+        _name(d): d for d in _pyproject()["project"]["dependencies"] if not d.startswith("torch")
+    }
     for line in pip:
         if not line.startswith("-") and not line.startswith("torch"):
             assert bounds[_name(line)] == line

@@ -19,8 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 def test_quickstart_end_to_end(tmp_path):
     state, reports = tmp_path / "state", tmp_path / "reports"
     env = {**os.environ, "LOCLAB_STATE_DIR": str(state)}
-    cmd = [sys.executable, "-m", "loclab", "run", "experiments/quickstart.yaml",
-           "--reports-dir", str(reports), "-p", "max_epochs=2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "loclab",
+        "run",
+        "experiments/quickstart.yaml",
+        "--reports-dir",
+        str(reports),
+        "-p",
+        "max_epochs=2",
+    ]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
 
@@ -38,8 +47,9 @@ def test_quickstart_end_to_end(tmp_path):
         assert f"{acc:.4f}" in page
         assert Path(job["executed_notebook"]).exists()
         assert job["job_tags"]["loclab.data_fingerprint"]
-    assert jobs["baseline"]["job_tags"]["loclab.data_fingerprint"] == (
-        jobs["neural"]["job_tags"]["loclab.data_fingerprint"]
+    assert (
+        jobs["baseline"]["job_tags"]["loclab.data_fingerprint"]
+        == (jobs["neural"]["job_tags"]["loclab.data_fingerprint"])
     )
 
     client = MlflowClient(f"sqlite:///{state / 'mlflow.db'}")

@@ -9,7 +9,9 @@ import pytest
 
 from loclab.params import inspect_notebook
 
-TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "notebooks" / "tutorials").glob("*.ipynb"))
+TUTORIALS = sorted(
+    (Path(__file__).resolve().parents[1] / "notebooks" / "tutorials").glob("*.ipynb")
+)
 
 
 def test_tutorials_are_numbered():
@@ -25,7 +27,11 @@ def test_tutorial_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     params = {"workdir": str(tmp_path / "work")} if "workdir" in declared else {}
     out = tmp_path / path.name
     pm.execute_notebook(
-        str(path), str(out), parameters=params, kernel_name="python3", progress_bar=False,
+        str(path),
+        str(out),
+        parameters=params,
+        kernel_name="python3",
+        progress_bar=False,
         cwd=str(path.parent),
     )
     assert out.exists()

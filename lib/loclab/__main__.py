@@ -1,3 +1,5 @@
+"""``python -m loclab``: the command line."""
+
 from loclab.cli import main
 
 main()

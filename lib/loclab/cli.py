@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from loclab.exceptions import LoclabError, SpecError
+from loclab.exceptions import LoclabError, Problem, SpecError
 
 app = typer.Typer(
     name="loclab",
@@ -309,9 +309,18 @@ def ui(
     uri = default_tracking_uri(state)
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     cmd = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", uri,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
     ]
     if uri.startswith("sqlite:"):
         cmd += ["--default-artifact-root", state.artifacts.resolve().as_uri()]
@@ -405,9 +414,7 @@ def dashboard(
         raise typer.Exit(0) from None
 
 
-def _cli_problem(field: str, message: str) -> object:
-    from loclab.exceptions import Problem
-
+def _cli_problem(field: str, message: str) -> Problem:
     return Problem("command line", field, message)
 
 

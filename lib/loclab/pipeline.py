@@ -56,9 +56,9 @@ class JobPlan:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def plan_jobs(exp: Experiment, sweep_configs: dict[str, dict[str, Any]] | None = None) -> list[
-    JobPlan
-]:
+def plan_jobs(
+    exp: Experiment, sweep_configs: dict[str, dict[str, Any]] | None = None
+) -> list[JobPlan]:
     """The jobs of the experiment's job stage.
 
     With ``compare:``, one job per system and seed (systems taken from the sweep get the
@@ -101,10 +101,7 @@ def plan_jobs(exp: Experiment, sweep_configs: dict[str, dict[str, Any]] | None =
 def make_request(exp: Experiment, plan: JobPlan, *, timeout: float | None = None) -> JobRequest:
     """Turn a plan into a backend-independent request."""
     effective = {**exp.notebook.defaults(), **plan.overrides}
-    hyper = {
-        k: encode_value(v, exp.notebook[k].type)
-        for k, v in sorted(plan.overrides.items())
-    }
+    hyper = {k: encode_value(v, exp.notebook[k].type) for k, v in sorted(plan.overrides.items())}
     return JobRequest(
         name=plan.name,
         experiment=exp.name,

@@ -1,4 +1,4 @@
-"""Real jobs: the probe notebook through Papermill kernels, tracked in a real SQLite MLflow store."""
+"""Real jobs: the probe notebook through Papermill kernels, tracked in a real SQLite store."""
 
 from __future__ import annotations
 
@@ -55,12 +55,17 @@ def test_success(runner, probe_template):
     assert result.predictions.exists()
     assert not layout.failure_file.exists()
     executed = json.loads(result.executed_notebook.read_text())
-    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    injected = [
+        c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
     assert "x = 2.5" in "".join(injected[0]["source"])
     assert 'tags = ["p", "q"]' in "".join(injected[0]["source"])
     # The kernel saw the job's name through TRAINING_JOB_NAME.
     assert "probe-job" in json.dumps(executed["cells"][3]["outputs"])
-    assert result.final_metrics() == {"test_score": pytest.approx(2.8), "test_acc": pytest.approx(2 / 3)}
+    assert result.final_metrics() == {
+        "test_score": pytest.approx(2.8),
+        "test_acc": pytest.approx(2 / 3),
+    }
     status = read_status(result.run_dir)
     assert status["state"] == "COMPLETED" and status["key"] == result.key
 
@@ -70,9 +75,16 @@ def test_success(runner, probe_template):
     assert run.data.tags["loclab.data_fingerprint"] == "probe-data"
     assert run.data.tags["mlflow.parentRunId"] == runner.parent_run_id
     assert run.data.tags["loclab.git_sha"] == "test"
-    history = MlflowClient(runner.tracker.tracking_uri).get_metric_history(run.info.run_id, "val_score")
+    history = MlflowClient(runner.tracker.tracking_uri).get_metric_history(
+        run.info.run_id, "val_score"
+    )
     assert [m.step for m in history] == [0, 1, 2]
-    artifacts = {a.path for a in MlflowClient(runner.tracker.tracking_uri).list_artifacts(run.info.run_id, "output")}
+    artifacts = {
+        a.path
+        for a in MlflowClient(runner.tracker.tracking_uri).list_artifacts(
+            run.info.run_id, "output"
+        )
+    }
     assert "output/executed.ipynb" in artifacts
     # Stored notebooks stay small.
     assert result.executed_notebook.stat().st_size < 50_000
@@ -95,7 +107,9 @@ def test_raising_cell(runner, probe_template):
     text = result.layout.failure_file.read_text()
     assert text.startswith("cell 5 (In [5]) raised ValueError") and "Traceback" not in text[:50]
     executed = json.loads(result.executed_notebook.read_text())
-    assert any(o.get("ename") == "ValueError" for c in executed["cells"] for o in c.get("outputs", []))
+    assert any(
+        o.get("ename") == "ValueError" for c in executed["cells"] for o in c.get("outputs", [])
+    )
     assert mlflow_run(runner, result.mlflow_run_id).info.status == "FAILED"
     assert mlflow_run(runner, result.mlflow_run_id).data.tags["loclab.failure"] == result.failure
 
@@ -114,7 +128,10 @@ def test_kernel_death(runner, probe_template):
     run = mlflow_run(runner, result.mlflow_run_id)
     assert run.info.status == "FAILED"
     assert "output/executed.ipynb" in {
-        a.path for a in MlflowClient(runner.tracker.tracking_uri).list_artifacts(run.info.run_id, "output")
+        a.path
+        for a in MlflowClient(runner.tracker.tracking_uri).list_artifacts(
+            run.info.run_id, "output"
+        )
     }
 
 

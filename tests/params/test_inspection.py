@@ -15,7 +15,7 @@ def nb(tmp_path: Path, source: str) -> Path:
 def test_reads_typed_lines(tmp_path):
     path = nb(
         tmp_path,
-        'lr: float = 1e-3  # learning rate\n'
+        "lr: float = 1e-3  # learning rate\n"
         'name: str = "a # not a comment"  # the name\n'
         "layers: list[int] = [\n    64,\n    32,\n]  # sizes\n"
         "flag: bool = False\n"
@@ -42,14 +42,26 @@ def test_untyped_lines_are_inferred(tmp_path):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("import os\nx: int = 1", "parameters cell line 1: only 'name: type = default  # help' "
-         "lines belong in the parameters cell; move other code to the next cell"),
-        ("x: int = len('a')", "parameters cell line 1 (x): default 'len('a')' is not a literal; "
-         "use a plain number, string, bool, list or dict"),
-        ("x: int = 'a'", "parameters cell line 1 (x): default does not match the declared type: "
-         "expected int, got str 'a'; fix the default or the annotation"),
-        ("x: tuple = (1,)", "parameters cell line 1 (x): unsupported type 'tuple' (use int, "
-         "float, bool, str, list[...], dict, Optional)"),
+        (
+            "import os\nx: int = 1",
+            "parameters cell line 1: only 'name: type = default  # help' "
+            "lines belong in the parameters cell; move other code to the next cell",
+        ),
+        (
+            "x: int = len('a')",
+            "parameters cell line 1 (x): default 'len('a')' is not a literal; "
+            "use a plain number, string, bool, list or dict",
+        ),
+        (
+            "x: int = 'a'",
+            "parameters cell line 1 (x): default does not match the declared type: "
+            "expected int, got str 'a'; fix the default or the annotation",
+        ),
+        (
+            "x: tuple = (1,)",
+            "parameters cell line 1 (x): unsupported type 'tuple' (use int, "
+            "float, bool, str, list[...], dict, Optional)",
+        ),
         ("x: int = 1\nx: int = 2", "parameters cell line 2 (x): declared twice; keep one"),
         ("x: int = (", "parameters cell: line 1: '(' was never closed; fix the syntax"),
     ],
@@ -61,8 +73,11 @@ def test_cell_problems(tmp_path, source, message):
 
 def test_no_parameters_cell(tmp_path):
     path = tmp_path / "n.ipynb"
-    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "x=1",
-                                           "metadata": {}}], "metadata": {}}))
+    path.write_text(
+        json.dumps(
+            {"cells": [{"cell_type": "code", "source": "x=1", "metadata": {}}], "metadata": {}}
+        )
+    )
     with pytest.raises(SpecError) as err:
         inspect_notebook(path, display_path="n.ipynb")
     assert str(err.value) == (

@@ -67,7 +67,7 @@ def test_decode(text, annotation, value):
         ("maybe", "bool", "expected bool, got 'maybe' (use true or false)"),
         ("1,x", "list[int]", "item 1: expected int, got 'x'"),
         ("[1,", "list[int]", "expected list[int], got '[1,' (use a,b,c or a JSON list)"),
-        ("[1, 2]", "dict", 'expected dict, got \'[1, 2]\' (use a JSON object, e.g. {"key": 1})'),
+        ("[1, 2]", "dict", "expected dict, got '[1, 2]' (use a JSON object, e.g. {\"key\": 1})"),
         ("None", "int", "expected int, got 'None'"),
     ],
 )

@@ -15,60 +15,136 @@ S = "experiments/bad.yaml"
 
 CASES = [
     # (spec text, extra CLI args, expected stderr lines)
-    (BASE + "params: {x: 1}\n", ["-p", "xx=0.1"],
-     [f"{S}: -p xx: unknown parameter of notebooks/probe.ipynb; did you mean 'x'?"]),
-    (BASE, ["-p", "epochs=1.5"],
-     [f"{S}: -p epochs: wrong type: expected int, got '1.5'; give a value of type int"]),
+    (
+        BASE + "params: {x: 1}\n",
+        ["-p", "xx=0.1"],
+        [f"{S}: -p xx: unknown parameter of notebooks/probe.ipynb; did you mean 'x'?"],
+    ),
+    (
+        BASE,
+        ["-p", "epochs=1.5"],
+        [f"{S}: -p epochs: wrong type: expected int, got '1.5'; give a value of type int"],
+    ),
     (BASE, ["-p", "epochs"], [f"{S}: -p epochs: expected name=value; e.g. -p lr=0.01"]),
-    (BASE, ["-p", "tags=[1,"],
-     [f"{S}: -p tags: wrong type: expected list[str], got '[1,' (use a,b,c or a JSON list); "
-      "give a value of type list[str]"]),
-    (BASE + "params: {epocs: 2}\n", [],
-     [f"{S}: params.epocs: unknown parameter of notebooks/probe.ipynb; did you mean 'epochs'?"]),
-    (BASE + "params: {x: fast}\n", [],
-     [f"{S}: params.x: wrong type: expected float, got str 'fast'; give a value of type float"]),
-    (BASE + "params: {settings: [1]}\n", [],
-     [f"{S}: params.settings: wrong type: expected dict, got list [1]; "
-      "give a value of type dict"]),
+    (
+        BASE,
+        ["-p", "tags=[1,"],
+        [
+            f"{S}: -p tags: wrong type: expected list[str], got '[1,' (use a,b,c or a JSON list); "
+            "give a value of type list[str]"
+        ],
+    ),
+    (
+        BASE + "params: {epocs: 2}\n",
+        [],
+        [f"{S}: params.epocs: unknown parameter of notebooks/probe.ipynb; did you mean 'epochs'?"],
+    ),
+    (
+        BASE + "params: {x: fast}\n",
+        [],
+        [f"{S}: params.x: wrong type: expected float, got str 'fast'; give a value of type float"],
+    ),
+    (
+        BASE + "params: {settings: [1]}\n",
+        [],
+        [
+            f"{S}: params.settings: wrong type: expected dict, got list [1]; "
+            "give a value of type dict"
+        ],
+    ),
     (BASE + "parms: {x: 1}\n", [], [f"{S}: parms: unknown key; did you mean 'params'?"]),
     ("name: probe\n", [], [f"{S}: notebook: required field is missing; add it"]),
-    ("name: Probe_1\nnotebook: notebooks/probe.ipynb\n", [],
-     [f"{S}: name: 'Probe_1' is not a valid experiment name; use lower-case letters, digits "
-      "and hyphens (at most 40), e.g. term-qa"]),
-    ("name: probe\nnotebook: notebooks/missing.ipynb\n", [],
-     [f"{S}: notebook: notebook not found; check the path"]),
-    ("name: probe\nnotebook: notebooks/probe.py\n", [],
-     [f"{S}: notebook: 'notebooks/probe.py' is not a .ipynb file"]),
-    (BASE + "params: [x]\n", [],
-     [f"{S}: params: Input should be a valid dictionary; got ['x']"]),
-    (BASE + "timeout: soon\n", [],
-     [f"{S}: timeout: 'soon' is not a duration; use e.g. 90, '90s', '30m' or '2h'"]),
-    (BASE + "channels: {data: missing/folder}\n", [],
-     [f"{S}: channels.data: 'missing/folder' does not exist (resolved to {{root}}/missing/folder);"
-      " paths are relative to the project root"]),
-    (BASE + "params: {x: 1\n", [],
-     [f"{S}: line 4: invalid YAML: expected ',' or '}}', but got '<stream end>'; fix the syntax"]),
-    (BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
-     "    lr: {type: float, low: 0.001, high: 0.1, log: true}\n", [],
-     [f"{S}: sweep.space.lr: notebooks/probe.ipynb has no parameter 'lr'; "
-      "see 'loclab params notebooks/probe.ipynb'"]),
-    (BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
-     "    x: {type: float, low: 0, high: 1, log: true}\n", [],
-     [f"{S}: sweep.space.x: log scale needs positive bounds (low is 0)"]),
-    (BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
-     "    note: {type: int, low: 1, high: 3}\n", [],
-     [f"{S}: sweep.space.note: an int range cannot fill 'note', declared str; "
-      "use type: categorical"]),
-    (BASE + "compare:\n  systems:\n    a: {params: {epoch: 1}}\n    b: {}\n", [],
-     [f"{S}: compare.systems.a.params.epoch: unknown parameter of notebooks/probe.ipynb; "
-      "did you mean 'epochs'?"]),
-    (BASE + "compare:\n  systems:\n    a: {from_sweep: best}\n    b: {}\n", [],
-     [f"{S}: compare.systems.a.from_sweep: takes its configuration from the sweep, but the "
-      "spec has no sweep; add a sweep: section or give fixed params"]),
-    (BASE + "compare:\n  systems: {a: {}}\n  alpha: 0.7\n", [],
-     [f"{S}: compare.alpha: Input should be less than 0.5"]),
-    (BASE + "backend: cloud\n", [],
-     [f"{S}: backend.kind: Input should be 'local' or 'sagemaker'"]),
+    (
+        "name: Probe_1\nnotebook: notebooks/probe.ipynb\n",
+        [],
+        [
+            f"{S}: name: 'Probe_1' is not a valid experiment name; use lower-case letters, digits "
+            "and hyphens (at most 40), e.g. term-qa"
+        ],
+    ),
+    (
+        "name: probe\nnotebook: notebooks/missing.ipynb\n",
+        [],
+        [f"{S}: notebook: notebook not found; check the path"],
+    ),
+    (
+        "name: probe\nnotebook: notebooks/probe.py\n",
+        [],
+        [f"{S}: notebook: 'notebooks/probe.py' is not a .ipynb file"],
+    ),
+    (BASE + "params: [x]\n", [], [f"{S}: params: Input should be a valid dictionary; got ['x']"]),
+    (
+        BASE + "timeout: soon\n",
+        [],
+        [f"{S}: timeout: 'soon' is not a duration; use e.g. 90, '90s', '30m' or '2h'"],
+    ),
+    (
+        BASE + "channels: {data: missing/folder}\n",
+        [],
+        [
+            f"{S}: channels.data: 'missing/folder' does not exist "
+            "(resolved to {root}/missing/folder);"
+            " paths are relative to the project root"
+        ],
+    ),
+    (
+        BASE + "params: {x: 1\n",
+        [],
+        [
+            f"{S}: line 4: invalid YAML: expected ',' or '}}', but got '<stream end>'; "
+            "fix the syntax"
+        ],
+    ),
+    (
+        BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
+        "    lr: {type: float, low: 0.001, high: 0.1, log: true}\n",
+        [],
+        [
+            f"{S}: sweep.space.lr: notebooks/probe.ipynb has no parameter 'lr'; "
+            "see 'loclab params notebooks/probe.ipynb'"
+        ],
+    ),
+    (
+        BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
+        "    x: {type: float, low: 0, high: 1, log: true}\n",
+        [],
+        [f"{S}: sweep.space.x: log scale needs positive bounds (low is 0)"],
+    ),
+    (
+        BASE + "sweep:\n  metric: val_score\n  n_trials: 4\n  space:\n"
+        "    note: {type: int, low: 1, high: 3}\n",
+        [],
+        [
+            f"{S}: sweep.space.note: an int range cannot fill 'note', declared str; "
+            "use type: categorical"
+        ],
+    ),
+    (
+        BASE + "compare:\n  systems:\n    a: {params: {epoch: 1}}\n    b: {}\n",
+        [],
+        [
+            f"{S}: compare.systems.a.params.epoch: unknown parameter of notebooks/probe.ipynb; "
+            "did you mean 'epochs'?"
+        ],
+    ),
+    (
+        BASE + "compare:\n  systems:\n    a: {from_sweep: best}\n    b: {}\n",
+        [],
+        [
+            f"{S}: compare.systems.a.from_sweep: takes its configuration from the sweep, but the "
+            "spec has no sweep; add a sweep: section or give fixed params"
+        ],
+    ),
+    (
+        BASE + "compare:\n  systems: {a: {}}\n  alpha: 0.7\n",
+        [],
+        [f"{S}: compare.alpha: Input should be less than 0.5"],
+    ),
+    (
+        BASE + "backend: cloud\n",
+        [],
+        [f"{S}: backend.kind: Input should be 'local' or 'sagemaker'"],
+    ),
 ]
 
 

@@ -134,7 +134,7 @@ class ResourceConfig:
     num_gpus: int = 0
 
     def to_json(self) -> dict[str, object]:
-        """The document SageMaker writes (``current_host``, ``hosts``, ``current_group_name``...)."""
+        """The document SageMaker writes (``current_host``, ``hosts``, instance groups)."""
         return {
             "current_host": self.current_host,
             "current_instance_type": self.instance_type,
@@ -220,7 +220,7 @@ def environment(
     env = {
         "TRAINING_JOB_NAME": job_name,
         "SM_CURRENT_HOST": str(resources.get("current_host", CURRENT_HOST)),
-        "SM_HOSTS": json.dumps(list(resources.get("hosts", [CURRENT_HOST]))),
+        "SM_HOSTS": json.dumps(_hosts(resources)),
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
         "SM_NUM_GPUS": str(_count_gpus()),
         "SM_INPUT_DIR": str(layout.input_dir),
@@ -239,6 +239,11 @@ def environment(
     for key, value in hyperparameters.items():
         env[f"SM_HP_{key.upper()}"] = value
     return env
+
+
+def _hosts(resources: dict[str, object]) -> list[str]:
+    hosts = resources.get("hosts")
+    return [str(h) for h in hosts] if isinstance(hosts, list) else [CURRENT_HOST]
 
 
 def _count_gpus() -> int:

@@ -21,6 +21,7 @@ own when the job ended.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -76,16 +77,12 @@ class _StopRequest:
         me = psutil.Process()
         kids = me.children(recursive=False)
         for kid in kids:
-            try:
+            with contextlib.suppress(psutil.Error):
                 kid.send_signal(signal.SIGINT)
-            except psutil.Error:
-                pass
         _, alive = psutil.wait_procs(kids, timeout=_KERNEL_GRACE_S)
         for kid in alive:
-            try:
+            with contextlib.suppress(psutil.Error):
                 kid.kill()
-            except psutil.Error:
-                pass
 
 
 def _write_failure(layout: JobLayout, text: str) -> None:

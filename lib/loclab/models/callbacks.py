@@ -15,7 +15,8 @@ __all__ = ["MetricsReporter", "mlflow_logger"]
 class MetricsReporter(L.Callback):
     """Report validation metrics at the end of every validation epoch.
 
-    The values go to stdout and ``checkpoints/metrics.jsonl`` (see :func:`loclab.runtime.log_metrics`),
+    The values go to stdout and ``checkpoints/metrics.jsonl``
+    (see :func:`loclab.runtime.log_metrics`),
     where a sweep driver in another process reads them to prune. The kernel never talks to the
     study's storage: the same path works for a SageMaker job.
 

@@ -141,9 +141,8 @@ def coerce_value(value: Any, ptype: ParamType) -> Any:
                 except ValueError as err:
                     raise ValueError(f"item {i}: {err}") from None
             return out
-    elif base == "dict":
-        if isinstance(value, dict):
-            return dict(value)
+    elif base == "dict" and isinstance(value, dict):
+        return dict(value)
     raise ValueError(f"expected {ptype}, got {_describe(value)}")
 
 

@@ -19,9 +19,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def parse_assignments(items: Iterable[str], source: str = "command line") -> tuple[
-    dict[str, str], list[Problem]
-]:
+def parse_assignments(
+    items: Iterable[str], source: str = "command line"
+) -> tuple[dict[str, str], list[Problem]]:
     """Split ``name=value`` items from ``-p`` options.
 
     Returns:
@@ -74,9 +74,7 @@ def resolve_overrides(
                 if close
                 else f"run 'loclab params {notebook_name}' to list its parameters"
             )
-            problems.append(
-                Problem(source, where, f"unknown parameter of {notebook_name}", fix)
-            )
+            problems.append(Problem(source, where, f"unknown parameter of {notebook_name}", fix))
             continue
         ptype = notebook[name].type
         try:
@@ -85,7 +83,9 @@ def resolve_overrides(
             else:
                 resolved[name] = coerce_value(value, ptype)
         except ValueError as err:
-            problems.append(Problem(source, where, f"wrong type: {err}", f"give a value of type {ptype}"))
+            problems.append(
+                Problem(source, where, f"wrong type: {err}", f"give a value of type {ptype}")
+            )
     return resolved, problems
 
 

@@ -103,7 +103,9 @@ def load_spec(path: str | Path) -> Spec:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError([Problem(shown, where, f"invalid YAML: {what}", "fix the syntax")]) from None
+        raise SpecError(
+            [Problem(shown, where, f"invalid YAML: {what}", "fix the syntax")]
+        ) from None
     if not isinstance(data, dict):
         raise SpecError(
             [Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)", "")]

@@ -62,7 +62,5 @@ class Spec(SpecModel):
 
         for name in value:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-                raise ValueError(
-                    f"channel name '{name}' must be letters, digits, '.', '-' or '_'"
-                )
+                raise ValueError(f"channel name '{name}' must be letters, digits, '.', '-' or '_'")
         return value

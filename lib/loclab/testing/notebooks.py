@@ -91,8 +91,10 @@ def write_probe_notebook(path: Path) -> Path:
 
 
 def files_under(root: Path, ignore: tuple[str, ...] = ()) -> set[str]:
-    """Every file under ``root`` as a relative path: compare before and after to prove that
-    a failed command wrote nothing."""
+    """Every file under ``root`` as a relative path.
+
+    Compare the sets before and after a command to prove that it wrote nothing.
+    """
     return {
         str(p.relative_to(root))
         for p in root.rglob("*")

@@ -7,6 +7,7 @@ even when the kernel died.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -93,9 +94,7 @@ class Tracker:
         params: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a run (child of ``parent_run_id`` when given); return its id."""
-        all_tags = {
-            k: _clean(k, str(v)) for k, v in {**self.tags, **(tags or {})}.items()
-        }
+        all_tags = {k: _clean(k, str(v)) for k, v in {**self.tags, **(tags or {})}.items()}
         all_tags["mlflow.runName"] = run_name
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
@@ -196,10 +195,8 @@ class Tracker:
         tags_file = layout.output_data_dir / "tags.json"
         tags: dict[str, Any] = {"loclab.state": str(result.state)}
         if tags_file.exists():
-            try:
+            with contextlib.suppress(ValueError):
                 tags.update(json.loads(tags_file.read_text()))
-            except ValueError:
-                pass
         if result.failure:
             tags["loclab.failure"] = result.failure
         from loclab.security import scrub, scrub_files
