@@ -302,7 +302,9 @@ def _check_string(
         if value not in _enum_set(shape):
             from loclab.params.validate import did_you_mean
 
-            close = did_you_mean(value, enum)
+            # A missing prefix ("m5.large" for "ml.m5.large") is the usual slip; try it first.
+            prefixed = [e for e in enum if e.endswith("." + value) or e.endswith(value)]
+            close = prefixed[0] if len(prefixed) == 1 else did_you_mean(value, enum)
             if close:
                 fix = f"did you mean '{close}'?"
             elif len(enum) <= 8:
