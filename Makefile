@@ -9,6 +9,9 @@ PIP    := $(BIN)/python -m pip
 TORCH  := torch==2.13.0
 PIP_FLAGS := --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
+# Two test processes: most tests wait on kernels and subprocesses, so two keep 2 cores busy.
+# Tests sharing an expensive run stay on one worker (xdist_group, see tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "loclab needs Python 3.11"'
@@ -42,11 +45,11 @@ demo: $(VENV)/.installed ## Set up, then run the flagship quickstart experiment 
 .PHONY: test
 test: $(VENV)/.installed-test ## Set up (with test tools and services), then run the test suite
 	@source .ci/services.sh && start_services && \
-	  $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; stop_services; exit $$rc
+	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; stop_services; exit $$rc
 
 .PHONY: test-fast
 test-fast: $(VENV)/.installed-test ## Run the tests not marked slow (no services started)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lab
 lab: $(VENV)/.installed ## Start JupyterLab on the project (notebooks run with their defaults)

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loclab.testing import write_probe_notebook
+from loclab.testing.aws import MotoServer, shared_server
+from loclab.testing.emulator import TrainingJobEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+# Expensive fixtures built once per test process (real experiment runs). Under pytest-xdist
+# (`make test` runs two workers), the tests sharing one go to the same worker, so it is built
+# once in the whole session.
+SHARED_RUNS = ("compared", "hostile_run", "quickstart_run")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +68,24 @@ def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     MlflowClient(f"sqlite:///{path}").search_experiments()
     return path
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """A clean moto server (one per test process); boto3 reaches it by the standard variables."""
+    server = shared_server()
+    server.reset()
+    for key in [k for k in os.environ if k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))]:
+        monkeypatch.delenv(key)
+    for key, value in server.environ().items():
+        monkeypatch.setenv(key, value)
+    return server
+
+
+@pytest.fixture
+def emulator(aws: MotoServer, tmp_path: Path) -> Iterator[TrainingJobEmulator]:
+    """Runs the training jobs created on ``aws`` as local processes (the container contract)."""
+    with TrainingJobEmulator(
+        aws, work_dir=tmp_path / "emulator", checkpoint_sync_s=0.3, stop_grace_s=5.0
+    ) as emu:
+        yield emu

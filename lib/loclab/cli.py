@@ -48,6 +48,13 @@ StorageOpt = Annotated[
         "(overrides the spec's sweep.storage; default: the project's journal file).",
     ),
 ]
+TimeoutOpt = Annotated[
+    str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
+]
+ReuseOpt = Annotated[bool, typer.Option(help="Reuse completed jobs with identical inputs.")]
+ReportsOpt = Annotated[
+    Path | None, typer.Option(help="Reports folder (default <project>/reports).")
+]
 
 
 def _err(text: str) -> None:
@@ -70,6 +77,18 @@ def _storage_env(storage: str | None) -> None:
         from loclab.sweep.storage import STORAGE_ENV
 
         os.environ[STORAGE_ENV] = storage
+
+
+def _timeout_seconds(timeout: str | None) -> float | None:
+    """``--timeout`` in seconds (None when not given); a bad value is a SpecError."""
+    if timeout is None:
+        return None
+    from loclab.spec._base import parse_duration
+
+    try:
+        return parse_duration(timeout)
+    except ValueError as err:
+        raise SpecError([_cli_problem("--timeout", str(err))]) from None
 
 
 @app.command()
@@ -142,28 +161,16 @@ def params(
 def run(
     spec: SpecArg,
     param: ParamOpt = None,
-    timeout: Annotated[
-        str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
-    ] = None,
-    reuse: Annotated[
-        bool, typer.Option(help="Reuse completed jobs with identical inputs.")
-    ] = True,
-    reports_dir: Annotated[
-        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
-    ] = None,
+    timeout: TimeoutOpt = None,
+    reuse: ReuseOpt = True,
+    reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
     storage: StorageOpt = None,
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     from loclab.spec import load_experiment
-    from loclab.spec._base import parse_duration
 
-    seconds = None
-    if timeout is not None:
-        try:
-            seconds = parse_duration(timeout)
-        except ValueError as err:
-            raise SpecError([_cli_problem("--timeout", str(err))]) from None
+    seconds = _timeout_seconds(timeout)
     exp = load_experiment(spec, param or [])
     _state_env(state_dir)
     _storage_env(storage)
@@ -177,15 +184,9 @@ def run(
 def compare(
     spec: SpecArg,
     param: ParamOpt = None,
-    timeout: Annotated[
-        str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
-    ] = None,
-    reuse: Annotated[
-        bool, typer.Option(help="Reuse completed jobs with identical inputs.")
-    ] = True,
-    reports_dir: Annotated[
-        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
-    ] = None,
+    timeout: TimeoutOpt = None,
+    reuse: ReuseOpt = True,
+    reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
 ) -> None:
     """Run each system x seed (reusing completed jobs), test them, print the verdicts.
@@ -193,14 +194,8 @@ def compare(
     Systems taken from the sweep use its stored winners; the sweep itself is not run.
     """
     from loclab.spec import load_experiment
-    from loclab.spec._base import parse_duration
 
-    seconds = None
-    if timeout is not None:
-        try:
-            seconds = parse_duration(timeout)
-        except ValueError as err:
-            raise SpecError([_cli_problem("--timeout", str(err))]) from None
+    seconds = _timeout_seconds(timeout)
     exp = load_experiment(spec, param or [])
     if exp.spec.compare is None:
         raise SpecError([_cli_problem("SPEC", f"{spec} has no compare: section")])
@@ -214,9 +209,7 @@ def compare(
 @app.command()
 def report(
     spec: SpecArg,
-    reports_dir: Annotated[
-        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
-    ] = None,
+    reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
     log: Annotated[
         bool, typer.Option(help="Attach the report to the experiment's MLflow run.")
@@ -268,9 +261,7 @@ def publish(
             "standard AWS variables (AWS_ENDPOINT_URL, AWS_PROFILE...).",
         ),
     ],
-    reports_dir: Annotated[
-        Path | None, typer.Option(help="Reports folder (default <project>/reports).")
-    ] = None,
+    reports_dir: ReportsOpt = None,
 ) -> None:
     """Upload the experiment's reports folder and the reports index to S3."""
     from loclab.aws.s3 import BUCKET_NAME, parse_s3_uri

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
-import time
 
 import pytest
 
@@ -319,15 +319,20 @@ def test_representative_request_covers_every_job(project, monkeypatch):
     assert names == ["test_score", "val_score"]
 
 
-def test_validate_is_fast_and_offline(project, monkeypatch, capsys):
+def test_validate_is_offline(project, monkeypatch, capsys):
+    # Validation reads botocore's service model from disk; it never opens a connection.
+    # (Its speed is measured in benchmarks, not asserted here.)
     monkeypatch.chdir(project)
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     (project / S).write_text(BASE + "backend: sagemaker\n")
-    load_experiment(S)  # warm the botocore model cache
-    started = time.perf_counter()
-    load_experiment(S)
-    assert time.perf_counter() - started < 2.0
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("validation tried to open a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    assert load_experiment(S).spec.backend is not None
 
 
 SWEEP = (

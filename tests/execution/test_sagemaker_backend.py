@@ -7,10 +7,8 @@ executed notebook artifact, metrics with their history, tags, FINISHED/FAILED.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,29 +21,12 @@ from loclab.execution.runner import JobRunner
 from loclab.params import encode_value, inspect_notebook
 from loclab.paths import StateDir
 from loclab.testing import write_notebook
-from loclab.testing.aws import MotoServer, shared_server
-from loclab.testing.emulator import TrainingJobEmulator, dumps_job
+from loclab.testing.aws import MotoServer
+from loclab.testing.emulator import dumps_job
 from loclab.tracking import Tracker
 
 REPO = Path(__file__).resolve().parents[2]
 TERM_QA = REPO / "notebooks" / "templates" / "train_term_qa.ipynb"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    server = shared_server()
-    server.reset()
-    for key in [k for k in os.environ if k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))]:
-        monkeypatch.delenv(key)
-    for key, value in server.environ().items():
-        monkeypatch.setenv(key, value)
-    return server
-
-
-@pytest.fixture
-def emulator(aws: MotoServer, tmp_path: Path) -> Iterator[TrainingJobEmulator]:
-    with TrainingJobEmulator(aws, work_dir=tmp_path / "emulator", checkpoint_sync_s=0.3) as emu:
-        yield emu
 
 
 @pytest.fixture

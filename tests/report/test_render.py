@@ -87,12 +87,9 @@ def test_report_command_reuses_stored_results(quickstart_run):
         )
     )
     time.sleep(1.1)  # a new timestamp
-    started = time.time()
     out = loclab("report", str(quickstart_run.spec), "--reports-dir", str(quickstart_run.reports),
                  cwd=quickstart_run.root, env=quickstart_run.env(), timeout=300)  # fmt: skip
-    took = time.time() - started
     assert out.returncode == 0, out.stderr[-3000:]
-    assert took < 90, took
     assert "report:" in out.stdout and "logged on MLflow run" in out.stdout
     # Nothing trained, nothing started: no new run folder, no job touched, no new MLflow run.
     assert files_under(runs) == before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from loclab.paths import StateDir
 from loclab.pipeline import Workspace
 from loclab.spec import load_experiment
-from loclab.testing.aws import MotoServer, shared_server
-from loclab.testing.emulator import TrainingJobEmulator
+from loclab.testing.aws import MotoServer
 
 BUCKET = "loclab-test"
 
@@ -78,20 +76,8 @@ def unique_name() -> str:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    """A clean moto server; this process's boto3 and SageMaker settings point at it."""
-    server = shared_server()
-    server.reset()
-    for key in [k for k in os.environ if k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))]:
-        monkeypatch.delenv(key)
-    for key, value in server.launcher_environ(bucket=BUCKET).items():
+def aws(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """tests/conftest.py's clean moto server, plus the SageMaker settings a launcher needs."""
+    for key, value in aws.launcher_environ(bucket=BUCKET).items():
         monkeypatch.setenv(key, value)
-    return server
-
-
-@pytest.fixture
-def emulator(aws: MotoServer, tmp_path: Path) -> Iterator[TrainingJobEmulator]:
-    with TrainingJobEmulator(
-        aws, work_dir=tmp_path / "emulator", checkpoint_sync_s=0.3, stop_grace_s=5.0
-    ) as emu:
-        yield emu
+    return aws

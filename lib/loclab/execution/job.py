@@ -148,6 +148,14 @@ class JobResult:
                 final.update(record.get("metrics", {}))
         return final
 
+    def epoch_metrics(self) -> list[tuple[int, dict[str, float]]]:
+        """Metrics the notebook reported per step (epoch), in order: ``[(step, values)]``."""
+        return [
+            (int(record["step"]), dict(record.get("metrics", {})))
+            for record in read_metrics(self.layout.metrics_file)
+            if record.get("step") is not None
+        ]
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (``status.json``)."""
         data = asdict(self)

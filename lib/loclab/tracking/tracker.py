@@ -206,12 +206,18 @@ class Tracker:
         notebooks = sorted(layout.output_data_dir.glob("*.ipynb"))
         scrub_files([*notebooks, tags_file, layout.failure_file, result.log_file])
         self.set_tags(run_id, tags)
-        # The kernel logs its final metrics itself when it can reach MLflow; fill in the rest
-        # (a job that ran where the tracking server was unreachable).
+        # The kernel logs its metrics itself when it can reach MLflow; fill in what did not
+        # arrive from metrics.jsonl: a job that ran where the tracking server was unreachable,
+        # or a trial stopped (pruned) in the moment between reporting an epoch to the driver
+        # and its logger writing that epoch to MLflow.
         logged = self.client.get_run(run_id).data.metrics
         missing = {k: v for k, v in result.final_metrics().items() if k not in logged}
         if missing:
             self.log_metrics(run_id, missing)
+        for step, values in result.epoch_metrics():
+            late = {k: v for k, v in values.items() if k not in logged}
+            if late:
+                self.log_metrics(run_id, late, step=step)
         self.log_artifact(run_id, layout.output_data_dir, "output")
         if layout.failure_file.exists():
             self.log_artifact(run_id, layout.failure_file, "output")

@@ -1,38 +1,25 @@
-"""The quickstart experiment end to end, as `make demo` runs it (tiny data)."""
+"""The quickstart experiment end to end, as `make demo` runs it (tiny data, two epochs).
+
+It shares the session's one real quickstart run (``quickstart_run``) with the report tests.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import clean_env, loclab
+
+pytestmark = pytest.mark.slow
 
 
-@pytest.mark.slow
-def test_quickstart_end_to_end(tmp_path):
-    state, reports = tmp_path / "state", tmp_path / "reports"
-    env = {**os.environ, "LOCLAB_STATE_DIR": str(state)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "loclab",
-        "run",
-        "experiments/quickstart.yaml",
-        "--reports-dir",
-        str(reports),
-        "-p",
-        "max_epochs=2",
-    ]
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]
-
+def test_quickstart_end_to_end(quickstart_run):
+    state, reports = quickstart_run.state, quickstart_run.reports
     page = (reports / "quickstart" / "index.html").read_text()
     assert not re.search(r"https?://", page)
     assert "<script" not in page
@@ -66,7 +53,14 @@ def test_quickstart_end_to_end(tmp_path):
     assert len(history) == 2  # one value per epoch (MLflow steps are global steps)
     assert {"test_acc", "test_f1"} <= set(neural.data.metrics)
 
-    # A second run reuses both completed jobs instead of training again.
-    again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0
-    assert again.stdout.count("reused completed run") == 2
+
+def test_a_second_run_reuses_both_jobs(quickstart_run, tmp_path):
+    # On a copy of the state, so the shared run's report history stays as the report tests
+    # expect it.
+    state = tmp_path / "state"
+    shutil.copytree(quickstart_run.state, state)
+    out = loclab("run", str(quickstart_run.spec), "--reports-dir", str(tmp_path / "reports"),
+                 "-p", "max_epochs=2", cwd=quickstart_run.root,
+                 env=clean_env(LOCLAB_STATE_DIR=str(state)), timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("reused completed run") == 2
