@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from loclab.execution.contract import JobLayout
+from loclab.execution.job import JobResult, JobState
 from loclab.paths import StateDir
 from loclab.tracking import Tracker
 
@@ -39,3 +42,50 @@ def test_secrets_are_scrubbed_from_params_tags_and_artifacts(tmp_path: Path, mlf
     assert key_id not in logged.read_text()
     assert "[REDACTED]" in logged.read_text()
     assert spec.read_text() == original
+
+
+def _stopped_job(tmp_path: Path, run_id: str) -> JobResult:
+    """A trial stopped (pruned) after it reported two epochs to metrics.jsonl."""
+    run_dir = tmp_path / "job"
+    layout = JobLayout(run_dir)
+    layout.create()
+    records = [
+        {"step": 0, "metrics": {"val_acc": 0.61}},
+        {"step": 1, "metrics": {"val_acc": 0.64}},
+        {"step": None, "metrics": {"test_acc": 0.6}},
+    ]
+    layout.metrics_file.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return JobResult(name="t0", state=JobState.STOPPED, run_dir=run_dir, key="k",
+                     mlflow_run_id=run_id)  # fmt: skip
+
+
+def test_finish_fills_in_epochs_the_kernel_did_not_log(tmp_path: Path, mlflow_db: Path):
+    # The driver can stop a pruned trial between its report to metrics.jsonl and its logger's
+    # write to MLflow: the run still gets the per-epoch history the trial reported.
+    state = StateDir(tmp_path / "state")
+    state.root.mkdir()
+    shutil.copy(mlflow_db, state.mlflow_db)
+    tracker = Tracker.for_state(state)
+    run_id = tracker.start_run("probe", "t0")
+    tracker.finish_job(_stopped_job(tmp_path, run_id))
+
+    client = MlflowClient(tracker.tracking_uri)
+    history = client.get_metric_history(run_id, "val_acc")
+    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
+        (0, 0.61),
+        (1, 0.64),
+    ]
+    assert client.get_run(run_id).data.metrics["test_acc"] == 0.6
+
+
+def test_finish_does_not_repeat_what_the_kernel_logged(tmp_path: Path, mlflow_db: Path):
+    state = StateDir(tmp_path / "state")
+    state.root.mkdir()
+    shutil.copy(mlflow_db, state.mlflow_db)
+    tracker = Tracker.for_state(state)
+    run_id = tracker.start_run("probe", "t0")
+    tracker.log_metrics(run_id, {"val_acc": 0.61}, step=7)  # Lightning logs at global steps
+    tracker.finish_job(_stopped_job(tmp_path, run_id))
+
+    history = MlflowClient(tracker.tracking_uri).get_metric_history(run_id, "val_acc")
+    assert [(m.step, m.value) for m in history] == [(7, 0.61)]
