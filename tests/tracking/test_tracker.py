@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from loclab.execution.contract import JobLayout
@@ -59,13 +60,18 @@ def _stopped_job(tmp_path: Path, run_id: str) -> JobResult:
                      mlflow_run_id=run_id)  # fmt: skip
 
 
-def test_finish_fills_in_epochs_the_kernel_did_not_log(tmp_path: Path, mlflow_db: Path):
-    # The driver can stop a pruned trial between its report to metrics.jsonl and its logger's
-    # write to MLflow: the run still gets the per-epoch history the trial reported.
+@pytest.fixture
+def tracker(tmp_path: Path, mlflow_db: Path) -> Tracker:
+    """A tracker over a fresh SQLite store."""
     state = StateDir(tmp_path / "state")
     state.root.mkdir()
     shutil.copy(mlflow_db, state.mlflow_db)
-    tracker = Tracker.for_state(state)
+    return Tracker.for_state(state)
+
+
+def test_finish_fills_in_epochs_the_kernel_did_not_log(tmp_path: Path, tracker: Tracker):
+    # The driver can stop a pruned trial between its report to metrics.jsonl and its logger's
+    # write to MLflow: the run still gets the per-epoch history the trial reported.
     run_id = tracker.start_run("probe", "t0")
     tracker.finish_job(_stopped_job(tmp_path, run_id))
 
@@ -78,11 +84,7 @@ def test_finish_fills_in_epochs_the_kernel_did_not_log(tmp_path: Path, mlflow_db
     assert client.get_run(run_id).data.metrics["test_acc"] == 0.6
 
 
-def test_finish_does_not_repeat_what_the_kernel_logged(tmp_path: Path, mlflow_db: Path):
-    state = StateDir(tmp_path / "state")
-    state.root.mkdir()
-    shutil.copy(mlflow_db, state.mlflow_db)
-    tracker = Tracker.for_state(state)
+def test_finish_does_not_repeat_what_the_kernel_logged(tmp_path: Path, tracker: Tracker):
     run_id = tracker.start_run("probe", "t0")
     tracker.log_metrics(run_id, {"val_acc": 0.61}, step=7)  # Lightning logs at global steps
     tracker.finish_job(_stopped_job(tmp_path, run_id))
