@@ -45,7 +45,7 @@ demo: $(VENV)/.installed ## Set up, then run the flagship quickstart experiment 
 .PHONY: test
 test: $(VENV)/.installed-test ## Set up (with test tools and services), then run the test suite
 	@source .ci/services.sh && start_services && \
-	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; stop_services; exit $$rc
+	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS); rc=$$?; stop_services; exit $$rc
 
 .PHONY: test-fast
 test-fast: $(VENV)/.installed-test ## Run the tests not marked slow (no services started)
