@@ -138,6 +138,9 @@ def _failed_cell(error: BaseException) -> str:
 
 def run(root: Path, job_name: str | None = None) -> int:
     """Execute the job rooted at ``root``; return the process exit code."""
+    from loclab._imports import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     layout = JobLayout(root)
     layout.create()
     stop = _StopRequest()

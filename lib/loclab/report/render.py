@@ -159,6 +159,9 @@ def _metadata(nb: Any) -> dict[str, Any]:
 
 
 def _execute(template: Path, out: Path, parameters: dict[str, Any], cwd: Path) -> None:
+    from loclab._imports import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
