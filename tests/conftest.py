@@ -16,20 +16,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-# Expensive fixtures built once per test process (real experiment runs). Under pytest-xdist
-# (`make test` runs two workers), the tests sharing one go to the same worker, so it is built
-# once in the whole session.
-SHARED_RUNS = ("compared", "hostile_run", "quickstart_run")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        shared = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
-
-
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's tracking server or state folder."""
