@@ -51,6 +51,18 @@ def driver(project: Path, spec: Path, **kwargs):
     return SweepDriver(exp, workspace(project), **kwargs)
 
 
+def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
+    """Create the study and queue trials in a fixed order (a constructed case)."""
+    from loclab.sweep.storage import open_study, resolve_location
+
+    exp = load_experiment(spec)
+    study = open_study(
+        resolve_location(exp.name, exp.spec.sweep, workspace(project).state), exp.spec.sweep
+    )
+    for p in params:
+        study.enqueue_trial(p)
+
+
 def trials_by_state(study) -> dict[str, list]:
     found: dict[str, list] = {}
     for t in study.get_trials():

@@ -8,25 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from loclab.sweep import SweepFailedError, read_results, resolve_location, run_sweep_stage
+from loclab.sweep import SweepFailedError, read_results, run_sweep_stage
 from loclab.sweep.driver import threads_per_job
-from loclab.sweep.storage import open_study
 
-from .conftest import driver, make_tracker, trials_by_state, workspace, write_spec
+from .conftest import driver, enqueue, make_tracker, trials_by_state, workspace, write_spec
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
-    """Create the study and queue trials in a fixed order (a constructed case)."""
-    from loclab.spec import load_experiment
-
-    exp = load_experiment(spec)
-    study = open_study(
-        resolve_location(exp.name, exp.spec.sweep, workspace(project).state), exp.spec.sweep
-    )
-    for p in params:
-        study.enqueue_trial(p)
 
 
 @pytest.mark.parametrize(

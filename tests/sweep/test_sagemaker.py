@@ -33,7 +33,15 @@ from loclab.sweep.storage import StudyNotFoundError, open_study
 from loclab.testing.aws import MotoServer
 from loclab.testing.emulator import dumps_job
 
-from .conftest import BUCKET, driver, make_tracker, trials_by_state, workspace, write_spec
+from .conftest import (
+    BUCKET,
+    driver,
+    enqueue,
+    make_tracker,
+    trials_by_state,
+    workspace,
+    write_spec,
+)
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -42,15 +50,6 @@ def sagemaker_spec(project: Path, name: str, body: str, params: str = "") -> Pat
     path = write_spec(project, name, body, params)
     path.write_text(path.read_text() + "backend: sagemaker\n")
     return path
-
-
-def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
-    exp = load_experiment(spec)
-    study = open_study(
-        resolve_location(exp.name, exp.spec.sweep, workspace(project).state), exp.spec.sweep
-    )
-    for p in params:
-        study.enqueue_trial(p)
 
 
 # -- a sweep with pruning ------------------------------------------------------------------------
