@@ -7,7 +7,6 @@ Each stage stores what it produced under the experiment's results folder, so a l
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +15,12 @@ from typing import Any
 
 from loclab.exceptions import JobFailedError, Problem, SpecError
 from loclab.execution.job import JobRequest, JobResult
+from loclab.io import write_json
 from loclab.params import encode_value
 from loclab.paths import StateDir
 from loclab.spec import Experiment
 
-__all__ = ["JobPlan", "Workspace", "plan_jobs", "run_experiment", "write_json"]
+__all__ = ["JobPlan", "Workspace", "plan_jobs", "run_experiment"]
 
 JOBS_FILE = "jobs.json"
 
@@ -112,14 +112,6 @@ def make_request(exp: Experiment, plan: JobPlan, *, timeout: float | None = None
         timeout=timeout if timeout is not None else exp.spec.timeout,
         tags=dict(plan.tags),
     )
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
 
 
 def run_experiment(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loclab.execution.contract import CHECKPOINT_ENV, JobLayout, read_hyperparameters
+from loclab.io import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,9 +208,8 @@ def write_predictions(frame: pd.DataFrame, *, ctx: JobContext | None = None) -> 
         raise ValueError("predictions have duplicate example_id values")
     ctx = ctx or context()
     path = ctx.output_data_dir / PREDICTIONS_FILE
-    tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
     return path
 
 

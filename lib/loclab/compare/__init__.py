@@ -13,7 +13,7 @@ Modules: :mod:`~loclab.compare.segments` (per-segment corpus statistics written 
 verdict table) and :mod:`~loclab.compare.stage` (the pipeline stage).
 """
 
-from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse, headline, jsonable
+from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse, headline
 from loclab.compare.data import (
     ComparisonData,
     ComparisonError,
@@ -55,7 +55,6 @@ __all__ = [
     "extract_statistics",
     "file_fingerprint",
     "headline",
-    "jsonable",
     "read_corpus_statistics",
     "read_translations",
     "render_verdicts",

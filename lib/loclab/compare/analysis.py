@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats as sps
 
 from loclab.compare.data import ComparisonData, ComparisonError, MetricData
+from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
     TestResult,
@@ -33,7 +34,7 @@ from loclab.stats import (
     two_level_bootstrap,
 )
 
-__all__ = ["SIGNIFICANCE_NOTE", "analyse", "jsonable"]
+__all__ = ["SIGNIFICANCE_NOTE", "analyse"]
 
 #: Shown wherever verdicts are: what "significant" means.
 SIGNIFICANCE_NOTE = (
@@ -51,26 +52,6 @@ _CORRECTIONS = {
     "bonferroni": "Bonferroni",
     "none": "no adjustment",
 }
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars and arrays converted, NaN and infinities as None."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    return value
 
 
 def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.compare.analysis import analyse, jsonable
+from loclab.compare.analysis import analyse
 from loclab.compare.data import collect, run_outputs
 from loclab.compare.table import render_verdicts
+from loclab.io import write_json
 
 if TYPE_CHECKING:
     from loclab.execution.job import JobResult
@@ -46,10 +45,7 @@ def _job_entry(result: JobResult) -> dict[str, Any]:
 
 def write_comparison(path: Path, doc: dict[str, Any]) -> None:
     """Write ``comparison.json`` atomically; strict JSON (no NaN: missing values are null)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(jsonable(doc), indent=2, allow_nan=False, ensure_ascii=False))
-    os.replace(tmp, path)
+    write_json(path, doc, sort_keys=False)
 
 
 def run_analysis_stage(

@@ -24,6 +24,7 @@ from loclab.data.term_qa import (
     build_term_qa,
     data_fingerprint,
 )
+from loclab.io import atomic_path
 
 __all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_term_qa"]
 
@@ -96,12 +97,5 @@ def _write(dataset: TermQADataset, path: Path) -> None:
     schema_meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
     schema_meta[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
     table = table.replace_schema_metadata(schema_meta)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path, mode=0o644) as tmp:  # a shared cache must be readable
         pq.write_table(table, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared cache must be readable
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -32,6 +32,7 @@ import traceback
 from pathlib import Path
 
 from loclab.execution.contract import JobLayout, environment, read_hyperparameters
+from loclab.io import write_text
 
 __all__ = [
     "NOTEBOOK_ENV",
@@ -87,10 +88,7 @@ class _StopRequest:
 
 def _write_failure(layout: JobLayout, text: str) -> None:
     text = _ANSI.sub("", text)
-    layout.failure_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = layout.failure_file.with_suffix(".tmp")
-    tmp.write_text(text.rstrip() + "\n")
-    os.replace(tmp, layout.failure_file)
+    write_text(layout.failure_file, text.rstrip() + "\n")
 
 
 def _notebook_path(layout: JobLayout) -> Path:

@@ -230,8 +230,9 @@ def render_report(
     import nbformat
 
     from loclab import __version__
+    from loclab.io import write_text
     from loclab.report.context import NoResultsError
-    from loclab.report.index import add_entry, locked, write_index, write_text_atomic
+    from loclab.report.index import add_entry, locked, write_index
     from loclab.security import scrub_mapping, scrub_notebook_file
 
     started = time.time()
@@ -275,9 +276,9 @@ def render_report(
     if problems:
         raise ReportError("the report page is not self-contained: " + "; ".join(problems))
     path = folder / f"{stamp}.html"
-    write_text_atomic(path, page)
+    write_text(path, page)
     latest = folder / "index.html"
-    write_text_atomic(latest, page)
+    write_text(latest, page)
     entry = {
         "file": path.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

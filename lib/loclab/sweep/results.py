@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loclab.io import write_json
 from loclab.paths import StateDir
 
 if TYPE_CHECKING:
@@ -106,8 +107,6 @@ def _trial_row(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 def write_results(state: StateDir, experiment: str, data: dict[str, Any]) -> Path:
     """Write ``sweep.json`` atomically; return its path."""
-    from loclab.pipeline import write_json
-
     path = state.results(experiment) / RESULTS_FILE
     write_json(path, data)
     return path

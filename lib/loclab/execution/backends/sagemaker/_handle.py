@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tarfile
 import time
@@ -20,6 +19,7 @@ from loclab.execution.backends.sagemaker._record import write_record
 from loclab.execution.contract import METRICS_FILE, JobLayout
 from loclab.execution.entrypoint import EXIT_FAILED, EXIT_STOPPED, OFFLINE_MLFLOW_DB
 from loclab.execution.job import LOG_FILE, read_metrics
+from loclab.io import write_bytes
 
 if TYPE_CHECKING:
     from loclab.execution.backends.sagemaker._backend import SageMakerBackend
@@ -184,9 +184,7 @@ class SageMakerJobHandle(JobHandle):
         # Mirror the file into the run folder: JobResult.final_metrics() reads it there.
         layout = JobLayout(self.run_dir)
         layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        tmp = layout.metrics_file.with_suffix(".tmp")
-        tmp.write_bytes(body)
-        os.replace(tmp, layout.metrics_file)
+        write_bytes(layout.metrics_file, body)
         self._records = read_metrics(layout.metrics_file)
 
     # -- collect ------------------------------------------------------------------------------
