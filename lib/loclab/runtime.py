@@ -23,7 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.execution.contract import CHECKPOINT_ENV, JobLayout, read_hyperparameters
+from loclab.execution.contract import (
+    CHECKPOINT_ENV,
+    METRIC_LINE_PREFIX,
+    JobLayout,
+    metric_regex,
+    read_hyperparameters,
+)
 from loclab.io import atomic_path
 
 if TYPE_CHECKING:
@@ -41,8 +47,6 @@ __all__ = [
     "write_predictions",
 ]
 
-#: Prefix of the metric lines printed for SageMaker's ``MetricDefinitions``.
-METRIC_LINE_PREFIX = "[loclab-metric]"
 #: Columns every ``predictions.parquet`` must have (more are welcome).
 PREDICTION_COLUMNS = ("example_id", "label", "prediction", "score")
 PREDICTIONS_FILE = "predictions.parquet"
@@ -161,16 +165,6 @@ def log_metrics(
             ctx.mlflow_run_id,
             metrics=[Metric(k, v, now, step or 0) for k, v in finite.items()],
         )
-
-
-def metric_regex(name: str) -> str:
-    """Regex that captures metric ``name`` from the lines :func:`log_metrics` prints.
-
-    Used for SageMaker ``MetricDefinitions``.
-    """
-    import re
-
-    return rf"\[loclab-metric\].*\b{re.escape(name)}=([-+0-9.eEnaif]+)"
 
 
 def set_tags(tags: Mapping[str, str], *, ctx: JobContext | None = None) -> None:

@@ -22,6 +22,7 @@ from loclab.compare.data import ComparisonData, ComparisonError, MetricData
 from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
+    CORRECTION_NAMES,
     TestResult,
     adjust,
     corpus_metric_test,
@@ -46,12 +47,6 @@ _EXPLORATORY_NOTE = (
     "{correction} over all {m} cells. Treat differences here as leads to confirm in a new "
     "experiment, not as conclusions."
 )
-_CORRECTIONS = {
-    "holm": "Holm",
-    "bh": "Benjamini-Hochberg",
-    "bonferroni": "Bonferroni",
-    "none": "no adjustment",
-}
 
 
 def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
@@ -449,7 +444,7 @@ def _breakdowns(
                 "sentence": verdict.sentence,
             }
         )
-    name = _CORRECTIONS[compare.breakdown_correction]
+    name = CORRECTION_NAMES[compare.breakdown_correction]
     return jsonable(
         {
             "metric": metric.key,
@@ -617,7 +612,7 @@ def headline(
         parts.append(f"{len(items)} {verb}{names}")
     text = (
         f"Of {len(primary)} systems compared with {base} on {metric} "
-        f"({_CORRECTIONS[compare.correction]}-adjusted), " + _join(parts)
+        f"({CORRECTION_NAMES[compare.correction]}-adjusted), " + _join(parts)
     )
     if ranking and ranking.get("systems"):
         top = ranking["groups"][0]["labels"]

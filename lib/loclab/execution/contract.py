@@ -30,8 +30,10 @@ __all__ = [
     "CURRENT_HOST",
     "EXECUTED_NOTEBOOK",
     "METRICS_FILE",
+    "METRIC_LINE_PREFIX",
     "JobLayout",
     "environment",
+    "metric_regex",
     "read_hyperparameters",
     "write_input_config",
 ]
@@ -42,6 +44,8 @@ CURRENT_HOST = "algo-1"
 CHECKPOINT_ENV = "SM_CHECKPOINT_DIR"
 #: File name of the executed notebook inside ``output/data``.
 EXECUTED_NOTEBOOK = "executed.ipynb"
+#: How a job prints a metric on its log: ``[loclab-metric] step=3 val_acc=0.81 ...``.
+METRIC_LINE_PREFIX = "[loclab-metric]"
 #: Per-epoch metrics, one JSON object per line, inside ``checkpoints/``: SageMaker uploads that
 #: folder while the job runs, so a driver can read metrics (and prune) before the job ends.
 METRICS_FILE = "metrics.jsonl"
@@ -241,6 +245,16 @@ def environment(
     for key, value in hyperparameters.items():
         env[f"SM_HP_{key.upper()}"] = value
     return env
+
+
+def metric_regex(name: str) -> str:
+    """Regex that captures metric ``name`` from the lines a job prints (``[loclab-metric]``).
+
+    Used for SageMaker ``MetricDefinitions``.
+    """
+    import re
+
+    return rf"\[loclab-metric\].*\b{re.escape(name)}=([-+0-9.eEnaif]+)"
 
 
 def _hosts(resources: dict[str, object]) -> list[str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from loclab.execution.contract import JobLayout, environment, read_hyperparameters
 from loclab.io import write_text
+from loclab.nbexec import CellError, execute_notebook
 
 __all__ = [
     "NOTEBOOK_ENV",
@@ -123,17 +124,6 @@ def _decode(layout: JobLayout, notebook: Path) -> dict[str, object]:
     return values
 
 
-def _failed_cell(error: BaseException) -> str:
-    index = getattr(error, "cell_index", None)
-    count = getattr(error, "exec_count", None)
-    ename = getattr(error, "ename", type(error).__name__)
-    evalue = getattr(error, "evalue", str(error))
-    where = f"cell {index}" if index is not None else "a cell"
-    if count is not None:
-        where += f" (In [{count}])"
-    return f"{where} raised {ename}: {evalue}".strip()
-
-
 def run(root: Path, job_name: str | None = None) -> int:
     """Execute the job rooted at ``root``; return the process exit code."""
     from loclab._imports import skip_slow_optional_imports
@@ -156,29 +146,16 @@ def run(root: Path, job_name: str | None = None) -> int:
     os.environ.update(environment(layout, name, read_hyperparameters(layout)))
     _open_offline_run(name)
 
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     output = layout.executed_notebook
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            stdout_file=sys.stdout,
-            stderr_file=sys.stderr,
-            request_save_on_cell_execute=True,
-            autosave_cell_every=10,
-            shutdown_kernel="immediate",
-            cwd=str(notebook.parent),
+        execute_notebook(
+            notebook, output, parameters, cwd=notebook.parent, stream=True, autosave=True
         )
-    except PapermillExecutionError as err:
+    except CellError as err:
         if stop.event.is_set():
-            _write_failure(layout, f"stopped (SIGTERM) while {_failed_cell(err)}")
+            _write_failure(layout, f"stopped (SIGTERM) while {err}")
             return EXIT_STOPPED
-        _write_failure(layout, f"{_failed_cell(err)}\n\n" + "\n".join(err.traceback or []))
+        _write_failure(layout, f"{err}\n\n" + "\n".join(err.traceback))
         return EXIT_FAILED
     except Exception as err:  # kernel death and anything else the engine raises
         if stop.event.is_set():

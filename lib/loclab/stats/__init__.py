@@ -42,6 +42,7 @@ from ._metrics import (
     segment_statistics,
 )
 from ._multiple import (
+    CORRECTION_NAMES,
     Adjustment,
     FriedmanResult,
     PairwiseComparison,
@@ -63,6 +64,7 @@ from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
+    "CORRECTION_NAMES",
     "ASOResult",
     "AccuracyMetric",
     "Adjustment",

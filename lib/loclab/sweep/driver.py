@@ -24,23 +24,27 @@ from typing import TYPE_CHECKING, Any
 
 from loclab.exceptions import LoclabError
 from loclab.execution.entrypoint import EXIT_STOPPED
-from loclab.execution.job import JobState
-from loclab.params.types import coerce_value
+from loclab.execution.job import JobRequest, JobState
+from loclab.execution.plan import make_request, plan_trial, trial_job_name
+from loclab.paths import Workspace
+from loclab.results import ExperimentResults, SweepRecord
 from loclab.sweep import _recovery as rec
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
-from loclab.sweep.results import build_results, write_results
-from loclab.sweep.storage import StudyLocation, open_study, resolve_location
+from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record
+from loclab.sweep.storage import StudyLocation, locate, open_study
 
 if TYPE_CHECKING:
     import optuna
 
     from loclab.execution.backends import Backend
     from loclab.execution.runner import JobRunner, RunningJob
-    from loclab.pipeline import Workspace
     from loclab.spec import Experiment
     from loclab.tracking import Tracker
 
 __all__ = ["SweepDriver", "SweepFailedError", "SweepOutcome", "job_name", "threads_per_job"]
+
+#: A trial's job name (see :func:`loclab.execution.plan.trial_job_name`).
+job_name = trial_job_name
 
 POLL_S = 0.5
 #: Study user attribute holding the sweep's MLflow parent run (reused when a sweep resumes).
@@ -56,14 +60,14 @@ class SweepOutcome:
     """What a driver run left behind.
 
     Attributes:
-        results: The stored ``sweep.json`` data.
+        record: The stored sweep record.
         path: Where it was written.
         launched: Trials this driver started.
         recovered: Trials left running by a stopped driver, failed and re-queued.
         adopted: Trials left running by a stopped driver whose jobs this driver adopted.
     """
 
-    results: dict[str, Any]
+    record: SweepRecord
     path: Any
     launched: int
     recovered: list[int]
@@ -90,11 +94,6 @@ class _Slot:
     requeue: bool = False
 
 
-def job_name(experiment: str, number: int, attempt: int) -> str:
-    """``<experiment>-t<number>-a<attempt>``: unique, deterministic, a valid SageMaker name."""
-    return f"{experiment}-t{number}-a{attempt}"
-
-
 def threads_per_job(workers: int, cpus: int | None = None) -> int:
     """CPU threads per trial so ``workers`` trials share the cores instead of fighting."""
     if cpus is None:
@@ -113,7 +112,6 @@ class SweepDriver:
         ws: Where runs and results go.
         tracker: MLflow tracker; None runs without tracking.
         parent_run_id: The experiment's MLflow run; the sweep's run is its child.
-        storage: An RDB URL overriding the spec's storage (``--storage``).
         job_timeout: Per-trial time limit (``--timeout``); the spec's ``timeout`` otherwise.
         say: Where progress lines go.
         backend: Where trials run; local processes by default.
@@ -127,7 +125,6 @@ class SweepDriver:
         *,
         tracker: Tracker | None = None,
         parent_run_id: str | None = None,
-        storage: str | None = None,
         job_timeout: float | None = None,
         say: Callable[[str], None] = print,
         backend: Backend | None = None,
@@ -140,7 +137,8 @@ class SweepDriver:
         self.ws = ws
         self.tracker = tracker
         self.parent_run_id = parent_run_id
-        self.location: StudyLocation = resolve_location(exp.name, self.sweep, ws.state, storage)
+        self.location: StudyLocation = locate(exp, ws)
+        self.results = ExperimentResults(ws.state, exp.name)
         self.job_timeout = job_timeout
         self.backend = backend
         self._say = say
@@ -205,10 +203,12 @@ class SweepDriver:
             self._stop_all(runner, JobState.KILLED, "the sweep driver stopped on an error")
             raise
         finally:
-            results = build_results(study, sweep, self.location, mlflow_run_id=self.sweep_run_id)
-            path = write_results(self.ws.state, self.exp.name, results)
-            self._close_sweep_run(results, path, status)
-        return SweepOutcome(results, path, self._launched, recovered, adopted)
+            record = build_record(
+                study, self.exp.name, sweep, self.location, mlflow_run_id=self.sweep_run_id
+            )
+            path = self.results.write_sweep(record)
+            self._close_sweep_run(record, path, status)
+        return SweepOutcome(record, path, self._launched, recovered, adopted)
 
     def say(self, line: str) -> None:
         """Print a line (above the progress bar when there is one)."""
@@ -261,37 +261,25 @@ class SweepDriver:
                 self._poll(runner, self._running[number])
         self._out_update()
 
-    def _request(self, trial: optuna.Trial | optuna.trial.FrozenTrial, attempt: int) -> Any:
+    def _request(self, trial: optuna.Trial | optuna.trial.FrozenTrial, attempt: int) -> JobRequest:
         """The job request of ``trial``'s attempt (the same again when a job is adopted)."""
-        from loclab.pipeline import JobPlan, make_request
-
-        name = job_name(self.exp.name, trial.number, attempt)
-        notebook = self.exp.notebook
-        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
-        overrides = {
-            **self.exp.params,
-            **self.sweep.params,
-            **self.exp.cli_params,
-            **searched,
-        }
-        tags = {
-            "loclab.stage": "sweep",
-            "loclab.trial": str(trial.number),
-            "loclab.attempt": str(attempt),
-            "optuna.study": self.location.name,
-        }
         requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
-        if requeued is not None:
-            tags["loclab.requeued_from"] = str(requeued)
-        return make_request(self.exp, JobPlan(name, overrides, tags), timeout=self.job_timeout)
+        plan = plan_trial(
+            self.exp,
+            trial.number,
+            attempt,
+            trial.params,
+            study=self.location.name,
+            requeued_from=int(requeued) if requeued is not None else None,
+        )
+        return make_request(self.exp, plan, timeout=self.job_timeout)
 
     def _launch(self, runner: JobRunner) -> None:
         trial = self.study.ask(self.space)
         attempt = int(trial.user_attrs.get(rec.ATTR_ATTEMPT, 1))
         request = self._request(trial, attempt)
         name = request.name
-        notebook = self.exp.notebook
-        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
+        searched = {k: request.params[k] for k in trial.params}
         requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
         run_id = None
         if self.tracker is not None:
@@ -426,6 +414,10 @@ class SweepDriver:
         del self._running[trial.number]
         self._read_metrics(slot, prune=False)
         trial.set_user_attr("loclab.job_state", str(result.state))
+        if not result.ok:
+            copy = self.results.keep_notebook(result.name, result.executed_notebook)
+            if copy:
+                trial.set_user_attr(ATTR_NOTEBOOK_COPY, copy)
         metric = self.sweep.metric
         failure: str | None = None
         value: float | None = None
@@ -591,21 +583,22 @@ class SweepDriver:
         study.set_user_attr(STUDY_RUN_ATTR, run_id)
         return run_id
 
-    def _close_sweep_run(self, results: dict[str, Any], path: Any, status: str) -> None:
+    def _close_sweep_run(self, record: SweepRecord, path: Any, status: str) -> None:
         if self.tracker is None or not self.sweep_run_id:
             return
         run_id = self.sweep_run_id
         tags: dict[str, Any] = {
-            "loclab.complete": results["counts"]["complete"],
-            "loclab.pruned": results["counts"]["pruned"],
-            "loclab.failed": results["counts"]["failed"],
-            "loclab.finished": results["finished"],
+            "loclab.complete": record.counts.complete,
+            "loclab.pruned": record.counts.pruned,
+            "loclab.failed": record.counts.failed,
+            "loclab.finished": record.finished,
         }
-        if results["best_params"] is not None:
-            tags["best.trial"] = results["best_number"]
-            tags["best.value"] = results["best_value"]
-            tags.update({f"best.{k}": v for k, v in results["best_params"].items()})
-            self.tracker.log_metrics(run_id, {f"best_{self.sweep.metric}": results["best_value"]})
+        best = record.best
+        if best is not None:
+            tags["best.trial"] = best.number
+            tags["best.value"] = best.value
+            tags.update({f"best.{k}": v for k, v in best.params.items()})
+            self.tracker.log_metrics(run_id, {f"best_{self.sweep.metric}": best.value})
         try:
             self.tracker.set_tags(run_id, tags)
             self.tracker.log_artifact(run_id, path)

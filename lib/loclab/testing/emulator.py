@@ -49,7 +49,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loclab.aws.s3 import parse_s3_uri
-from loclab.aws.training import CONTAINER_ENTRYPOINT, CONTAINER_ROOT, LOG_GROUP
+from loclab.execution.backends.sagemaker._request import (
+    CONTAINER_ENTRYPOINT,
+    CONTAINER_ROOT,
+    LOG_GROUP,
+)
 from loclab.execution.contract import JobLayout, ResourceConfig, environment, write_input_config
 
 if TYPE_CHECKING:

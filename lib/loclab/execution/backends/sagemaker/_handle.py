@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from loclab.aws.clients import error_code, error_message, is_throttling
 from loclab.aws.errors import AwsCallError
 from loclab.aws.s3 import join_uri
-from loclab.aws.training import LOG_GROUP, OFFLINE_MLFLOW_DIR
 from loclab.execution.backends.base import JobHandle
 from loclab.execution.backends.sagemaker._record import write_record
+from loclab.execution.backends.sagemaker._request import LOG_GROUP, OFFLINE_MLFLOW_DIR
 from loclab.execution.contract import METRICS_FILE, JobLayout
 from loclab.execution.entrypoint import EXIT_FAILED, EXIT_STOPPED, OFFLINE_MLFLOW_DB
 from loclab.execution.job import LOG_FILE, read_metrics

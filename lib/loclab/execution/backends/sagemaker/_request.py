@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from loclab.aws.errors import RequestProblem
 from loclab.aws.s3 import BUCKET_NAME, join_uri
+from loclab.exceptions import Problem
 from loclab.execution.entrypoint import OFFLINE_MLFLOW_ENV
 
 if TYPE_CHECKING:
-    from loclab.params import NotebookParameters
+    from loclab.spec import Experiment
     from loclab.spec.backend import SageMakerSettings
-    from loclab.spec.model import Spec
 
 __all__ = [
     "CHECKPOINT_PATH",
@@ -41,11 +41,12 @@ __all__ = [
     "S3Layout",
     "build_training_job_request",
     "container_environment",
+    "job_tags",
     "metric_definitions",
-    "representative_request",
     "request_field",
     "training_job_name",
     "training_job_rules",
+    "validate_experiment",
     "validate_training_job",
 ]
 
@@ -135,7 +136,7 @@ class S3Layout:
     prefix: str = "loclab"
 
     @property
-    def root(self) -> str:  # noqa: D102
+    def root(self) -> str:
         return join_uri(f"s3://{self.bucket}", self.prefix)
 
     def code(self, digest: str) -> str:
@@ -169,7 +170,7 @@ class S3Layout:
 
 def metric_definitions(names: Iterable[str]) -> list[dict[str, str]]:
     """``MetricDefinitions`` for the ``[loclab-metric]`` lines, one per distinct name."""
-    from loclab.runtime import metric_regex
+    from loclab.execution.contract import metric_regex
 
     seen: list[str] = []
     for name in names:
@@ -474,62 +475,27 @@ def validate_training_job(
     return [*validate_request(OPERATION, request), *training_job_rules(request, region=region)]
 
 
-def representative_request(
-    spec: Spec,
-    notebook: NotebookParameters,
-    params: Mapping[str, Any],
-    settings: SageMakerSettings,
-) -> dict[str, Any]:
-    """The request of the experiment's most demanding job, for offline validation.
+def job_tags(experiment: str, job: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tags loclab puts on each job (find a project's jobs and costs in the console)."""
+    return {"loclab:experiment": experiment, "loclab:job": job, **(extra or {})}
 
-    It has the longest job name the experiment produces, every hyperparameter any of its jobs
-    may set (each with its longest value), the spec's channels and metrics, and placeholder
-    digests of realistic length. Nothing is uploaded or sent.
+
+def validate_experiment(exp: Experiment) -> list[Problem]:
+    """Problems AWS would find in the experiment's ``CreateTrainingJob`` requests.
+
+    Every kind of job the experiment can launch (:func:`loclab.execution.plan.every_plan`:
+    its jobs and trials, with the search space's extreme values) is planned by the real
+    planners and built into the request the backend would send, with placeholder digests of
+    realistic length; each is validated offline against botocore's service model and
+    loclab's cross-field rules. Each problem is reported once, against the spec field it
+    comes from. Nothing is uploaded or sent.
     """
-    from loclab.params import encode_value
+    from loclab.execution.plan import every_plan, make_request
+    from loclab.spec.backend import spec_words
 
-    names = [f"{spec.name}-run"]
-    options: dict[str, list[Any]] = {k: [v] for k, v in params.items()}
-    metrics: list[str] = []
-    tags = {"loclab.system": "x" * 8}
-    if spec.compare is not None:
-        metrics += spec.compare.metrics
-        for system, cfg in spec.compare.systems.items():
-            for key, value in cfg.params.items():
-                options.setdefault(key, []).append(value)
-            if "seed" in notebook:
-                options.setdefault("seed", []).extend(spec.compare.seeds)
-            names += [f"{spec.name}-{system}-s{seed}" for seed in spec.compare.seeds]
-    if spec.sweep is not None:
-        from loclab.spec.sweep import grid_values
-
-        metrics.insert(0, spec.sweep.metric)
-        # A trial's job: <experiment>-t<number>-a<attempt>, tagged as the sweep driver does.
-        trial = str(max(spec.sweep.n_trials - 1, 0))
-        names.append(f"{spec.name}-t{trial}-a9")
-        tags.update(
-            {
-                "loclab.stage": "sweep",
-                "loclab.trial": trial,
-                "loclab.attempt": "9",
-                "loclab.requeued_from": trial,
-                "optuna.study": spec.name,
-            }
-        )
-        for key, value in spec.sweep.params.items():
-            options.setdefault(key, []).append(value)
-        for key, entry in spec.sweep.space.items():
-            values = grid_values(entry) if entry.is_finite else [entry.low, entry.high]
-            if entry.type == "int":
-                values = [int(v) for v in values if v is not None]
-            options.setdefault(key, []).extend(values)
-    hyper: dict[str, str] = {}
-    for key, values in options.items():
-        if key not in notebook:
-            continue
-        texts = [encode_value(v, notebook[key].type) for v in values]
-        hyper[key] = max(texts, key=len)
-    name = max(names, key=len)
+    settings = exp.sagemaker
+    if settings is None:
+        return []
     digest = "0" * 16
     layout = S3Layout(settings.bucket, settings.prefix)
     extra = dict(settings.environment)
@@ -537,25 +503,43 @@ def representative_request(
         extra.update(MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri, MLFLOW_RUN_ID="0" * 32)
     else:
         extra[OFFLINE_MLFLOW_ENV] = OFFLINE_MLFLOW_PATH
-    env = container_environment(
-        notebook.path.name,
-        code_dirs=settings.code_dirs,
-        region=settings.region,
-        extra=extra,
+    environment = container_environment(
+        exp.notebook_path.name, code_dirs=settings.code_dirs, region=settings.region, extra=extra
     )
-    return build_training_job_request(
-        settings,
-        job_name=training_job_name(name),
-        experiment=spec.name,
-        hyperparameters=hyper,
-        code_uri=layout.code(digest),
-        channel_uris={ch: layout.channel(ch, digest) for ch in spec.channels},
-        environment=env,
-        metric_names=metrics,
-        tags=job_tags(spec.name, name, tags),
+    metrics = ([exp.spec.sweep.metric] if exp.spec.sweep else []) + (
+        list(exp.spec.compare.metrics) if exp.spec.compare else []
     )
-
-
-def job_tags(experiment: str, job: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Tags loclab puts on each job (find a project's jobs and costs in the console)."""
-    return {"loclab:experiment": experiment, "loclab:job": job, **(extra or {})}
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for plan in every_plan(exp):
+        request = make_request(exp, plan)
+        body = build_training_job_request(
+            settings,
+            job_name=training_job_name(request.name, attempt=9),
+            experiment=exp.name,
+            hyperparameters=request.hyperparameters,
+            code_uri=layout.code(digest),
+            channel_uris={ch: layout.channel(ch, digest) for ch in request.channels},
+            environment=environment,
+            metric_names=metrics,
+            tags=job_tags(exp.name, request.name, request.tags),
+        )
+        for problem in validate_training_job(body, region=settings.region):
+            field = request_field(problem.path)
+            where = f"CreateTrainingJob {problem.path}"
+            name = field.removeprefix("backend.").split(".")[0]
+            if field.startswith("backend.") and settings.origin(name) not in (
+                "in the spec",
+                "default",
+            ):
+                where += f"; {settings.origin(name)}"
+            found = Problem(
+                exp.display_path,
+                field,
+                f"{spec_words(problem.message)} ({where})",
+                spec_words(problem.fix),
+            )
+            if str(found) not in seen:
+                seen.add(str(found))
+                problems.append(found)
+    return problems
