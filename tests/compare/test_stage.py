@@ -32,7 +32,8 @@ compare:
 """
 # Every job writes the same three predictions; only the final test_score differs.
 TOP_KEYS = {
-    "schema", "experiment", "created", "mode", "baseline", "baseline_label", "primary_metric", "alpha", "correction", "family_size",
+    "schema", "experiment", "created", "mode", "baseline", "baseline_label", "primary_metric",
+    "alpha", "correction", "family_size",
     "practical_threshold", "higher_is_better", "unit", "n_examples", "metrics", "systems",
     "families", "comparisons", "breakdowns", "ranking", "headline", "significance_note",
     "warnings", "timings", "jobs", "missing_jobs", "mlflow_parent_run_id",
