@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CACHE_ENV",
     "METRIC_LINE_PREFIX",
     "PREDICTION_COLUMNS",
     "JobContext",
@@ -44,8 +45,12 @@ __all__ = [
     "log_metrics",
     "metric_regex",
     "set_tags",
+    "shared_cache_dir",
     "write_predictions",
 ]
+
+#: Variable naming a data cache shared by the jobs of one machine (set by the launcher).
+CACHE_ENV = "LOCLAB_CACHE_DIR"
 
 #: Columns every ``predictions.parquet`` must have (more are welcome).
 PREDICTION_COLUMNS = ("example_id", "label", "prediction", "score")
@@ -127,6 +132,15 @@ def context() -> JobContext:
         mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
         mlflow_run_id=os.environ.get("MLFLOW_RUN_ID") or None,
     )
+
+
+def shared_cache_dir() -> Path:
+    """The data cache the launcher shares between jobs, else a folder in the temp folder.
+
+    The launcher names it in ``$LOCLAB_CACHE_DIR``.
+    """
+    value = os.environ.get(CACHE_ENV)
+    return Path(value) if value else Path(tempfile.gettempdir()) / "loclab-data-cache"
 
 
 def log_metrics(

@@ -100,10 +100,10 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
         if v is None:
             delta, p, label = "baseline", "", ""
         else:
-            lo, hi = v.ci if v.ci else (None, None)
+            low, high = v.ci or (None, None)
             delta = (
-                f"{_num(v.estimate, digits, True)} ({_num(lo, digits, True)} to "
-                f"{_num(hi, digits, True)})"
+                f"{_num(v.estimate, digits, True)} ({_num(low, digits, True)} to "
+                f"{_num(high, digits, True)})"
             )
             p, label = _p(v.p_adjusted), _MARK.get(v.label, v.label)
         row = [str(rank)] if ranking else []

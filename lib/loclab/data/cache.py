@@ -8,8 +8,6 @@ never serves data built by another version, and concurrent jobs writing the same
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,11 +23,9 @@ from loclab.data.term_qa import (
     data_fingerprint,
 )
 from loclab.io import atomic_path
+from loclab.runtime import CACHE_ENV, shared_cache_dir
 
 __all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_term_qa"]
-
-#: Variable naming a cache folder shared by jobs on one machine.
-CACHE_ENV = "LOCLAB_CACHE_DIR"
 _META_KEY = b"loclab"
 
 
@@ -42,12 +38,7 @@ def default_cache_dir(channel: Path | None = None) -> Path:
     Returns:
         An existing folder.
     """
-    if channel is not None:
-        folder = Path(channel)
-    elif os.environ.get(CACHE_ENV):
-        folder = Path(os.environ[CACHE_ENV])
-    else:
-        folder = Path(tempfile.gettempdir()) / "loclab-data-cache"
+    folder = Path(channel) if channel is not None else shared_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -209,7 +209,11 @@ def channel_names(layout: JobLayout) -> list[str]:
 
 
 def environment(
-    layout: JobLayout, job_name: str, hyperparameters: Mapping[str, str]
+    layout: JobLayout,
+    job_name: str,
+    hyperparameters: Mapping[str, str],
+    *,
+    num_gpus: int | None = None,
 ) -> dict[str, str]:
     """The ``SM_*`` variables the SageMaker training toolkit sets for a user script.
 
@@ -217,6 +221,7 @@ def environment(
         layout: The job's tree.
         job_name: ``TRAINING_JOB_NAME``.
         hyperparameters: String values from ``hyperparameters.json``.
+        num_gpus: GPUs the job may use (the machine's, from its driver files, when None).
 
     Returns:
         Variables to add to the kernel's environment.
@@ -228,7 +233,7 @@ def environment(
         "SM_CURRENT_HOST": str(resources.get("current_host", CURRENT_HOST)),
         "SM_HOSTS": json.dumps(_hosts(resources)),
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
-        "SM_NUM_GPUS": str(_count_gpus()),
+        "SM_NUM_GPUS": str(count_gpus() if num_gpus is None else num_gpus),
         "SM_INPUT_DIR": str(layout.input_dir),
         "SM_INPUT_CONFIG_DIR": str(layout.config_dir),
         "SM_INPUT_DATA_CONFIG": json.dumps(_read_json(layout.input_data_config_file)),
@@ -262,11 +267,8 @@ def _hosts(resources: dict[str, object]) -> list[str]:
     return [str(h) for h in hosts] if isinstance(hosts, list) else [CURRENT_HOST]
 
 
-def _count_gpus() -> int:
-    # Read the device list from the driver's files instead of importing torch (slow).
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() not in ("", "-1")])
+def count_gpus() -> int:
+    """GPUs on this machine, read from the driver's files (importing torch is slow)."""
     proc = Path("/proc/driver/nvidia/gpus")
     return len(list(proc.iterdir())) if proc.exists() else 0
 

@@ -31,7 +31,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from loclab.execution.contract import JobLayout, environment, read_hyperparameters
+from loclab.execution.contract import JobLayout, count_gpus, environment, read_hyperparameters
 from loclab.io import write_text
 from loclab.nbexec import CellError, execute_notebook
 
@@ -39,6 +39,7 @@ __all__ = [
     "NOTEBOOK_ENV",
     "OFFLINE_MLFLOW_DB",
     "OFFLINE_MLFLOW_ENV",
+    "inherited_environment",
     "main",
     "run",
 ]
@@ -143,7 +144,9 @@ def run(root: Path, job_name: str | None = None) -> int:
         return EXIT_INVALID
 
     name = job_name or os.environ.get("TRAINING_JOB_NAME") or root.name
-    os.environ.update(environment(layout, name, read_hyperparameters(layout)))
+    os.environ.update(
+        environment(layout, name, read_hyperparameters(layout), num_gpus=_visible_gpus())
+    )
     _open_offline_run(name)
 
     output = layout.executed_notebook
@@ -173,6 +176,23 @@ def run(root: Path, job_name: str | None = None) -> int:
         _write_failure(layout, "stopped (SIGTERM) after the last cell")
         return EXIT_STOPPED
     return 0
+
+
+def inherited_environment() -> dict[str, str]:
+    """What a local job inherits of its launcher's environment.
+
+    Everything (PATH, the virtual environment, AWS and proxy settings...) except the job
+    contract's own variables, which the job gets fresh.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "MLFLOW_RUN_ID"))}
+
+
+def _visible_gpus() -> int:
+    """GPUs this job may use: ``$CUDA_VISIBLE_DEVICES`` when set, else the machine's."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() not in ("", "-1")])
+    return count_gpus()
 
 
 def _open_offline_run(job_name: str) -> None:

@@ -183,17 +183,17 @@ def every_plan(exp: Experiment) -> list[JobPlan]:
         low: dict[str, Any] = {}
         high: dict[str, Any] = {}
         for key, entry in sweep.space.items():
-            values = grid_values(entry) if entry.is_finite else [entry.low, entry.high]
-            values = [v for v in values if v is not None]
-            if not values:
+            found_values = grid_values(entry) if entry.is_finite else [entry.low, entry.high]
+            candidates = [v for v in found_values if v is not None]
+            if not candidates:
                 continue
             # The longest encodings stand for the rest (lengths are what SageMaker limits).
-            texts = sorted(values, key=lambda v: len(str(v)))
+            texts = sorted(candidates, key=lambda v: len(str(v)))
             low[key], high[key] = texts[0], texts[-1]
         extremes = [low, high]
     plans: dict[tuple[str, str], JobPlan] = {}
     for values in extremes:
-        found = plan_jobs(exp, {rank: values for rank in range(1, 100)})
+        found = plan_jobs(exp, dict.fromkeys(range(1, 100), values))
         if sweep is not None:
             last = max(sweep.n_trials - 1, 0)
             found.append(plan_trial(exp, last, 9, values, study=exp.name, requeued_from=last))

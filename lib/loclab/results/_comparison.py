@@ -7,7 +7,7 @@ the statistics add, typed where declared here.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -27,7 +27,7 @@ __all__ = [
     "SystemSummary",
 ]
 
-COMPARISON_SCHEMA = "loclab.comparison/2"
+COMPARISON_SCHEMA: Final = "loclab.comparison/2"
 
 
 class MetricInfo(RecordModel):

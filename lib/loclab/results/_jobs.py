@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field
 
@@ -11,7 +11,7 @@ from loclab.spec import Spec
 
 __all__ = ["JobRecord", "JobsRecord"]
 
-JOBS_SCHEMA = "loclab.jobs/2"
+JOBS_SCHEMA: Final = "loclab.jobs/2"
 
 
 class JobRecord(RecordModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field
 
@@ -10,7 +10,7 @@ from loclab.results._base import Record, RecordModel
 
 __all__ = ["SweepRecord", "TrialCounts", "TrialRecord", "Winner"]
 
-SWEEP_SCHEMA = "loclab.sweep/2"
+SWEEP_SCHEMA: Final = "loclab.sweep/2"
 
 
 class TrialRecord(RecordModel):

@@ -55,6 +55,7 @@ from loclab.execution.backends.sagemaker._request import (
     LOG_GROUP,
 )
 from loclab.execution.contract import JobLayout, ResourceConfig, environment, write_input_config
+from loclab.execution.entrypoint import inherited_environment
 
 if TYPE_CHECKING:
     from loclab.testing.aws import MotoServer
@@ -378,7 +379,8 @@ class TrainingJobEmulator:
     def _environment(self, job: EmulatedJob, root: Path) -> dict[str, str]:
         layout = JobLayout(root)
         hyper = {str(k): str(v) for k, v in (job.request.get("HyperParameters") or {}).items()}
-        env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+        inherited = inherited_environment()
+        env = {k: inherited[k] for k in _KEEP_ENV if k in inherited}
         env.update(
             {k: self._map(str(v), root) for k, v in (job.request.get("Environment") or {}).items()}
         )

@@ -108,7 +108,7 @@ class Tracker:
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = self.client.create_run(self.experiment_id(experiment), tags=all_tags)
-        run_id = run.info.run_id
+        run_id = str(run.info.run_id)
         if params:
             self.log_params(run_id, params)
         return run_id

@@ -15,7 +15,7 @@ from typing import Any
 
 from loclab.execution.backends.base import Backend, JobHandle
 from loclab.execution.contract import JobLayout, write_input_config
-from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV
+from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV, inherited_environment
 from loclab.execution.job import LOG_FILE, JobRequest, read_metrics
 
 __all__ = ["LocalBackend", "LocalJobHandle", "stage_job"]
@@ -109,10 +109,7 @@ class LocalBackend(Backend):
     ) -> LocalJobHandle:
         layout = JobLayout(run_dir)
         stage_job(request, layout)
-        job_env = dict(os.environ)
-        # Variables of the launching process must not leak into the job's contract.
-        for key in [k for k in job_env if k.startswith(("SM_", "MLFLOW_RUN_ID"))]:
-            del job_env[key]
+        job_env = inherited_environment()
         job_env.update(
             {
                 "PYTHONUNBUFFERED": "1",

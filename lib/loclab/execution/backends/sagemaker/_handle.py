@@ -411,6 +411,7 @@ def _summary(description: dict[str, Any]) -> dict[str, Any]:
         "FinalMetricDataList",
         "ModelArtifacts",
     )
-    return json.loads(
+    kept: dict[str, Any] = json.loads(
         json.dumps({k: description[k] for k in keep if k in description}, default=str)
     )
+    return kept
