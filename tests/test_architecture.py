@@ -49,9 +49,13 @@ def test_environment_is_read_in_one_place():
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
-                if isinstance(node.value, ast.Name) and node.value.id == "os":
-                    found.append(f"{rel}:{node.lineno}")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                found.append(f"{rel}:{node.lineno}")
     assert not found, f"configuration must flow in from the command line: {found}"
 
 
