@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from loclab.execution.backends.local import threads_per_job
 from loclab.sweep import SweepFailedError, run_sweep_stage
-from loclab.sweep.driver import threads_per_job
 
 from .conftest import (
     driver,

@@ -22,6 +22,8 @@ from loclab.execution.backends.sagemaker._request import (
     metric_definitions,
     request_field,
     training_job_name,
+)
+from loclab.execution.backends.sagemaker._validate import (
     training_job_rules,
     validate_experiment,
     validate_training_job,

@@ -26,8 +26,8 @@ from loclab.execution.backends.sagemaker._request import (
     container_environment,
     job_tags,
     training_job_name,
-    validate_training_job,
 )
+from loclab.execution.backends.sagemaker._validate import validate_training_job
 from loclab.execution.contract import JobLayout, write_input_config
 from loclab.execution.entrypoint import CODE_CHANNEL, OFFLINE_MLFLOW_ENV
 from loclab.execution.job import JobRequest
