@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from loclab.compare import ComparisonError, RunOutput, analyse, collect, render_verdicts
+from loclab.io import jsonable
+from loclab.results import ComparisonRecord
 from loclab.spec import CompareSpec
 
 N = 600
@@ -109,7 +111,10 @@ def test_clearly_better_system_is_better_with_seed_decomposition():
     assert all(r["p_adjusted"] >= r["p_value"] for r in b["rows"])
     assert doc["ranking"] is None  # two systems: nothing to rank
     json.dumps(doc, allow_nan=False)
-    text = render_verdicts({**doc, "experiment": "synthetic", "missing_jobs": []})
+    record = ComparisonRecord.model_validate(
+        jsonable({**doc, "experiment": "synthetic", "created": "now", "mode": "jobs"})
+    )
+    text = render_verdicts(record)
     assert "neural" in text and "better" in text and "Breakdowns by error_type, locale" in text
 
 

@@ -64,7 +64,7 @@ def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
     """Create the study and queue trials in a fixed order (a constructed case)."""
     from loclab.sweep.storage import open_study, resolve_location
 
-    exp = load_experiment(spec)
+    exp = load_experiment(spec, environ=os.environ)
     study = open_study(resolve_location(exp.name, workspace(project).state), exp.spec.sweep)
     for p in params:
         study.enqueue_trial(p)
