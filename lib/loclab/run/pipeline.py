@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loclab.exceptions import JobFailedError
+from loclab.execution.job import JobResult
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults, JobRecord, JobsRecord
+from loclab.run.jobs import run_jobs
 from loclab.spec import Experiment
 
 if TYPE_CHECKING:
-    from loclab.execution.job import JobResult
     from loclab.tracking import Tracker
 
 __all__ = ["run_experiment"]
@@ -41,11 +42,17 @@ def run_experiment(
         JobFailedError: A job did not complete (the report is still written).
     """
     from loclab.execution.backends import create_backend, tracking_uri
+    from loclab.execution.backends.local import threads_per_job
     from loclab.execution.records import job_record
     from loclab.execution.runner import JobRunner
     from loclab.tracking import Tracker, provenance
 
-    backend = create_backend(exp)
+    workers = exp.workers
+    backend = (
+        create_backend(exp, threads_per_job=threads_per_job(workers))
+        if exp.spec.backend.kind == "local"
+        else create_backend(exp)
+    )
     results = ExperimentResults(ws.state, exp.name)
     tags = provenance(exp.root)
     # SageMaker jobs log into the launcher's runs only when both use the same server.
@@ -77,18 +84,22 @@ def run_experiment(
         winners = _sweep_stage(exp, ws, tracker, parent, timeout, say, run_sweep, backend)
         if exp.spec.sweep is None or exp.spec.compare is not None:
             # Stage 2: one job per system and seed (or the single configured job).
-            plans = plan_jobs(exp, winners)
-            for i, plan in enumerate(plans, 1):
-                request = make_request(exp, plan, timeout=timeout)
-                say(f"[{i}/{len(plans)}] {plan.name} ...")
-                result = runner.run(request, reuse=reuse)
+            requests = [make_request(exp, p, timeout=timeout) for p in plan_jobs(exp, winners)]
+            if workers > 1 and len(requests) > 1:
+                say(f"jobs: {len(requests)} to run, {min(workers, len(requests))} at a time")
+
+            def recorded(result: JobResult) -> None:
                 finished.append(result)
                 jobs.append(job_record(result, backend=backend.name, results=results))
                 results.write_jobs(record.model_copy(update={"jobs": list(jobs)}))
-                if result.cached:
-                    say(f"      reused completed run {result.run_dir}")
-                else:
-                    say(f"      {result.state} in {result.duration:.1f} s")
+
+            done = run_jobs(
+                runner, requests, workers=workers, reuse=reuse, say=say, on_done=recorded
+            )
+            # Records and the analysis keep the plan's order, whatever order jobs ended in.
+            order = {r.name: i for i, r in enumerate(done)}
+            finished.sort(key=lambda r: order[r.name])
+            jobs.sort(key=lambda j: order[j.name])
             if exp.spec.compare is not None:
                 # Stage 3: statistics over the completed jobs' outputs (comparison.json).
                 from loclab.compare import run_analysis_stage

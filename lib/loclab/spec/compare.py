@@ -87,6 +87,8 @@ class CompareSpec(SpecModel):
         n_resamples: Resamples (or randomization trials) per test.
         stats_seed: Seed of every resampling test.
         unit: What one example is, in verdict sentences (e.g. ``test sentences``).
+        workers: Jobs run at once (each gets its share of the cores); default: the sweep's
+            ``workers`` when there is a sweep, else 1.
     """
 
     systems: dict[str, SystemSpec] = Field(default_factory=dict)
@@ -104,6 +106,7 @@ class CompareSpec(SpecModel):
     n_resamples: int = Field(default=10_000, ge=1_000, le=1_000_000)
     stats_seed: int = 0
     unit: str = Field(default="test examples", min_length=1)
+    workers: int | None = Field(default=None, ge=1, le=64)
 
     @model_validator(mode="before")
     @classmethod

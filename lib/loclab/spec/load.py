@@ -72,6 +72,14 @@ class Experiment:
         """The notebook path as written in the spec."""
         return self.spec.notebook
 
+    @property
+    def workers(self) -> int:
+        """Jobs of the job stage run at once: ``compare.workers``, else ``sweep.workers``."""
+        compare, sweep = self.spec.compare, self.spec.sweep
+        if compare is not None and compare.workers is not None:
+            return compare.workers
+        return sweep.workers if sweep is not None else 1
+
     def job_overrides(
         self,
         *,
