@@ -212,7 +212,9 @@ def extract_statistics(
 
 
 def _statistics_of(
-    metric: BleuMetric | ChrfMetric | TerMetric, hypotheses: Sequence[list[str]], references: list[str]
+    metric: BleuMetric | ChrfMetric | TerMetric,
+    hypotheses: Sequence[list[str]],
+    references: list[str],
 ) -> list[np.ndarray]:
     return [metric.segment_statistics(hyps, references) for hyps in hypotheses]
 

@@ -279,9 +279,7 @@ class _Tree:
         self.archive: tarfile.TarFile | None = None
         self.members: dict[str, tarfile.TarInfo] = {}
         if path.is_dir():
-            self.files = {
-                p.relative_to(path).as_posix() for p in _walk_files(path) if p.is_file()
-            }
+            self.files = {p.relative_to(path).as_posix() for p in _walk_files(path) if p.is_file()}
         else:
             self.archive = tarfile.open(path, "r:*")  # noqa: SIM115 (closed by __exit__)
             for member in self.archive.getmembers():
@@ -427,7 +425,6 @@ def check(found: Found) -> None:
         elif origin != ref_origin and ref_lines and len(lines) != len(ref_lines):
             found.problem(
                 origin,
-                f"has {len(lines):,} {unit} but the reference {ref_name} has "
-                f"{len(ref_lines):,}",
+                f"has {len(lines):,} {unit} but the reference {ref_name} has {len(ref_lines):,}",
                 "outputs must be line-aligned with the reference (one segment per line)",
             )

@@ -75,7 +75,7 @@ def mt_metric(key: str, **options: Any) -> MTMetric:
 
 
 def metric_signature(key: str, nrefs: int = 1, **options: Any) -> str:
-    """sacrebleu's signature of metric ``key`` with ``options`` and ``nrefs`` references.
+    """The sacrebleu signature of metric ``key`` with ``options`` and ``nrefs`` references.
 
     >>> metric_signature("bleu")  # doctest: +ELLIPSIS
     'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:...'

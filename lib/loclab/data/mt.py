@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loclab.data import _mt_read
-from loclab.data._mt_read import FORMATS, TEXT, TSV, WMT
+from loclab.data._mt_read import FORMATS, TEXT, WMT
 from loclab.data._mt_score import (
     METRIC_ALIASES,
     MT_METRICS,
@@ -174,7 +174,7 @@ def detect_format(path: str | Path) -> str:
 def read_mt_outputs(
     path: str | Path,
     *,
-    format: str = "auto",  # noqa: A002 (the parameter users set)
+    format: str = "auto",
     references: str | Sequence[str] | None = None,
     testset: str | None = None,
     pair: str | None = None,

@@ -137,7 +137,7 @@ class _SacrebleuMetric(CorpusMetric):
         return float(self._bare()._compute_score_from_stats(self._totals(arr)).score)
 
     def signature(self, nrefs: int | None = None) -> str:
-        """sacrebleu's reproducibility signature of this metric.
+        """The reproducibility signature sacrebleu prints for this metric.
 
         For example ``nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0``.
 

@@ -49,7 +49,7 @@ class TerMetric(_SacrebleuMetric):
         }  # fmt: skip
 
     def _sacrebleu(self, references: Sequence[Any] | None) -> Any:
-        from sacrebleu.metrics import TER
+        from sacrebleu.metrics.ter import TER
 
         return TER(references=references, **self._kwargs)
 
