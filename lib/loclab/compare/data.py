@@ -460,6 +460,7 @@ def _collect_discovered(
             False,
             {name: run.corpus[key].stats[name][None, :, :] for name in order},
             run.corpus[key].metric,
+            run.corpus[key].info.get("signature"),
         )
         for key in keys
     }
