@@ -10,6 +10,7 @@ import pytest
 from loclab.data.mt import (
     MTOutputs,
     detect_format,
+    mt_metric,
     read_mt_outputs,
     resolve_mt_input,
     score_outputs,
@@ -145,16 +146,12 @@ def test_every_problem_is_one_line_naming_the_file(texts, tmp_path):
     assert str(err.value).splitlines() == [
         f"{folder}/latin1.de: is not UTF-8 (byte 0xf6 on line 1); convert it, e.g. iconv -f "
         "latin1 -t utf-8 FILE > FILE.utf8",
-    ]
-    (folder / "latin1.de").unlink()
-    with pytest.raises(DataError) as err:
-        read_mt_outputs(folder)
-    assert str(err.value).splitlines() == [
         f"{folder}/blank.de: system output 'blank' is empty (only empty lines)",
         f"{folder}/empty.de: system output 'empty' is empty (no lines)",
         f"{folder}/short.de: has 117 lines but the reference ref.de has 120; outputs must be "
         "line-aligned with the reference (one segment per line)",
     ]
+    (folder / "latin1.de").unlink()
     with pytest.raises(DataError) as err:
         read_mt_outputs(folder, references="reference.de")
     assert str(err.value) == (
@@ -192,6 +189,14 @@ def test_tsv_problems(tmp_path):
         "that do; systems: reference, x",
         f"{path} (system x): repeats segment(s) 0; each system needs one row per segment",
     ]
+
+
+def test_metric_options_are_checked_up_front():
+    with pytest.raises(ValueError, match=r"options \{'tokenize': 'foo'\} do not suit the bleu"):
+        mt_metric("bleu", tokenize="foo")
+    with pytest.raises(ValueError, match="'meteor' is not an MT metric; valid: bleu, chrf, "):
+        mt_metric("meteor")
+    assert mt_metric("chrf++").name == "chrF2++" and mt_metric("TER").higher_is_better is False
 
 
 def test_a_file_of_another_kind_and_a_missing_path(tmp_path):

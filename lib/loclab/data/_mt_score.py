@@ -69,9 +69,11 @@ def mt_metric(key: str, **options: Any) -> MTMetric:
     """
     cls, _ = MT_METRICS[canonical_metric(key)]
     try:
-        return cls(**metric_options(key, options))
-    except TypeError as err:
-        raise ValueError(f"options {options} do not suit the {key} metric: {err}") from None
+        metric = cls(**metric_options(key, options))
+        metric._bare()  # sacrebleu checks its options (e.g. the tokenizer) here, not later
+    except (TypeError, ValueError, KeyError) as err:
+        raise ValueError(f"options {options} do not suit the {key} metric: {err!r}") from None
+    return metric
 
 
 def metric_signature(key: str, nrefs: int = 1, **options: Any) -> str:

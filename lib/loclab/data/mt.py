@@ -219,8 +219,7 @@ def read_mt_outputs(
         )  # fmt: skip
     else:
         found = _mt_read.read_tsv(path, refs)
-    if not found.problems:
-        _mt_read.check(found)
+    _mt_read.check(found)
     if found.problems:
         raise DataError(found.problems)
     n = len(found.references[0][2])
