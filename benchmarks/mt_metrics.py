@@ -43,13 +43,16 @@ def main() -> None:
     )
     scored: dict[str, SegmentStatistics] = {}
     for n_jobs in args.jobs:
-        times = {}
+        times, cpu = {}, {}
         for key in METRICS:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), _cpu()
             scored.update(score_outputs(outputs, [key], n_jobs=n_jobs))
-            times[key] = time.perf_counter() - start
-        shown = ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
-        print(f"n_jobs={n_jobs}: all four {sum(times.values()):.1f} s ({shown})")
+            times[key], cpu[key] = time.perf_counter() - start, _cpu() - start_cpu
+        shown = ", ".join(f"{k} {times[k]:.1f} s / {cpu[k]:.1f} CPU-s" for k in METRICS)
+        print(
+            f"n_jobs={n_jobs}: all four {sum(times.values()):.1f} s wall, "
+            f"{sum(cpu.values()):.1f} CPU-s ({shown}); load average {os.getloadavg()[0]:.1f}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for key, found in scored.items():
             write_corpus_statistics(
@@ -62,6 +65,15 @@ def main() -> None:
         print(f"{key}: {found.signature}")
     if args.check:
         _check(outputs, scored)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished worker processes."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _check(outputs: MTOutputs, scored: dict[str, SegmentStatistics]) -> None:
