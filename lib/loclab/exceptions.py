@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "DataError",
     "JobFailedError",
     "LoclabError",
     "Problem",
@@ -45,6 +46,14 @@ class SpecError(LoclabError):
     """The spec, its notebook or the command line is invalid. Nothing was run or written."""
 
     exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(LoclabError, ValueError):
+    """Input data cannot be used: one line per problem, each naming the file and the fix."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)

@@ -48,8 +48,8 @@ CASES = [
      [f"{S}: compare.test: two_level_bootstrap needs at least 2 seeds per system (5 "
       "recommended); set seeds: 5"]),
     ("compare:\n" + TWO + "  test: ar\n",
-     [f"{S}: compare.metrics: test ar compares corpus metrics (bleu, chrf, f1, pearson), not "
-      "'accuracy'; use test: auto for per-example scores"]),
+     [f"{S}: compare.metrics: test ar compares corpus metrics (bleu, chrf, chrfpp, chrf++, "
+      "ter, f1, pearson), not 'accuracy'; use test: auto for per-example scores"]),
     ("compare:\n" + TWO + "  baseline: bsae\n",
      [f"{S}: compare.baseline: 'bsae' is not one of the systems; did you mean 'base'?"]),
     ("compare:\n  systems:\n    a: {role: baseline}\n    b: {role: baseline}\n",
@@ -140,4 +140,4 @@ def test_repository_specs_validate(monkeypatch, capsys):
         ["validate", "experiments/mt_engines.yaml", "experiments/term_qa.yaml"],
     )
     assert code == 0, err
-    assert "experiments/mt_engines.yaml: ok (5 notebook parameters, 1 job(s))" in out
+    assert "experiments/mt_engines.yaml: ok (9 notebook parameters, 1 job(s))" in out

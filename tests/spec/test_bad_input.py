@@ -83,8 +83,9 @@ CASES = [
         [],
         [
             f"{S}: channels.data: 'missing/folder' does not exist "
-            "(resolved to {root}/missing/folder);"
-            " paths are relative to the project root"
+            "(resolved to {root}/missing/folder); point the channel at your copy with "
+            "--channel data=PATH, or edit channels.data (relative paths start at the project "
+            "root)"
         ],
     ),
     (

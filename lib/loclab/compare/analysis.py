@@ -97,7 +97,7 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
         "correction": compare.correction,
         "family_size": families[0]["family_size"],
         "practical_threshold": compare.practical_threshold,
-        "higher_is_better": compare.higher_is_better,
+        "higher_is_better": higher_is_better(primary, compare),
         "unit": compare.unit,
         "n_examples": None if data.example_ids is None else len(data.example_ids),
         "metrics": [_describe_metric(data.metrics[k], i, compare) for i, k in enumerate(keys)],
@@ -125,9 +125,17 @@ def _describe_metric(metric: MetricData, index: int, compare: CompareSpec) -> di
         "source": metric.source,
         "kind": kind,
         "role": "confirmatory" if index == 0 else "secondary",
-        "higher_is_better": compare.higher_is_better,
+        "higher_is_better": higher_is_better(metric, compare),
         "options": getattr(metric.metric, "_kwargs", None),
+        "signature": metric.signature,
     }
+
+
+def higher_is_better(metric: MetricData, compare: CompareSpec) -> bool:
+    """Direction of ``metric``: a corpus metric's own (TER is lower-is-better), else the spec's."""
+    if metric.source == "corpus" and metric.metric is not None:
+        return metric.metric.higher_is_better
+    return compare.higher_is_better
 
 
 def _plan(
@@ -263,7 +271,7 @@ def _family(
         alpha=compare.alpha,
         correction=compare.correction,
         threshold=threshold,
-        higher_is_better=compare.higher_is_better,
+        higher_is_better=higher_is_better(metric, compare),
         unit="training runs" if all_runs else compare.unit,
         metric_name=metric.name if metric.source == "corpus" else "",
         digits=_digits(metric),
@@ -422,7 +430,7 @@ def _breakdowns(
         alpha=compare.alpha,
         correction=compare.breakdown_correction,
         threshold=0.0,
-        higher_is_better=compare.higher_is_better,
+        higher_is_better=higher_is_better(metric, compare),
         unit=compare.unit,
         digits=_digits(metric),
     )
@@ -483,7 +491,7 @@ def _ranking(
             metric=corpus,
             alpha=compare.alpha,
             correction=compare.correction,
-            higher_is_better=compare.higher_is_better,
+            higher_is_better=higher_is_better(metric, compare),
             n_resamples=compare.n_resamples,
             seed=compare.stats_seed,
         )

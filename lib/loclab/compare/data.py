@@ -99,6 +99,7 @@ class MetricData:
         values: System to ``(runs, examples)`` (predictions), ``(runs, examples, n_stats)``
             (corpus) or ``(runs,)`` (final).
         metric: The corpus metric, for ``corpus``.
+        signature: sacrebleu's signature of the scores, when the job wrote one.
     """
 
     key: str
@@ -107,6 +108,7 @@ class MetricData:
     binary: bool
     values: Mapping[str, np.ndarray]
     metric: CorpusMetric | None = None
+    signature: str | None = None
 
     def per_run(self, system: str) -> np.ndarray:
         """One value per run of ``system`` (mean, corpus score, or the final metric)."""
@@ -314,7 +316,8 @@ def _metric(
             raise ComparisonError(
                 f"{key} statistics cover different numbers of examples; {_SAME_SPLIT}"
             )
-        return MetricData(key, metric.name, "corpus", False, stats, metric)
+        signature = runs[0].corpus[key].info.get("signature")
+        return MetricData(key, metric.name, "corpus", False, stats, metric, signature)
     if runs and all(key in r.final_metrics for r in runs):
         values = {
             name: np.asarray([float(r.final_metrics[key]) for r in by_system[name]])
@@ -457,6 +460,7 @@ def _collect_discovered(
             False,
             {name: run.corpus[key].stats[name][None, :, :] for name in order},
             run.corpus[key].metric,
+            run.corpus[key].info.get("signature"),
         )
         for key in keys
     }

@@ -9,8 +9,9 @@ On disk, under the job's ``output/data/corpus_stats/``, each metric has two file
 * ``<key>.parquet``: one row per system and example, columns ``system``, ``example_id`` and
   one float column per statistic (named as the metric's ``stat_names``);
 * ``<key>.json``: how to recompute the metric from the statistics (``metric``, ``options``,
-  ``stat_names``, ``name``) and where they came from (``reference``, ``systems``,
-  ``n_examples``, library versions).
+  ``stat_names``, ``name``, ``higher_is_better``), sacrebleu's ``signature`` of the scores
+  (MT metrics) and where they came from (``reference``, ``systems``, ``n_examples``, library
+  versions).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from loclab.io import atomic_path
-from loclab.stats import BleuMetric, ChrfMetric, CorpusMetric, F1Metric, PearsonMetric
+from loclab.stats import (
+    BleuMetric,
+    ChrfMetric,
+    CorpusMetric,
+    F1Metric,
+    PearsonMetric,
+    TerMetric,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,18 +58,23 @@ STATS_DIR = "corpus_stats"
 _METRICS: dict[str, type[CorpusMetric]] = {
     "bleu": BleuMetric,
     "chrf": ChrfMetric,
+    "chrfpp": ChrfMetric,
+    "ter": TerMetric,
     "f1": F1Metric,
     "pearson": PearsonMetric,
 }
+#: Options that define a key beyond its class, and other spellings of keys.
+_DEFAULTS: dict[str, dict[str, Any]] = {"chrfpp": {"word_order": 2}}
+_ALIASES = {"chrf++": "chrfpp"}
 
 
 def corpus_metric(key: str, **options: Any) -> CorpusMetric:
-    """The corpus metric named ``key`` (``bleu``, ``chrf``, ``f1`` or ``pearson``).
+    """The corpus metric named ``key`` (``bleu``, ``chrf``, ``chrfpp``, ``ter``, ``f1``, ...).
 
     Args:
-        key: Metric name.
-        **options: Constructor options (e.g. ``tokenize="none"`` for BLEU, ``word_order=2``
-            for chrF++); F1 and Pearson take none.
+        key: Metric name (``chrf++`` is ``chrfpp``: chrF with ``word_order=2``).
+        **options: Constructor options (e.g. ``tokenize="none"`` for BLEU); F1 and Pearson
+            take none.
 
     Returns:
         A :class:`~loclab.stats.CorpusMetric`.
@@ -69,11 +82,12 @@ def corpus_metric(key: str, **options: Any) -> CorpusMetric:
     Raises:
         ValueError: For an unknown name or options the metric does not take.
     """
+    key = _ALIASES.get(key, key)
     if key not in _METRICS:
         raise ValueError(f"unknown corpus metric '{key}'; valid: {', '.join(_METRICS)}")
     cls = _METRICS[key]
     try:
-        return cls(**options)
+        return cls(**{**_DEFAULTS.get(key, {}), **options})
     except TypeError as err:
         raise ValueError(f"options {options} do not suit the {key} metric: {err}") from None
 
@@ -146,7 +160,7 @@ def read_translations(path: str | Path) -> pd.DataFrame:
 
 def extract_statistics(
     translations: pd.DataFrame,
-    metric: BleuMetric | ChrfMetric,
+    metric: BleuMetric | ChrfMetric | TerMetric,
     *,
     reference: str = "reference",
     systems: Sequence[str] | None = None,
@@ -198,7 +212,9 @@ def extract_statistics(
 
 
 def _statistics_of(
-    metric: BleuMetric | ChrfMetric, hypotheses: Sequence[list[str]], references: list[str]
+    metric: BleuMetric | ChrfMetric | TerMetric,
+    hypotheses: Sequence[list[str]],
+    references: list[str],
 ) -> list[np.ndarray]:
     return [metric.segment_statistics(hyps, references) for hyps in hypotheses]
 
@@ -210,6 +226,7 @@ def write_corpus_statistics(
     *,
     options: Mapping[str, Any] | None = None,
     reference: str | None = None,
+    signature: str | None = None,
 ) -> Path:
     """Write one metric's statistics and their description under ``out_dir/corpus_stats``.
 
@@ -220,6 +237,7 @@ def write_corpus_statistics(
         statistics: Rows as :func:`extract_statistics` returns them.
         options: The metric's constructor options (so the analysis scores identically).
         reference: Where the references came from, for the record.
+        signature: sacrebleu's signature of the scores, for the record and the report.
 
     Returns:
         The parquet file written.
@@ -242,6 +260,8 @@ def write_corpus_statistics(
         "name": metric.name,
         "options": dict(options or {}),
         "stat_names": list(metric.stat_names),
+        "higher_is_better": metric.higher_is_better,
+        "signature": signature,
         "systems": systems,
         "n_examples": int(len(statistics) // max(len(systems), 1)),
         "reference": reference,
@@ -264,23 +284,26 @@ def score_systems(
     Args:
         translations: Rows of ``system``, ``segment``, ``text`` (see :func:`read_translations`).
         out_dir: The job's ``output/data`` folder.
-        metrics: Metric names (``bleu``, ``chrf``).
+        metrics: Metric names (``bleu``, ``chrf``, ``chrfpp``, ``ter``).
         reference: The ``system`` value that holds the reference translation.
         options: Per metric, its constructor options (e.g. ``{"bleu": {"tokenize": "13a"}}``).
 
     Returns:
         The statistics as the analysis will read them, by metric.
     """
-    for key in metrics:
-        if key not in ("bleu", "chrf"):
-            raise ValueError(f"'{key}' is not extracted from text; use bleu or chrf")
+    keys = [_ALIASES.get(key, key) for key in metrics]
+    for key in keys:
+        if key not in ("bleu", "chrf", "chrfpp", "ter"):
+            raise ValueError(f"'{key}' is not extracted from text; use bleu, chrf, chrfpp or ter")
         opts = dict((options or {}).get(key, {}))
         metric = corpus_metric(key, **opts)
-        assert isinstance(metric, BleuMetric | ChrfMetric)
+        assert isinstance(metric, BleuMetric | ChrfMetric | TerMetric)
         frame = extract_statistics(translations, metric, reference=reference)
-        write_corpus_statistics(out_dir, key, frame, options=opts, reference=reference)
+        write_corpus_statistics(
+            out_dir, key, frame, options=opts, reference=reference, signature=metric.signature()
+        )
     found = read_corpus_statistics(out_dir)
-    return {key: found[key] for key in metrics}
+    return {key: found[key] for key in keys}
 
 
 def file_fingerprint(path: Path) -> str:

@@ -3,6 +3,7 @@
 Modules by concern: :mod:`~loclab.data.cldr` (raw CLDR pairs), :mod:`~loclab.data.noise`
 (synthetic errors), :mod:`~loclab.data.term_qa` (labelled set, splits, fingerprint),
 :mod:`~loclab.data.cache` (Parquet cache), :mod:`~loclab.data.io` (user files),
+:mod:`~loclab.data.mt` (MT system outputs and their BLEU/chrF/chrF++/TER statistics),
 :mod:`~loclab.data.scripts` (writing systems), :mod:`~loclab.data.vocab` and
 :mod:`~loclab.data.datamodule` (Lightning; imported on first use, it pulls in torch).
 """

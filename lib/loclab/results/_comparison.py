@@ -41,6 +41,7 @@ class MetricInfo(RecordModel):
         role: ``confirmatory`` (the first, deciding metric) or ``secondary``.
         higher_is_better: Its direction.
         options: Options of a corpus metric (tokenizer...), when it has any.
+        signature: A sacrebleu metric's signature (exactly how the score was computed).
     """
 
     key: str
@@ -50,6 +51,7 @@ class MetricInfo(RecordModel):
     role: str
     higher_is_better: bool = True
     options: dict[str, Any] | None = None
+    signature: str | None = None
 
 
 class MetricSummary(RecordModel):

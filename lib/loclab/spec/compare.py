@@ -25,7 +25,10 @@ TESTS = ("auto", "mcnemar", "permutation", "two_level_bootstrap", "seed_level", 
 #: Tests that compare one run per system.
 SINGLE_RUN_TESTS = ("mcnemar", "permutation", "ar")
 #: Corpus metrics computed from per-example sufficient statistics written by a job.
-CORPUS_METRICS = ("bleu", "chrf", "f1", "pearson")
+CORPUS_METRICS = ("bleu", "chrf", "chrfpp", "chrf++", "ter", "f1", "pearson")
+#: Other spellings of corpus metrics, stored as the key the job writes (``chrf++`` is
+#: ``chrfpp``: statistics files and MLflow names cannot hold ``+``).
+METRIC_ALIASES = {"chrf++": "chrfpp"}
 #: System names become parts of job names (letters, digits and inner hyphens).
 SYSTEM_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?$"
 _TOP_K = re.compile(r"^top-?(\d+)$")
@@ -71,9 +74,9 @@ class CompareSpec(SpecModel):
         metrics: What is compared; the first decides the verdicts (the confirmatory family),
             the others are reported as secondary families. ``accuracy`` (per-example 0/1
             correctness), a numeric column of the predictions (per-example scores), a corpus
-            metric whose statistics the job wrote (``bleu``, ``chrf``, ``f1``, ``pearson``), or
-            a final metric of the job (one value per run, e.g. ``test_f1``). Default:
-            ``[accuracy]``.
+            metric whose statistics the job wrote (``bleu``, ``chrf``, ``chrfpp`` or ``chrf++``,
+            ``ter``, ``f1``, ``pearson``), or a final metric of the job (one value per run,
+            e.g. ``test_f1``). Default: ``[accuracy]``.
         test: ``auto`` picks the test from the data; or ``mcnemar``, ``permutation``,
             ``two_level_bootstrap``, ``seed_level``, ``ar`` (approximate randomization).
         alpha: Family-wise error rate (or false discovery rate for ``bh``).
@@ -81,7 +84,8 @@ class CompareSpec(SpecModel):
         practical_threshold: Smallest difference of the first metric that matters.
         breakdowns: Prediction columns to break the first metric down by (exploratory).
         breakdown_correction: Adjustment across all breakdown cells (Benjamini-Hochberg).
-        higher_is_better: Direction of the compared metrics.
+        higher_is_better: Direction of the compared metrics; a corpus metric's own direction
+            wins (TER is lower-is-better whatever this says).
         rank: Rank all systems and group those that cannot be told apart (default: with 3
             or more systems).
         n_resamples: Resamples (or randomization trials) per test.
@@ -160,6 +164,7 @@ class CompareSpec(SpecModel):
     @field_validator("metrics")
     @classmethod
     def _unique_metrics(cls, value: list[str]) -> list[str]:
+        value = [METRIC_ALIASES.get(m, m) for m in value]
         seen = [m for i, m in enumerate(value) if m in value[:i]]
         if seen:
             raise ValueError(f"metric '{seen[0]}' is listed twice")

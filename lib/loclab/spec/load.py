@@ -223,7 +223,8 @@ def load_experiment(
                     shown,
                     f"channels.{name}",
                     f"'{value}' does not exist (resolved to {channel_path})",
-                    "paths are relative to the project root",
+                    f"point the channel at your copy with --channel {name}=PATH, or edit "
+                    f"channels.{name} (relative paths start at the project root)",
                 )
             )
         channels[name] = channel_path

@@ -11,8 +11,9 @@ Which test to use (:func:`default_test`):
   (cross-checks: :func:`paired_t_test`, :func:`wilcoxon_signed_rank`; intervals:
   :func:`paired_bootstrap`);
 * per-example 0/1 outcomes: :func:`mcnemar`;
-* corpus metrics that do not average over examples (BLEU, chrF, F1, Pearson):
+* corpus metrics that do not average over examples (BLEU, chrF, chrF++, TER, F1, Pearson):
   :func:`corpus_metric_test` with :class:`BleuMetric`, :class:`ChrfMetric`,
+  :class:`TerMetric` (lower is better: each metric's ``higher_is_better`` says so),
   :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
 * several training seeds per system on shared examples: :func:`two_level_bootstrap`;
 * one score per training run: :func:`seed_level_test`, :func:`aso`;
@@ -24,7 +25,7 @@ says "needs more data" when a non-significant result could not have detected the
 difference that matters.
 
 ``import loclab.stats`` imports numpy and scipy only; sacrebleu is imported inside the
-functions that extract BLEU/chrF statistics.
+functions that extract BLEU/chrF/TER statistics, score them or print their signature.
 """
 
 from ._aso import ASOResult, aso
@@ -61,6 +62,7 @@ from ._paired import (
 )
 from ._ranking import Ranking, rank_systems
 from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
+from ._ter import TerMetric
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "PowerResult",
     "Ranking",
     "SeedLevelResult",
+    "TerMetric",
     "TestResult",
     "TwoLevelResult",
     "Verdict",

@@ -1,8 +1,10 @@
 """Corpus metrics computed from summed per-example sufficient statistics.
 
-BLEU and chrF follow sacrebleu's definitions exactly (their statistics come from sacrebleu, which
-is imported only when statistics are extracted); F1, accuracy and Pearson correlation are
-defined here. Every ``score`` is vectorised over a leading resample axis.
+BLEU, chrF/chrF++ and TER (``_ter.py``) follow sacrebleu's definitions exactly (their
+statistics come from sacrebleu, which is imported only when statistics are extracted or a
+corpus score is computed); F1, accuracy and Pearson correlation are defined here. Every
+``score`` is vectorised over a leading resample axis; ``corpus_score`` of a sacrebleu metric is
+sacrebleu's own score of the summed statistics, bit for bit.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ class CorpusMetric:
 
     Subclasses define ``name``, ``stat_names`` and :meth:`score`, which must accept totals of
     shape ``(..., n_stats)`` and return scores of shape ``(...)`` (vectorised over resamples).
+    ``higher_is_better`` states the metric's direction: tests always report ``A - B``, and
+    verdicts and rankings read the direction from here (TER is lower-is-better).
     """
 
     name: str = "metric"
     stat_names: tuple[str, ...] = ()
+    higher_is_better: bool = True
 
     @property
     def n_stats(self) -> int:
@@ -92,6 +97,70 @@ class _SacrebleuMetric(CorpusMetric):
         # public per-segment API for chrF statistics.
         stats = metric._extract_corpus_statistics(list(hypotheses), None)
         return np.asarray(stats, dtype=np.float64).reshape(len(hypotheses), self.n_stats)
+
+    def _bare(self) -> Any:
+        """The sacrebleu metric without references (scores summed statistics, signatures)."""
+        bare = getattr(self, "_bare_metric", None)
+        if bare is None:
+            bare = self._bare_metric = self._sacrebleu(None)
+        return bare
+
+    def _totals(self, stats: np.ndarray) -> list[Any]:
+        """Column sums as sacrebleu forms them: exact integers for count statistics."""
+        totals = stats.sum(axis=0)
+        if np.all(totals == np.round(totals)) and np.all(np.abs(totals) < 2.0**53):
+            return [int(v) for v in totals]
+        return [float(v) for v in totals]
+
+    def corpus_score(self, stats: Any) -> float:
+        """Corpus score from per-segment statistics, computed by sacrebleu itself.
+
+        Equal, bit for bit, to ``sacrebleu.metrics.<Metric>(...).corpus_score(...)`` on the
+        texts the statistics were extracted from (the vectorised :meth:`score` agrees to about
+        1e-14 and is what resampling uses).
+
+        Args:
+            stats: Per-segment statistics, shape ``(segments, n_stats)``.
+
+        Returns:
+            The score on sacrebleu's 0-100 scale.
+
+        Raises:
+            ValueError: When the statistics do not have ``n_stats`` columns.
+        """
+        arr = np.asarray(stats, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != self.n_stats:
+            raise ValueError(
+                f"{self.name} needs statistics of shape (segments, {self.n_stats}), got "
+                f"{arr.shape}."
+            )
+        return float(self._bare()._compute_score_from_stats(self._totals(arr)).score)
+
+    def signature(self, nrefs: int | None = None) -> str:
+        """The reproducibility signature sacrebleu prints for this metric.
+
+        For example ``nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0``.
+
+        Args:
+            nrefs: Number of references per segment (-1: it varies). Default: as many as the
+                last :meth:`segment_statistics` call used.
+
+        Returns:
+            The signature string, exactly as sacrebleu prints it.
+
+        Raises:
+            ValueError: When ``nrefs`` is not given and no statistics were extracted yet.
+        """
+        if nrefs is None:
+            cached = getattr(self, "_cached_refs", None)
+            if cached is None:
+                raise ValueError(
+                    f"{self.name}: pass nrefs (no statistics were extracted to count them)."
+                )
+            nrefs = int(cached[1].num_refs)
+        bare = self._sacrebleu(None)
+        bare.num_refs = int(nrefs)
+        return str(bare.get_signature())
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())

@@ -525,12 +525,15 @@ def statistical_details(ctx: ReportContext) -> Html:
     for c in comp.get("comparisons") or []:
         by_family.setdefault(f"{c.get('family')}:{c.get('metric')}", []).append(c)
     families = {f"{f.get('role')}:{f.get('metric')}": f for f in comp.get("families") or []}
+    signatures = {m.get("key"): m.get("signature") for m in comp.get("metrics") or []}
     for key, rows in by_family.items():
         rows = sorted(rows, key=lambda c: -(c.get("estimate") or 0.0))
         fam = families.get(key, {})
         digits = digits_for([c.get("estimate") for c in rows])
         role = "Deciding metric" if key.startswith("confirmatory") else "Secondary metric"
         parts.append(tag("h3", f"{role}: {rows[0].get('metric_name') or rows[0].get('metric')}"))
+        if signatures.get(rows[0].get("metric")):
+            parts.append(tag("p", f"sacrebleu signature: {signatures[rows[0]['metric']]}"))
         if fam.get("summary"):
             parts.append(tag("p", fam["summary"]))
         methods = sorted({str(c.get("method") or c.get("test") or "") for c in rows})
