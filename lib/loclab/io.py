@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -17,7 +18,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "jsonable", "read_json", "write_bytes", "write_json", "write_text"]
+__all__ = [
+    "atomic_path",
+    "jsonable",
+    "read_json",
+    "source_fingerprint",
+    "write_bytes",
+    "write_json",
+    "write_text",
+]
 
 
 @contextlib.contextmanager
@@ -103,3 +112,33 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return jsonable(value.item())
     return str(value)
+
+
+def source_fingerprint(parts: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
+    """Hash of parts of loclab's own source and of the versions of some libraries.
+
+    A stage's results are reused only while the code that computed them is unchanged: a job's
+    (its task code), the analysis' (the statistics), the report's (its sections).
+
+    Args:
+        parts: Modules or packages of loclab, relative to the package (``stats``,
+            ``runtime.py``...).
+        libraries: Distributions whose installed version counts (``numpy``...).
+    """
+    from importlib import metadata
+
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for part in parts:
+        target = package / part
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for f in files:
+            if f.is_file():
+                h.update(str(f.relative_to(package)).encode())
+                h.update(f.read_bytes())
+    for lib in libraries:
+        try:
+            h.update(f"{lib}=={metadata.version(lib)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{lib}==none".encode())
+    return h.hexdigest()

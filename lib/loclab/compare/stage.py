@@ -12,7 +12,7 @@ from loclab.compare.data import collect, run_outputs
 from loclab.compare.table import render_verdicts
 from loclab.io import jsonable
 from loclab.paths import Workspace
-from loclab.results import ComparisonRecord, ExperimentResults, MissingJob
+from loclab.results import ComparisonRecord, ExperimentResults, MissingJob, analysis_key
 
 if TYPE_CHECKING:
     from loclab.execution.job import JobResult
@@ -53,6 +53,18 @@ def run_analysis_stage(
     """
     compare = exp.spec.compare
     assert compare is not None, "the experiment has no compare: section"
+    store = ExperimentResults(ws.state, exp.name)
+    key = analysis_key(compare, [r.identity for r in results])
+    stored = _stored(store, key)
+    if stored is not None:
+        # The same analysis, now belonging to this run.
+        record = stored.model_copy(update={"mlflow_parent_run_id": parent_run_id})
+        path = store.write_comparison(record)
+        say(store.table_file.read_text().rstrip("\n"))
+        say(f"comparison: {path} (its inputs are unchanged: reused)")
+        if tracker is not None and parent_run_id:
+            _track(tracker, parent_run_id, record, path, store.table_file)
+        return record
     started = time.perf_counter()
     runs, missing = run_outputs(results)
     lost = [
@@ -78,16 +90,29 @@ def run_analysis_stage(
             for r in missing
         ],
         "mlflow_parent_run_id": parent_run_id,
+        "inputs_key": key,
     }
     record = ComparisonRecord.model_validate(jsonable(doc))
     table = render_verdicts(record)
-    store = ExperimentResults(ws.state, exp.name)
     path = store.write_comparison(record, table)
     say(table.rstrip("\n"))
     say(f"comparison: {path}")
     if tracker is not None and parent_run_id:
         _track(tracker, parent_run_id, record, path, store.table_file)
     return record
+
+
+def _stored(store: ExperimentResults, key: str) -> ComparisonRecord | None:
+    """The stored comparison if it was made from exactly these inputs (and its table is kept)."""
+    from loclab.results import RecordError
+
+    try:
+        found = store.read_comparison()
+    except RecordError:
+        return None
+    if found is None or found.inputs_key != key or not store.table_file.is_file():
+        return None
+    return found
 
 
 def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, table: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from loclab.execution.contract import JobLayout
-from loclab.io import write_json
+from loclab.io import source_fingerprint, write_json
 
 __all__ = ["JobRequest", "JobResult", "JobState", "code_fingerprint", "read_status"]
 
@@ -140,6 +140,11 @@ class JobResult:
     def ok(self) -> bool:  # noqa: D102
         return self.state == JobState.COMPLETED
 
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """``(name, state, key, system)``: what a later stage's content address covers."""
+        return (self.name, str(self.state), self.key, self.tags.get("loclab.system", ""))
+
     def final_metrics(self) -> dict[str, float]:
         """Metrics the notebook reported without a step (its final results)."""
         final: dict[str, float] = {}
@@ -206,18 +211,22 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-#: Parts of loclab that can change what a job computes; edits elsewhere (stats, report, CLI)
-#: do not invalidate completed jobs.
-_JOB_CODE = (
+#: Parts of loclab that can change what a job computes; edits elsewhere (report, CLI, the
+#: launcher) do not invalidate completed jobs.
+JOB_CODE = (
     "data",
     "models",
     "params",
+    "stats",
     "runtime.py",
+    "io.py",
+    "nbexec.py",
+    "exceptions.py",
     "execution/contract.py",
     "execution/entrypoint.py",
     "compare/segments.py",
 )
-_JOB_LIBRARIES = (
+JOB_LIBRARIES = (
     "torch",
     "lightning",
     "scikit-learn",
@@ -232,23 +241,7 @@ _JOB_LIBRARIES = (
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Hash of the job-side loclab code and the versions of the libraries jobs use."""
-    from importlib import metadata
-
-    package = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for part in _JOB_CODE:
-        target = package / part
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
-        for f in files:
-            if f.exists():
-                h.update(str(f.relative_to(package)).encode())
-                h.update(f.read_bytes())
-    for lib in _JOB_LIBRARIES:
-        try:
-            h.update(f"{lib}=={metadata.version(lib)}".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{lib}==none".encode())
-    return h.hexdigest()
+    return source_fingerprint(JOB_CODE, JOB_LIBRARIES)
 
 
 def _path_fingerprint(path: Path) -> str:

@@ -27,7 +27,7 @@ from loclab.execution.job import (
     write_status,
 )
 
-__all__ = ["JobRunner", "RunningJob"]
+__all__ = ["JobRunner", "RunningJob", "completed_run"]
 
 POLL_S = 0.5
 STOP_GRACE_S = 10.0
@@ -123,14 +123,7 @@ class JobRunner:
 
     def cached(self, request: JobRequest, key: str | None = None) -> JobResult | None:
         """The completed result of an identical earlier job, if there is one."""
-        run_dir = self.run_dir(request)
-        status = read_status(run_dir)
-        if not status or status.get("state") != JobState.COMPLETED:
-            return None
-        if status.get("key") != (key or request.key):
-            return None
-        result = JobResult.from_json(status, run_dir)
-        return JobResult(**{**result.__dict__, "cached": True})
+        return completed_run(self.run_dir(request), key or request.key)
 
     def start(self, request: JobRequest, *, mlflow_run_id: str | None = None) -> RunningJob:
         """Launch a job; a previous incomplete attempt is kept under ``.attempts/``.
@@ -336,6 +329,20 @@ class JobRunner:
         shutil.move(str(run_dir), archive / f"{run_dir.name}.{n}")
         for old in earlier[: max(0, len(earlier) + 1 - KEEP_ATTEMPTS)]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def completed_run(run_dir: Path, key: str) -> JobResult | None:
+    """The completed job in ``run_dir`` if its content address is ``key`` (reusable), else None.
+
+    Args:
+        run_dir: A job's run folder.
+        key: The content address the job must have been run with.
+    """
+    status = read_status(run_dir)
+    if not status or status.get("state") != JobState.COMPLETED or status.get("key") != key:
+        return None
+    result = JobResult.from_json(status, run_dir)
+    return JobResult(**{**result.__dict__, "cached": True})
 
 
 def _first_line(path: Path) -> str | None:

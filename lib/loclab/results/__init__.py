@@ -22,6 +22,7 @@ from loclab.results._comparison import (
     SystemSummary,
 )
 from loclab.results._jobs import JobRecord, JobsRecord
+from loclab.results._keys import analysis_key, run_key, sweep_key
 from loclab.results._store import (
     COMPARISON_FILE,
     JOBS_FILE,
@@ -60,4 +61,7 @@ __all__ = [
     "TrialCounts",
     "TrialRecord",
     "Winner",
+    "analysis_key",
+    "run_key",
+    "sweep_key",
 ]

@@ -291,6 +291,8 @@ class ComparisonRecord(Record):
         jobs: The completed jobs analysed.
         missing_jobs: Jobs that did not complete (left out).
         mlflow_parent_run_id: The experiment's MLflow run.
+        inputs_key: Content address of what the analysis read (the jobs' keys, the
+            ``compare:`` section, the statistics code): equal keys, equal analysis.
     """
 
     SCHEMA: ClassVar[str] = COMPARISON_SCHEMA
@@ -321,6 +323,7 @@ class ComparisonRecord(Record):
     jobs: list[str] = Field(default_factory=list)
     missing_jobs: list[MissingJob] = Field(default_factory=list)
     mlflow_parent_run_id: str | None = None
+    inputs_key: str = ""
 
     def system(self, name: str) -> SystemSummary | None:
         """The summary of system ``name``."""

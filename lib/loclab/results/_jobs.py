@@ -92,6 +92,8 @@ class JobsRecord(Record):
         mlflow_parent_run_id: The experiment's MLflow run.
         provenance: Provenance tags (git SHA and dirty flag, versions, host).
         jobs: The job stage's jobs (empty for a sweep-only experiment).
+        inputs_key: Content address of the run (spec, parameters, every job's key, the
+            sweep's key): a finished run with the same key has nothing left to do.
     """
 
     SCHEMA: ClassVar[str] = JOBS_SCHEMA
@@ -106,6 +108,7 @@ class JobsRecord(Record):
     mlflow_parent_run_id: str | None = None
     provenance: dict[str, str] = Field(default_factory=dict)
     jobs: list[JobRecord] = Field(default_factory=list)
+    inputs_key: str = ""
 
     def job(self, name: str) -> JobRecord | None:
         """The job called ``name``, if it is in the record."""

@@ -108,6 +108,8 @@ class SweepRecord(Record):
             (its sampling noise is shown in figures).
         mlflow_run_id: The sweep's MLflow run.
         trials: Every trial.
+        inputs_key: Content address of the sweep (its section, the notebook, the job code,
+            the fixed parameters): a finished sweep with the same key runs nothing new.
     """
 
     SCHEMA: ClassVar[str] = SWEEP_SCHEMA
@@ -129,6 +131,7 @@ class SweepRecord(Record):
     validation_examples: int | None = None
     mlflow_run_id: str | None = None
     trials: list[TrialRecord] = Field(default_factory=list)
+    inputs_key: str = ""
 
     @property
     def best(self) -> Winner | None:

@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loclab.exceptions import JobFailedError
-from loclab.execution.job import JobResult
+from loclab.execution.job import JobRequest, JobResult
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults, JobRecord, JobsRecord
 from loclab.run.jobs import run_jobs
+from loclab.run.reuse import run_key, unchanged_run
 from loclab.spec import Experiment
 
 if TYPE_CHECKING:
@@ -46,6 +47,17 @@ def run_experiment(
     from loclab.execution.records import job_record
     from loclab.execution.runner import JobRunner
     from loclab.tracking import Tracker, provenance
+
+    if reuse:
+        unchanged = unchanged_run(exp, ws, run_sweep=run_sweep)
+        if unchanged is not None:
+            ended = time.strftime("%Y-%m-%d %H:%M", time.localtime(unchanged.ended or 0))
+            say(
+                f"{exp.name}: nothing changed since the run that ended {ended} (spec, notebook, "
+                f"data, code): its {len(unchanged.jobs)} job(s), analysis and report are reused"
+            )
+            write_report(exp, ws, say=say)
+            return unchanged
 
     workers = exp.workers
     backend = (
@@ -80,8 +92,10 @@ def run_experiment(
     finished: list[JobResult] = []
     jobs: list[JobRecord] = []
     status = "FINISHED"
+    key = ""
     try:
-        winners = _sweep_stage(exp, ws, tracker, parent, timeout, say, run_sweep, backend)
+        winners, swept = _sweep_stage(exp, ws, tracker, parent, timeout, say, run_sweep, backend)
+        requests: list[JobRequest] = []
         if exp.spec.sweep is None or exp.spec.compare is not None:
             # Stage 2: one job per system and seed (or the single configured job).
             requests = [make_request(exp, p, timeout=timeout) for p in plan_jobs(exp, winners)]
@@ -107,6 +121,7 @@ def run_experiment(
                 run_analysis_stage(
                     exp, ws, finished, tracker=tracker, parent_run_id=parent, say=say
                 )
+        key = run_key(exp, requests, swept)
     except KeyboardInterrupt:
         status = "KILLED"
         raise
@@ -117,7 +132,9 @@ def run_experiment(
         failed = [r for r in finished if not r.ok]
         if failed and status == "FINISHED":
             status = "FAILED"
-        record = record.model_copy(update={"jobs": jobs, "status": status, "ended": time.time()})
+        record = record.model_copy(
+            update={"jobs": jobs, "status": status, "ended": time.time(), "inputs_key": key}
+        )
         results.write_jobs(record)
         if finished or exp.spec.sweep is not None:
             # Stage 4: the report, from what the stages above stored (logged on the run).
@@ -141,13 +158,16 @@ def _sweep_stage(
     say: Callable[[str], None],
     run_sweep: bool,
     backend: Any,
-) -> dict[int, Mapping[str, Any]] | None:
-    """Stage 1: the sweep's winners by rank (run the sweep, or read its stored record)."""
+) -> tuple[dict[int, Mapping[str, Any]] | None, str]:
+    """Stage 1: the sweep's winners by rank, and the sweep's content key.
+
+    The sweep runs (or resumes), or with ``run_sweep=False`` its stored record is read.
+    """
     if exp.spec.sweep is None:
-        return None
+        return None, ""
     if not run_sweep:
         stored = ExperimentResults(ws.state, exp.name).read_sweep()
-        return {w.rank: w.params for w in stored.winners} if stored else None
+        return ({w.rank: w.params for w in stored.winners}, "") if stored else (None, "")
     from loclab.sweep import run_sweep_stage
 
     record = run_sweep_stage(
@@ -161,7 +181,7 @@ def _sweep_stage(
         # training jobs, `workers` at once.
         backend=backend if backend.name != "local" else None,
     )
-    return {w.rank: w.params for w in record.winners}
+    return {w.rank: w.params for w in record.winners}, record.inputs_key
 
 
 def write_report(

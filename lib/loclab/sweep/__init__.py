@@ -10,7 +10,7 @@ and its trial told when it ends; other trials it left running are failed and que
 
 from loclab.sweep.driver import SweepDriver, SweepFailedError, SweepOutcome, job_name
 from loclab.sweep.progress import SweepSnapshot, render_status
-from loclab.sweep.results import build_record
+from loclab.sweep.results import build_record, sweep_key
 from loclab.sweep.stage import run_sweep_stage
 from loclab.sweep.storage import (
     StudyLocation,
@@ -36,4 +36,5 @@ __all__ = [
     "render_status",
     "resolve_location",
     "run_sweep_stage",
+    "sweep_key",
 ]

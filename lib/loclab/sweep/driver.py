@@ -37,7 +37,7 @@ from loclab.sweep._slot import (
 )
 from loclab.sweep._tracking import close_sweep_run, open_sweep_run, tag_trial_run
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
-from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record
+from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record, sweep_key
 from loclab.sweep.storage import StudyLocation, locate, open_study
 
 if TYPE_CHECKING:
@@ -160,7 +160,12 @@ class SweepDriver:
             raise
         finally:
             record = build_record(
-                study, self.exp.name, sweep, self.location, mlflow_run_id=self.sweep_run_id
+                study,
+                self.exp.name,
+                sweep,
+                self.location,
+                mlflow_run_id=self.sweep_run_id,
+                inputs_key=sweep_key(self.exp, self.location),
             )
             path = self.results.write_sweep(record)
             if self.tracker is not None and self.sweep_run_id:

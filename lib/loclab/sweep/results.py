@@ -13,13 +13,28 @@ from loclab.sweep import _recovery as rec
 if TYPE_CHECKING:
     import optuna
 
-    from loclab.spec import SweepSpec
+    from loclab.spec import Experiment, SweepSpec
     from loclab.sweep.storage import StudyLocation
 
-__all__ = ["ATTR_NOTEBOOK_COPY", "build_record"]
+__all__ = ["ATTR_NOTEBOOK_COPY", "build_record", "sweep_key"]
 
 #: Trial attribute: the scrubbed copy of a trial's notebook kept with the records.
 ATTR_NOTEBOOK_COPY = "loclab.notebook_copy"
+
+
+def sweep_key(exp: Experiment, location: StudyLocation) -> str:
+    """The content address of ``exp``'s sweep (see :func:`loclab.results.sweep_key`)."""
+    from loclab.execution.job import code_fingerprint
+    from loclab.results import sweep_key as key
+
+    assert exp.spec.sweep is not None
+    return key(
+        exp.spec.sweep,
+        f"{location.name}|{location.display}",
+        exp.notebook_path.read_bytes(),
+        code_fingerprint(),
+        exp.job_overrides(trial={}),
+    )
 
 
 def build_record(
@@ -29,6 +44,7 @@ def build_record(
     location: StudyLocation,
     *,
     mlflow_run_id: str | None = None,
+    inputs_key: str = "",
 ) -> SweepRecord:
     """Everything a later stage, a report or a person needs about the sweep.
 
@@ -87,6 +103,7 @@ def build_record(
         importances_note=note,
         mlflow_run_id=mlflow_run_id,
         trials=[_trial(t) for t in trials],
+        inputs_key=inputs_key,
     )
 
 
