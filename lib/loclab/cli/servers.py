@@ -10,6 +10,7 @@ import typer
 
 from loclab.cli.app import (
     ENVIRON,
+    ReportsOpt,
     SpecArg,
     StateOpt,
     StorageOpt,
@@ -74,34 +75,24 @@ def status(
     ] = None,
     state_dir: StateOpt = None,
     storage: StorageOpt = None,
+    reports_dir: ReportsOpt = None,
 ) -> None:
-    """Show a sweep's progress from its storage (while it runs in another process, or after)."""
+    """Show where an experiment is: its stage, sweep, jobs (epochs of running ones), time left.
+
+    Works while it runs in another process, and after.
+    """
     import time
 
     exp = load(spec)
-    if exp.spec.sweep is None:
-        raise SpecError([cli_problem("SPEC", f"{spec} has no sweep: section")])
-    ws = workspace(exp, state_dir=state_dir, storage=storage)
+    ws = workspace(exp, state_dir=state_dir, storage=storage, reports_dir=reports_dir)
     from rich.console import Console
 
-    from loclab.sweep import SweepSnapshot, load_study, locate, render_status
+    from loclab.run import experiment_status, render_experiment_status
 
-    sweep = exp.spec.sweep
-    location = locate(exp, ws)
-    study = load_study(location)
     console = Console()
 
     def show() -> None:
-        snap = SweepSnapshot.from_trials(
-            study.get_trials(deepcopy=False),
-            study_name=location.name,
-            storage=location.display,
-            metric=sweep.metric,
-            direction=sweep.direction,
-            n_trials=sweep.n_trials,
-            workers=sweep.workers,
-        )
-        console.print(render_status(snap))
+        console.print(render_experiment_status(experiment_status(exp, ws)))
 
     if watch is None:
         show()

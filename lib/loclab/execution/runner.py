@@ -26,6 +26,7 @@ from loclab.execution.job import (
     read_status,
     write_status,
 )
+from loclab.execution.process import identity
 
 __all__ = ["JobRunner", "RunningJob", "completed_run"]
 
@@ -358,12 +359,5 @@ def _process_identity(handle: JobHandle) -> dict[str, Any]:
     pid = getattr(process, "pid", None)
     if not isinstance(pid, int):
         return {}
-    import socket
-
-    import psutil
-
-    try:
-        created = psutil.Process(pid).create_time()
-    except psutil.Error:
-        created = None
-    return {"host": socket.gethostname(), "pid": pid, "pid_created": created}
+    found = identity(pid)
+    return {"host": found["host"], "pid": pid, "pid_created": found["created"]}

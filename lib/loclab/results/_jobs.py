@@ -91,6 +91,8 @@ class JobsRecord(Record):
         ended: End time (None while running).
         mlflow_parent_run_id: The experiment's MLflow run.
         provenance: Provenance tags (git SHA and dirty flag, versions, host).
+        launcher: The process running it (``host``, ``pid``, ``created``): a record left
+            ``RUNNING`` by a process that is gone was interrupted.
         jobs: The job stage's jobs (empty for a sweep-only experiment).
         inputs_key: Content address of the run (spec, parameters, every job's key, the
             sweep's key): a finished run with the same key has nothing left to do.
@@ -107,6 +109,7 @@ class JobsRecord(Record):
     ended: float | None = None
     mlflow_parent_run_id: str | None = None
     provenance: dict[str, str] = Field(default_factory=dict)
+    launcher: dict[str, Any] = Field(default_factory=dict)
     jobs: list[JobRecord] = Field(default_factory=list)
     inputs_key: str = ""
 

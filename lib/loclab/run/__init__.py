@@ -8,5 +8,14 @@ jobs, analysis, report), each handing the next a typed record (:mod:`loclab.resu
 
 from loclab.run.pipeline import log_report, run_experiment, write_report
 from loclab.run.prepare import prepare_experiment
+from loclab.run.status import ExperimentStatus, experiment_status, render_experiment_status
 
-__all__ = ["log_report", "prepare_experiment", "run_experiment", "write_report"]
+__all__ = [
+    "ExperimentStatus",
+    "experiment_status",
+    "log_report",
+    "prepare_experiment",
+    "render_experiment_status",
+    "run_experiment",
+    "write_report",
+]

@@ -44,6 +44,7 @@ def run_experiment(
     """
     from loclab.execution.backends import create_backend, tracking_uri
     from loclab.execution.backends.local import threads_per_job
+    from loclab.execution.process import identity
     from loclab.execution.records import job_record
     from loclab.execution.runner import JobRunner
     from loclab.tracking import Tracker, provenance
@@ -84,6 +85,7 @@ def run_experiment(
         started=time.time(),
         mlflow_parent_run_id=parent,
         provenance=tags,
+        launcher=identity(),
     )
     results.write_jobs(record)
     runner = JobRunner(

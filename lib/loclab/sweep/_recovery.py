@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loclab.execution.process import identity, is_alive
+
 if TYPE_CHECKING:
     import optuna
 
@@ -86,25 +88,7 @@ _STOP_GRACE_S = 10.0
 
 def driver_identity() -> dict[str, Any]:
     """This process: host, pid and pid start time (pids are reused; start times are not)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "created": _created(os.getpid())}
-
-
-def _created(pid: int) -> float | None:
-    import psutil
-
-    try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.Error:
-        return None
-
-
-def _alive(pid: int | None, created: float | None) -> bool:
-    if not pid:
-        return False
-    now_created = _created(int(pid))
-    if now_created is None:
-        return False
-    return created is None or abs(now_created - float(created)) < 1.0
+    return identity()
 
 
 def is_stale(trial: optuna.trial.FrozenTrial, *, shared: bool, now: float | None = None) -> bool:
@@ -124,9 +108,9 @@ def is_stale(trial: optuna.trial.FrozenTrial, *, shared: bool, now: float | None
         return not shared or now - started > _LAUNCH_WINDOW_S
     me = driver_identity()
     if driver.get("host") == me["host"]:
-        if driver.get("pid") == me["pid"] and _alive(me["pid"], driver.get("created")):
+        if driver.get("pid") == me["pid"] and is_alive(me["pid"], driver.get("created")):
             return False
-        return not _alive(driver.get("pid"), driver.get("created"))
+        return not is_alive(driver.get("pid"), driver.get("created"))
     beat = float(trial.user_attrs.get(ATTR_HEARTBEAT, started))
     return now - beat > STALE_AFTER_S
 
@@ -145,7 +129,7 @@ def stop_orphan_job(run_dir: Path | None) -> str | None:
     if (
         isinstance(pid, int)
         and status.get("host") == socket.gethostname()
-        and _alive(pid, status.get("pid_created"))
+        and is_alive(pid, status.get("pid_created"))
     ):
         _kill_group(pid)
         note = f"stopped its orphaned job process {pid}"
@@ -169,7 +153,7 @@ def _kill_group(pid: int) -> None:
             return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _alive(pid, None) or _zombie(pid):
+            if not is_alive(pid, None) or _zombie(pid):
                 return
             time.sleep(0.1)
 
