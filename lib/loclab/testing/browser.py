@@ -107,7 +107,8 @@ class _Pipe:
                 raise RuntimeError("Chromium closed the DevTools pipe")
             self.buffer += chunk
         message, _, self.buffer = self.buffer.partition(b"\0")
-        return json.loads(message)
+        found: dict[str, Any] = json.loads(message)
+        return found
 
     def call(
         self,
@@ -129,7 +130,8 @@ class _Pipe:
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
+                result: dict[str, Any] = reply.get("result", {})
+                return result
             self.events.append(reply)
 
     def wait_for(self, method: str, timeout: float) -> bool:
