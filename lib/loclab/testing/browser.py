@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["CHROMIUM_ENV", "PageCheck", "find_chromium", "inspect_page"]
 
-#: Variable naming the Chromium binary (set by ``make test``'s service set-up).
+#: Variable naming the Chromium binary (set by ``make test``'s service set-up; read by tests).
 CHROMIUM_ENV = "LOCLAB_TEST_CHROMIUM"
 FLAGS = [
     "--headless",
@@ -45,11 +45,16 @@ _LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "devtools:")
 _MAX_HEIGHT = 16000
 
 
-def find_chromium() -> str | None:
-    """``$LOCLAB_TEST_CHROMIUM``, else ``chromium``/``chromium-browser``/``google-chrome``."""
-    value = os.environ.get(CHROMIUM_ENV)
-    if value:
-        return value
+def find_chromium(configured: str | None = None) -> str | None:
+    """The Chromium to drive: ``configured``, else the first browser found on ``PATH``.
+
+    Args:
+        configured: A binary named by the caller (tests pass ``$LOCLAB_TEST_CHROMIUM``,
+            :data:`CHROMIUM_ENV`); empty or None: look for ``chromium``, ``chromium-browser``,
+            ``google-chrome`` and ``google-chrome-stable``.
+    """
+    if configured:
+        return configured
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:
