@@ -5,20 +5,35 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from loclab.report.render import check_offline
+from loclab.paths import StateDir
+from loclab.report import SECTION_FAILED
+from loclab.report.render import check_offline, render_report
 from loclab.testing import files_under
 
 from .conftest import clean_env, loclab
+from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
 pytestmark = pytest.mark.slow
 
 SECTIONS = ["summary", "results", "figures", "details", "problems", "provenance", "glossary"]
+_GENERATED = [
+    re.compile(r"Report of [^·<]+"),  # the title block's date
+    re.compile(r"<td>Report generated</td><td>[^<]*</td>"),
+]
+
+
+def without_render_time(page: str) -> str:
+    """A page without the two places that say when it was rendered."""
+    for pattern in _GENERATED:
+        page = pattern.sub("", page)
+    return page
 
 
 def test_run_writes_one_self_contained_page(quickstart_run):
@@ -120,3 +135,26 @@ def test_report_command_without_results_fails_clearly(tmp_path, project):
     assert "no stored results for experiment 'probe'" in out.stderr
     assert "loclab run" in out.stderr
     assert not (project / "reports").exists()
+
+
+def test_the_report_needs_only_the_records(quickstart_run, tmp_path):
+    # A copy of the state with only the records: no run folder, no MLflow store, no artifacts.
+    state = tmp_path / "state"
+    shutil.copytree(quickstart_run.state / "results", state / "results")
+    assert not (state / "runs").exists() and not (state / "mlflow.db").exists()
+    result = render_report("quickstart", StateDir(state), tmp_path / "reports",
+                           project_root=quickstart_run.root)  # fmt: skip
+    again = result.latest.read_text(encoding="utf-8")
+    assert without_render_time(again) == without_render_time(quickstart_run.page())
+
+
+def test_a_researchers_report_puts_the_statistics_first(tmp_path):
+    # Rendered by the report notebook itself: its loop follows the spec's audience.
+    state = store(tmp_path, jobs_record=jobs(spec("researchers")), sweep_record=sweep(),
+                  comparison_record=comparison())  # fmt: skip
+    result = render_report(EXPERIMENT, state, tmp_path / "reports")
+    page = result.latest.read_text(encoding="utf-8")
+    order = ["summary", "details", "results", "figures", "problems", "provenance"]
+    assert re.findall(r'<(?:section|h2) id="([a-z]+)"', page) == order
+    assert 'id="glossary"' not in page and check_offline(page) == []
+    assert SECTION_FAILED not in page
