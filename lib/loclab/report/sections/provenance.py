@@ -10,9 +10,9 @@ from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, note, section, table, tag
 from loclab.results import JobRecord
 
-__all__ = ["glossary", "provenance_footer"]
+__all__ = ["GIT_SHA", "glossary", "provenance_footer"]
 
-#: Provenance tags of the run (``loclab.tracking`` writes them) and labels jobs write.
+#: Provenance tags of the run (written by the tracking stage) and labels jobs write.
 GIT_SHA = "loclab.git_sha"
 GIT_DIRTY = "loclab.git_dirty"
 HOSTNAME = "loclab.hostname"
