@@ -3,7 +3,6 @@ stored results without training, MLflow keeps a copy, the index lists every repo
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -60,31 +59,33 @@ def test_sections_in_order_with_the_answer_first(quickstart_run):
     positions = [page.index(f'id="{anchor}"') for anchor in SECTIONS]
     assert positions == sorted(positions)
     assert page.index("<h1>") < page.index('class="answer"') < page.index('id="results"')
-    summary = json.loads((quickstart_run.state / "results" / "quickstart" /
-                          "comparison.json").read_text())  # fmt: skip
-    verdict = summary["comparisons"][0]
+    summary = quickstart_run.records().read_comparison()
+    assert summary is not None
+    verdict = summary.comparisons[0]
     head = page[: page.index('id="results"')]
-    assert summary["headline"].split(":")[0] in head
+    assert summary.headline.split(":")[0] in head
     assert "would appear by chance" in head and "practical threshold" in head
     for name in ("character n-gram logistic regression", "character CNN (Lightning)"):
         assert name in page
-    assert verdict["label"] in head
+    assert verdict.label in head
     for text in ("Learning curves", "Scores by system", "Difference to the baseline",
                  "fewer than three systems", "this experiment has no sweep",
                  "Nothing: all 2 job(s) completed", "Confidence interval"):  # fmt: skip
         assert text in page, text
     prov = page[page.index('id="provenance"') :]
-    jobs = json.loads((quickstart_run.state / "results" / "quickstart" / "jobs.json").read_text())
-    assert jobs["provenance"]["loclab.git_sha"] in prov
-    assert jobs["mlflow_parent_run_id"] in prov
-    assert jobs["jobs"][0]["job_tags"]["loclab.data_fingerprint"] in prov
+    jobs = quickstart_run.records().read_jobs()
+    assert jobs is not None and jobs.mlflow_parent_run_id
+    assert jobs.provenance["loclab.git_sha"] in prov
+    assert jobs.mlflow_parent_run_id in prov
+    assert jobs.jobs[0].job_tags["loclab.data_fingerprint"] in prov
     assert "name: quickstart" in prov  # the spec as run
 
 
 def test_report_artifact_on_the_parent_run(quickstart_run):
-    jobs = json.loads((quickstart_run.state / "results" / "quickstart" / "jobs.json").read_text())
+    jobs = quickstart_run.records().read_jobs()
+    assert jobs is not None and jobs.mlflow_parent_run_id
     client = MlflowClient(f"sqlite:///{quickstart_run.state / 'mlflow.db'}")
-    parent = jobs["mlflow_parent_run_id"]
+    parent = jobs.mlflow_parent_run_id
     names = [a.path for a in client.list_artifacts(parent, "report")]
     assert names == ["report/report.html"]
     local = client.download_artifacts(parent, "report/report.html")
