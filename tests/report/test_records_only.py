@@ -3,44 +3,46 @@ store, and imports none of the stages that write them."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from loclab import report
-from loclab.report.context import load_context
 
 from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
-_seen: list[tuple[str, str]] | None = None
+# Run in a fresh interpreter: every file it opens or lists (Python's audit events) and every
+# module it imported while loading the records and drawing every section.
+PROBE = """
+import json, os, sys
+from pathlib import Path
+
+seen = []
+def audit(event, args):
+    if event in ("open", "os.listdir", "os.scandir", "sqlite3.connect") and args:
+        if isinstance(args[0], (str, bytes, os.PathLike)):
+            seen.append(str(Path(os.fsdecode(args[0])).resolve()))
+sys.addaudithook(audit)
+
+from loclab import report
+ctx = report.load_context(sys.argv[1], sys.argv[2], attachments=sys.argv[3],
+                          attachments_href="files")
+for section in report.outline(ctx):
+    section(ctx)
+print(json.dumps({"opened": seen, "modules": sorted(sys.modules)}))
+"""
 
 
-_EVENTS = ("open", "os.listdir", "os.scandir", "sqlite3.connect")
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _seen is None or event not in _EVENTS or not args:
-        return
-    if isinstance(args[0], str | bytes | os.PathLike):
-        _seen.append((event, str(Path(os.fsdecode(args[0])).resolve())))
-
-
-sys.addaudithook(_audit)  # audit hooks cannot be removed: it records only inside `opened`
-
-
-def opened(fn: Any, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
-    """Every file and folder ``fn`` opens or lists (Python's audit events)."""
-    global _seen
-    _seen = []
-    try:
-        fn(*args, **kwargs)
-        return list(_seen)
-    finally:
-        _seen = None
+def probe(state: Path, attachments: Path) -> tuple[list[str], list[str]]:
+    """What the report opened and imported, drawn from the records under ``state``."""
+    out = subprocess.run([sys.executable, "-c", PROBE, EXPERIMENT, str(state), str(attachments)],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    return found["opened"], found["modules"]
 
 
 @pytest.fixture
@@ -68,38 +70,19 @@ def state_with_everything(tmp_path: Path) -> Path:
     return state
 
 
-def render_all(state: Path, attachments: Path) -> None:
-    ctx = load_context(EXPERIMENT, state, attachments=attachments, attachments_href="files")
-    for section in report.outline(ctx):
-        section(ctx)
-
-
-def test_sections_open_only_the_records(state_with_everything, tmp_path):
+def test_the_report_reads_only_the_records_and_imports_no_stage(state_with_everything, tmp_path):
     state = state_with_everything.resolve()
-    seen = opened(render_all, state, tmp_path / "files")
-    under_state = [(event, path) for event, path in seen if path.startswith(str(state))]
+    opened, modules = probe(state, tmp_path / "files")
+    # Inside the state folder it opens only the experiment's records, and no store anywhere.
+    under_state = [path for path in opened if path.startswith(str(state))]
     results = str(state / "results" / EXPERIMENT)
     assert under_state, "the records were read"
-    assert all(path.startswith(results) for _, path in under_state), under_state
-    assert not any("mlflow.db" in p or p.endswith(".journal") for _, p in seen)
-
-
-def test_the_report_imports_no_stage_and_no_tracking_library(state_with_everything):
-    code = f"""
-import sys
-from loclab import report
-ctx = report.load_context({EXPERIMENT!r}, {str(state_with_everything)!r})
-for section in report.outline(ctx):
-    section(ctx)
-bad = sorted(m for m in sys.modules if m.split(".")[0] in ("mlflow", "optuna")
-             or m.split(".")[:2] in (["loclab", "execution"], ["loclab", "sweep"],
-                                     ["loclab", "tracking"], ["loclab", "compare"]))
-print(bad)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip() == "[]"
+    assert all(path.startswith(results) for path in under_state), under_state
+    assert not any("mlflow.db" in path or path.endswith(".journal") for path in opened)
+    # Nor does it import the stages that write them, or their tracking libraries.
+    stages = ("loclab.execution", "loclab.sweep", "loclab.tracking", "loclab.compare")
+    bad = [m for m in modules if m.split(".")[0] in ("mlflow", "optuna") or m.startswith(stages)]
+    assert bad == []
 
 
 def test_no_report_module_imports_a_stage():
