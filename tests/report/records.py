@@ -79,8 +79,8 @@ def verdict(system: str, label: str, est: float, p: float, *, family: str = "con
         per_seed={"summary": f"per-seed summary of {system}"} if family == "confirmatory"
         else None,
         # Fields of loclab.stats.Verdict that the record keeps beyond its declared ones.
-        alpha=0.05, correction="holm", family_size=family_size, threshold=0.02, power=0.5,
-        mde=0.03,
+        alpha=0.05, correction="holm", family_size=family_size, power=0.5, mde=0.03,
+        threshold=0.02 if family == "confirmatory" else 0.0,
     )  # fmt: skip
 
 
@@ -100,14 +100,30 @@ def system(name: str, mean: float, seeds: list[float], label: str | None = None)
     )  # fmt: skip
 
 
-def comparison(n_candidates: int = 3, *, ranked: bool = True) -> ComparisonRecord:
+def comparison(n_candidates: int = 3, *, ranked: bool = True,
+               secondary: bool = False) -> ComparisonRecord:  # fmt: skip
+    """Candidates ``s0``... against ``base`` on accuracy (and on F1 as a secondary family)."""
     cands = [f"s{i}" for i in range(n_candidates)]
     comps = [verdict(s, LABELS[i % 4], 0.03 - 0.02 * i, 0.01 * (i + 1),
                      family_size=n_candidates) for i, s in enumerate(cands)]  # fmt: skip
+    metrics = [MetricInfo(key="accuracy", name="accuracy", source="predictions", kind="binary",
+                          role="confirmatory")]  # fmt: skip
+    families = [Family(metric="accuracy", metric_name="accuracy", role="confirmatory",
+                       correction="holm", family_size=n_candidates, alpha=0.05, threshold=0.02,
+                       systems=cands, summary=f"{n_candidates} comparisons (Holm).")]  # fmt: skip
+    if secondary:
+        comps += [verdict(s, "no detectable difference", 0.01, 0.5, family="secondary",
+                          metric="f1", family_size=n_candidates) for s in cands]  # fmt: skip
+        metrics.append(MetricInfo(key="f1", name="f1", source="predictions", kind="continuous",
+                                  role="secondary"))  # fmt: skip
+        families.append(Family(metric="f1", metric_name="f1", role="secondary",
+                               correction="holm", family_size=n_candidates, alpha=0.05,
+                               threshold=0.0, systems=cands,
+                               summary="No difference on F1."))  # fmt: skip
     names = ["base", *cands]
     systems = [system("base", 0.7, [0.69, 0.71]),
                *[system(s, 0.7 + (c.estimate or 0.0), [0.7, 0.72])
-                 for s, c in zip(cands, comps, strict=True)]]  # fmt: skip
+                 for s, c in zip(cands, comps[:n_candidates], strict=True)]]  # fmt: skip
     cells = [("de", 0.1, 0.02), ("fr", 0.0, 0.9), (IMG, 0.02, 0.5), ("ja", -0.03, 0.4)]
     ranking = RankingRecord(
         metric="accuracy", metric_name="accuracy", kind="binary", systems=names,
@@ -122,14 +138,7 @@ def comparison(n_candidates: int = 3, *, ranked: bool = True) -> ComparisonRecor
         experiment=EXPERIMENT, created="2027-01-01T00:00:00", mode="jobs", baseline="base",
         baseline_label="base label", primary_metric="accuracy", alpha=0.05, correction="holm",
         family_size=n_candidates, practical_threshold=0.02, n_examples=200,
-        metrics=[MetricInfo(key="accuracy", name="accuracy", source="predictions",
-                            kind="binary", role="confirmatory")],
-        systems=systems,
-        families=[Family(metric="accuracy", metric_name="accuracy", role="confirmatory",
-                         correction="holm", family_size=n_candidates, alpha=0.05,
-                         threshold=0.02, systems=cands,
-                         summary=f"{n_candidates} comparisons (Holm).")],
-        comparisons=comps,
+        metrics=metrics, systems=systems, families=families, comparisons=comps,
         breakdowns=Breakdowns(
             metric="accuracy", columns=["locale"], correction="bh", family_size=4, alpha=0.05,
             note="Exploratory.",

@@ -248,3 +248,14 @@ def test_a_failing_section_leaves_a_note(tmp_path, capsys):
 
 def test_sections_package_exports_every_section_of_the_outline(full):
     assert {s.__name__ for s in report.outline(full)} == set(sections.__all__)
+
+
+def test_a_secondary_metric_is_supporting_evidence(tmp_path):
+    state = store(tmp_path, jobs_record=jobs(spec()), comparison_record=comparison(secondary=True))
+    ctx = load_context(EXPERIMENT, state.root)
+    summary = report.executive_summary(ctx)
+    assert "Secondary metric f1: No difference on F1. (supporting evidence" in summary
+    assert summary.count('<article class="card') == 3  # the verdicts are the deciding metric's
+    details = report.statistical_details(ctx)
+    assert details.index("Deciding metric: accuracy") < details.index("Secondary metric: f1")
+    assert "bootstrap summary" in details[: details.index("Secondary metric: f1")]
