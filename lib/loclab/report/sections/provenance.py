@@ -34,9 +34,13 @@ _VERSIONS = [
 
 
 def _prune(data: Any) -> Any:
-    """The spec without unset fields (the validated spec fills every default with null)."""
+    """The spec without unset fields (the validated spec fills every default with null).
+
+    Keys inside each section are sorted, so the page reads the same whichever order the spec
+    was written or stored in.
+    """
     if isinstance(data, dict):
-        out = {k: _prune(v) for k, v in data.items() if v is not None and v != {} and v != []}
+        out = {k: _prune(data[k]) for k in sorted(data) if data[k] not in (None, {}, [])}
         return {k: v for k, v in out.items() if v is not None and v != {}}
     if isinstance(data, list):
         return [_prune(v) for v in data]
