@@ -132,7 +132,8 @@ def test_report_command_reuses_stored_results(quickstart_run):
 def test_report_command_without_results_fails_clearly(tmp_path, project):
     env = clean_env(LOCLAB_STATE_DIR=str(tmp_path / "empty"))
     out = loclab("report", "experiments/probe.yaml", cwd=project, env=env, timeout=120)
-    assert out.returncode == 1
+    assert out.returncode == 2  # NoResultsError: the user's to fix (run the experiment first)
+    assert len(out.stderr.strip().splitlines()) == 1
     assert "no stored results for experiment 'probe'" in out.stderr
     assert "loclab run" in out.stderr
     assert not (project / "reports").exists()
