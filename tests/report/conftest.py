@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from loclab.paths import StateDir
+from loclab.results import ExperimentResults
 from loclab.testing import write_notebook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,6 +96,10 @@ class Run:
 
     def page(self) -> str:
         return (self.reports / self.experiment / "index.html").read_text(encoding="utf-8")
+
+    def records(self) -> ExperimentResults:
+        """The experiment's stored records (read them typed, as the report does)."""
+        return ExperimentResults(StateDir(self.state), self.experiment)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab.testing.browser import find_chromium, inspect_page
+from loclab.testing.browser import CHROMIUM_ENV, find_chromium, inspect_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = find_chromium()
+    found = find_chromium(os.environ.get(CHROMIUM_ENV))
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing in CI (make test installs the Debian package)")

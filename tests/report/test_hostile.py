@@ -91,7 +91,8 @@ def test_executed_notebooks_logged_to_mlflow_are_scrubbed(hostile_run, secrets):
 
 def test_report_artifact_is_the_safe_page(hostile_run, secrets):
     client = MlflowClient(f"sqlite:///{hostile_run.state / 'mlflow.db'}")
-    parent = json.loads((hostile_run.state / "results" / "hostile" / "jobs.json").read_text())
-    path = client.download_artifacts(parent["mlflow_parent_run_id"], "report/report.html")
+    parent = hostile_run.records().read_jobs()
+    assert parent is not None and parent.mlflow_parent_run_id
+    path = client.download_artifacts(parent.mlflow_parent_run_id, "report/report.html")
     text = Path(path).read_text()
     assert SCRIPT not in text and not any(v in text for v in secrets.values())

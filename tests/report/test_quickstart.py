@@ -5,7 +5,6 @@ It shares the session's one real quickstart run (``quickstart_run``) with the re
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -23,24 +22,23 @@ def test_quickstart_end_to_end(quickstart_run):
     page = (reports / "quickstart" / "index.html").read_text()
     assert not re.search(r"https?://", page)
     assert "<script" not in page
-    summary = json.loads((state / "results" / "quickstart" / "jobs.json").read_text())
-    jobs = {j["tags"]["loclab.system"]: j for j in summary["jobs"]}
+    summary = quickstart_run.records().read_jobs()
+    assert summary is not None
+    jobs = {j.system: j for j in summary.jobs}
     assert set(jobs) == {"baseline", "neural"}
     for system, job in jobs.items():
-        assert job["state"] == "COMPLETED"
-        acc = job["metrics"]["test_acc"]
+        assert job.state == "COMPLETED"
+        acc = job.metrics["test_acc"]
         assert 0.5 < acc <= 1.0, (system, acc)
         # Both systems' measured accuracy appears in the page.
         assert f"{acc:.4f}" in page
-        assert Path(job["executed_notebook"]).exists()
-        assert job["job_tags"]["loclab.data_fingerprint"]
-    assert (
-        jobs["baseline"]["job_tags"]["loclab.data_fingerprint"]
-        == (jobs["neural"]["job_tags"]["loclab.data_fingerprint"])
-    )
+        assert Path(job.executed_notebook).exists()
+        assert job.job_tags["loclab.data_fingerprint"]
+    fingerprints = {j.job_tags["loclab.data_fingerprint"] for j in jobs.values()}
+    assert len(fingerprints) == 1
 
     client = MlflowClient(f"sqlite:///{state / 'mlflow.db'}")
-    parent = client.get_run(summary["mlflow_parent_run_id"])
+    parent = client.get_run(summary.mlflow_parent_run_id)
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["loclab.git_sha"]
     children = client.search_runs(

@@ -1,8 +1,10 @@
 """Reports: one self-contained HTML page per experiment run, rendered from its records.
 
 The report notebook (``loclab/report/template/report.ipynb``, shipped with the package) shows
-the sections of :mod:`loclab.report.sections` in order, each built from the experiment's
-records (:mod:`loclab.results`) and nothing else; :func:`render_report` executes that
+the sections of :mod:`loclab.report.sections` in the order :func:`outline` gives for the
+spec's ``report.audience`` (stakeholders: the answer, results and figures first; researchers:
+the statistical details right after the summary), each built from the experiment's records
+(:mod:`loclab.results`) and nothing else; :func:`render_report` executes that
 notebook with Papermill and turns its outputs into the page; :func:`publish_reports` uploads
 an experiment's reports to S3.
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from loclab.report.contents import AUDIENCES, Audience, contents
 from loclab.report.context import NoResultsError, ReportContext, load_context
 from loclab.report.html import Html, esc, note
+from loclab.report.outline import Section, outline
 from loclab.report.publish import publish_reports
 from loclab.report.render import (
     METADATA_MIME,
@@ -43,23 +47,29 @@ from loclab.report.sections import (
     title_block,
     what_went_wrong,
 )
+from loclab.report.sections.provenance import GIT_SHA
 
 __all__ = [
+    "AUDIENCES",
     "METADATA_MIME",
     "SECTION_FAILED",
+    "Audience",
     "Html",
     "NoResultsError",
     "ReportContext",
     "ReportError",
     "ReportResult",
+    "Section",
     "breakdown_plots",
     "check_offline",
+    "contents",
     "effect_plot",
     "executive_summary",
     "figures_heading",
     "glossary",
     "learning_curves",
     "load_context",
+    "outline",
     "provenance_footer",
     "publish_reports",
     "ranking_diagram",
@@ -78,8 +88,6 @@ __all__ = [
 #: Text of the note a failed section leaves in the report (tests look for it).
 SECTION_FAILED = "This part of the report could not be drawn"
 
-Section = Callable[[ReportContext], Html]
-
 
 def show(section: Section | Any, ctx: ReportContext | None = None) -> None:
     """Display a section (``show(title_block, ctx)``) or an HTML fragment as the cell's output.
@@ -89,13 +97,14 @@ def show(section: Section | Any, ctx: ReportContext | None = None) -> None:
     from IPython.display import display
 
     if callable(section):
+        call: Callable[..., Any] = section
         try:
-            fragment: Any = section(ctx) if ctx is not None else section()
+            fragment: Any = call(ctx) if ctx is not None else call()
         except Exception as err:
             fragment = note(f"{SECTION_FAILED} ({type(err).__name__}: {err}).", "warn")
     else:
         fragment = section
-    display({"text/html": str(esc(fragment))}, raw=True)
+    display({"text/html": str(esc(fragment))}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def show_metadata(ctx: ReportContext) -> None:
@@ -109,6 +118,6 @@ def show_metadata(ctx: ReportContext) -> None:
         "title": ctx.title,
         "headline": ctx.headline,
         "labels": labels,
-        "git_sha": ctx.provenance.get("loclab.git_sha"),
+        "git_sha": ctx.provenance.get(GIT_SHA),
     }
-    display({METADATA_MIME: meta}, raw=True)
+    display({METADATA_MIME: meta}, raw=True)  # type: ignore[no-untyped-call]

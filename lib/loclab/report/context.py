@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from loclab.exceptions import LoclabError
 from loclab.paths import StateDir
+from loclab.report.contents import Audience
 from loclab.results import ComparisonRecord, ExperimentResults, JobsRecord, SweepRecord
 from loclab.spec import Spec
 
@@ -53,48 +53,16 @@ class ReportContext:
     attachments_href: str = ""
     notes: list[str] = field(default_factory=list)
 
-    # -- typed views ----------------------------------------------------------------------
-
     @property
     def spec_model(self) -> Spec | None:
         """The spec as run (validated, defaults filled in), when a run is recorded."""
         return self.run.spec if self.run is not None else None
 
-    # -- plain views (the sections' data, as JSON-like mappings) ----------------------------
-
     @property
-    def spec(self) -> dict[str, Any]:
-        """The spec as run, as a mapping (empty when unknown)."""
+    def audience(self) -> Audience:
+        """Who the report is for (the spec's ``report.audience``): it orders the sections."""
         spec = self.spec_model
-        return spec.model_dump(mode="json") if spec is not None else {}
-
-    @property
-    def jobs(self) -> dict[str, Any] | None:
-        """The jobs record as a mapping."""
-        return self.run.model_dump(mode="json", by_alias=True) if self.run else None
-
-    @property
-    def sweep(self) -> dict[str, Any] | None:
-        """The sweep record as a mapping, with the best trial's fields spelled out."""
-        rec = self.sweep_record
-        if rec is None:
-            return None
-        data = rec.model_dump(mode="json", by_alias=True)
-        best = rec.best
-        data.update(
-            best_value=best.value if best else None,
-            best_params=dict(best.params) if best else None,
-            best_number=best.number if best else None,
-            top_k=[w.model_dump(mode="json") for w in rec.winners],
-            counts=rec.counts.model_dump(),
-        )
-        return data
-
-    @property
-    def comparison(self) -> dict[str, Any] | None:
-        """The comparison record as a mapping."""
-        rec = self.comparison_record
-        return rec.model_dump(mode="json", by_alias=True) if rec else None
+        return spec.report.audience if spec is not None else "stakeholders"
 
     @property
     def title(self) -> str:
@@ -115,11 +83,6 @@ class ReportContext:
         """The spec's ``report.summary``: a paragraph the author wrote for readers."""
         spec = self.spec_model
         return (spec.report.summary or "") if spec is not None else ""
-
-    @property
-    def job_list(self) -> list[dict[str, Any]]:
-        """The jobs of the job stage (empty without one)."""
-        return list((self.jobs or {}).get("jobs") or [])
 
     @property
     def provenance(self) -> dict[str, str]:

@@ -174,7 +174,7 @@ def _convert(nb: Any, title: str) -> str:
     for cell in nb.cells:  # the index's metadata is not part of the page
         if "outputs" in cell:
             cell.outputs = [o for o in cell.outputs if METADATA_MIME not in o.get("data", {})]
-    exporter = HTMLExporter(
+    exporter = HTMLExporter(  # type: ignore[no-untyped-call]  # nbconvert is untyped
         template_file=str(TEMPLATE_DIR / "page.html"),
         exclude_input=True,
         exclude_input_prompt=True,
@@ -246,7 +246,7 @@ def render_report(
                 scrub_notebook_file(kept)
                 raise ReportError(f"{err}; executed notebook: {kept}") from None
             raise
-        nb = nbformat.read(str(executed), as_version=4)
+        nb = nbformat.read(str(executed), as_version=4)  # type: ignore[no-untyped-call]
     meta = scrub_mapping(_metadata(nb))  # it goes to reports.json as it is
     title = str(meta.get("title") or experiment)
     page = scrub_html(_convert(nb, title))

@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["CHROMIUM_ENV", "PageCheck", "find_chromium", "inspect_page"]
 
-#: Variable naming the Chromium binary (set by ``make test``'s service set-up).
+#: Variable naming the Chromium binary (set by ``make test``'s service set-up; read by tests).
 CHROMIUM_ENV = "LOCLAB_TEST_CHROMIUM"
 FLAGS = [
     "--headless",
@@ -45,11 +45,16 @@ _LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "devtools:")
 _MAX_HEIGHT = 16000
 
 
-def find_chromium() -> str | None:
-    """``$LOCLAB_TEST_CHROMIUM``, else ``chromium``/``chromium-browser``/``google-chrome``."""
-    value = os.environ.get(CHROMIUM_ENV)
-    if value:
-        return value
+def find_chromium(configured: str | None = None) -> str | None:
+    """The Chromium to drive: ``configured``, else the first browser found on ``PATH``.
+
+    Args:
+        configured: A binary named by the caller (tests pass ``$LOCLAB_TEST_CHROMIUM``,
+            :data:`CHROMIUM_ENV`); empty or None: look for ``chromium``, ``chromium-browser``,
+            ``google-chrome`` and ``google-chrome-stable``.
+    """
+    if configured:
+        return configured
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:
@@ -107,7 +112,8 @@ class _Pipe:
                 raise RuntimeError("Chromium closed the DevTools pipe")
             self.buffer += chunk
         message, _, self.buffer = self.buffer.partition(b"\0")
-        return json.loads(message)
+        found: dict[str, Any] = json.loads(message)
+        return found
 
     def call(
         self,
@@ -129,7 +135,8 @@ class _Pipe:
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
+                result: dict[str, Any] = reply.get("result", {})
+                return result
             self.events.append(reply)
 
     def wait_for(self, method: str, timeout: float) -> bool:

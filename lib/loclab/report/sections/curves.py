@@ -6,11 +6,10 @@ jobs record) and each trial's intermediate values of the sweep metric (the sweep
 
 from __future__ import annotations
 
-from typing import Any
-
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, figure, note, tag
 from loclab.report.style import PALETTE, figure_style, new_figure, short, system_colours
+from loclab.results import JobRecord, TrialRecord
 
 __all__ = ["job_histories", "learning_curves", "trial_histories"]
 
@@ -36,11 +35,17 @@ def trial_histories(ctx: ReportContext) -> dict[str, dict[str, Curve]]:
     """The sweep metric's intermediate values of each trial (by trial name), two or more."""
     sweep = ctx.sweep_record
     out: dict[str, dict[str, Curve]] = {}
-    for t in sweep.trials if sweep else []:
+    if sweep is None:
+        return out
+    for t in sweep.trials:
         points = [(float(step) + 1, v) for step, v in sorted(t.intermediate.items())]
         if len(points) >= 2:
-            out[t.job or f"trial {t.number}"] = {sweep.metric: points}  # type: ignore[union-attr]
+            out[_trial_name(t)] = {sweep.metric: points}
     return out
+
+
+def _trial_name(t: TrialRecord) -> str:
+    return t.job or f"trial {t.number}"
 
 
 def _pick_metrics(histories: dict[str, dict[str, Curve]], first: str | None) -> list[str]:
@@ -62,25 +67,20 @@ def learning_curves(ctx: ReportContext) -> Html:
     """Learning curves of the comparison's jobs (per system) and of the sweep's trials."""
     head = tag("h3", "Learning curves", id="fig-curves")
     parts = [head]
-    comp_jobs = [
-        {**j, "system": j.get("system") or (j.get("tags") or {}).get("loclab.system")}
-        for j in ctx.job_list
-    ]
-    trials = [
-        {"name": t.get("job") or f"trial {t['number']}", **t}
-        for t in (ctx.sweep or {}).get("trials") or []
-    ]
-    sweep_metric = (ctx.sweep or {}).get("metric")
+    jobs = ctx.run.jobs if ctx.run is not None else []
+    sweep = ctx.sweep_record
+    sweep_metric = sweep.metric if sweep is not None else None
     jobs_hist = job_histories(ctx)
     if jobs_hist:
-        parts.append(_jobs_figure(ctx, comp_jobs, jobs_hist, sweep_metric))
+        parts.append(_jobs_figure(ctx, jobs, jobs_hist, sweep_metric))
+    trials = sweep.trials if sweep is not None else []
     trial_hist = trial_histories(ctx) if trials else {}
     if trial_hist and sweep_metric:
         parts.append(_trials_figure(trials, trial_hist, sweep_metric))
     if len(parts) == 1:
         why = "the jobs reported no per-epoch metrics (nothing was trained epoch by epoch)"
         return Html(head + note(f"Left out: {why}.", "omitted"))
-    without = [j["name"] for j in comp_jobs if j["name"] not in jobs_hist]
+    without = [j.name for j in jobs if j.name not in jobs_hist]
     if jobs_hist and without:
         parts.append(
             note(
@@ -93,24 +93,24 @@ def learning_curves(ctx: ReportContext) -> Html:
 
 def _jobs_figure(
     ctx: ReportContext,
-    jobs: list[dict[str, Any]],
+    jobs: list[JobRecord],
     hist: dict[str, dict[str, Curve]],
     first: str | None,
 ) -> Html:
     metrics = _pick_metrics(hist, first)
-    systems = list(dict.fromkeys(j.get("system") or j["name"] for j in jobs))
-    comp = ctx.comparison or {}
-    colours = system_colours(systems, comp.get("baseline"))
-    labels = {s["name"]: s.get("label") or s["name"] for s in comp.get("systems") or []}
+    systems = list(dict.fromkeys(j.system or j.name for j in jobs))
+    comp = ctx.comparison_record
+    colours = system_colours(systems, comp.baseline if comp is not None else None)
+    labels = {s.name: s.label or s.name for s in comp.systems} if comp is not None else {}
     with figure_style():
         fig, axes = new_figure(9.0, 3.0, ncols=len(metrics))
         seen: set[str] = set()
         for ax, key in zip(axes, metrics, strict=True):
             for job in jobs:
-                curve = hist.get(job["name"], {}).get(key)
+                curve = hist.get(job.name, {}).get(key)
                 if not curve:
                     continue
-                system = job.get("system") or job["name"]
+                system = job.system or job.name
                 label = None
                 if system not in seen and ax is axes[0]:
                     label = short(labels.get(system, system), 48, 1)
@@ -145,17 +145,17 @@ def _jobs_figure(
 
 
 def _trials_figure(
-    trials: list[dict[str, Any]], hist: dict[str, dict[str, Curve]], metric: str
+    trials: list[TrialRecord], hist: dict[str, dict[str, Curve]], metric: str
 ) -> Html:
     with figure_style():
         fig, axes = new_figure(9.0, 3.0)
         ax = axes[0]
         drawn = {"COMPLETE": False, "PRUNED": False, "FAIL": False}
         for t in trials:
-            curve = hist.get(t["name"], {}).get(metric)
+            curve = hist.get(_trial_name(t), {}).get(metric)
             if not curve:
                 continue
-            state = t.get("state", "COMPLETE")
+            state = t.state
             style = {
                 "COMPLETE": ("-", PALETTE["blue"], "completed"),
                 "PRUNED": ("--", PALETTE["orange"], "pruned"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, note, section, table, tag
+from loclab.results import SweepRecord, TrialRecord
 
 __all__ = ["attach_notebook", "what_went_wrong"]
 
@@ -55,62 +56,61 @@ def _reason(text: str | None) -> Html:
     return tag("code", text, class_="reason")
 
 
+def _trial_row(ctx: ReportContext, sweep: SweepRecord, t: TrialRecord) -> list[Any]:
+    spec = ctx.spec_model
+    pruner = spec.sweep.pruner if spec is not None and spec.sweep is not None else "the pruner"
+    if t.state == "PRUNED":
+        step = t.last_step
+        plain = (
+            f"Stopped early by the {pruner} pruner after epoch "
+            f"{(step + 1) if isinstance(step, int) else '?'}: its {sweep.metric} trailed earlier "
+            "trials at the same point. This is the sweep saving time, not an error."
+        )
+        what = "pruned"
+    elif t.state == "FAIL":
+        plain, what = "The trial failed.", "failed"
+    else:
+        plain, what = (
+            f"The trial was left {t.state.lower()} when the sweep ended.",
+            t.state.lower(),
+        )
+    if t.requeued_from is not None:
+        plain += f" It re-ran trial {t.requeued_from} after a crash."
+    notebook = f"{t.run_dir}/output/data/executed.ipynb" if t.run_dir else None
+    name = t.job or f"trial {t.number}"
+    return [
+        f"sweep trial {t.number}", what,
+        Html(tag("p", plain) + (_reason(t.failure) if t.failure else "")),
+        attach_notebook(ctx, name, t.notebook_copy, notebook),
+    ]  # fmt: skip
+
+
 def what_went_wrong(ctx: ReportContext) -> Html:
     """The table of everything that did not complete, with reasons and notebook links."""
     rows: list[list[Any]] = []
     seen: set[str] = set()
-    sweep = ctx.sweep or {}
-    metric = sweep.get("metric", "the metric")
-    pruner = (ctx.spec.get("sweep") or {}).get("pruner", "the pruner")
-    for t in sweep.get("trials") or []:
-        state = t.get("state")
-        if state == "COMPLETE":
-            continue
-        name = t.get("job") or f"trial {t.get('number')}"
-        seen.add(name)
-        detail = t.get("failure")
-        if state == "PRUNED":
-            step = t.get("last_step")
-            plain = (
-                f"Stopped early by the {pruner} pruner after epoch "
-                f"{(step + 1) if isinstance(step, int) else '?'}: its {metric} trailed earlier "
-                "trials at the same point. This is the sweep saving time, not an error."
-            )
-            what = "pruned"
-        elif state == "FAIL":
-            plain, what = "The trial failed.", "failed"
-        else:
-            plain, what = (
-                f"The trial was left {str(state).lower()} when the sweep ended.",
-                str(state).lower(),
-            )
-        if t.get("requeued_from") is not None:
-            plain += f" It re-ran trial {t['requeued_from']} after a crash."
-        notebook = None
-        if t.get("run_dir"):
-            notebook = f"{t['run_dir']}/output/data/executed.ipynb"
-        rows.append([
-            f"sweep trial {t.get('number')}", what,
-            Html(tag("p", plain) + (_reason(detail) if detail else "")),
-            attach_notebook(ctx, name, t.get("notebook_copy"), notebook),
-        ])  # fmt: skip
-    jobs = list(ctx.job_list)
+    sweep = ctx.sweep_record
+    trials = sweep.trials if sweep is not None else []
+    if sweep is not None:
+        for t in sweep.trials:
+            if t.state != "COMPLETE":
+                seen.add(t.job or f"trial {t.number}")
+                rows.append(_trial_row(ctx, sweep, t))
+    jobs = ctx.run.jobs if ctx.run is not None else []
     for j in jobs:
-        if j.get("state") == "COMPLETED" or j.get("name") in seen:
+        if j.ok or j.name in seen:
             continue
-        seen.add(j["name"])
+        seen.add(j.name)
         rows.append([
-            f"job {j['name']}", str(j.get("state", "")).lower(),
+            f"job {j.name}", j.state.lower(),
             Html(tag("p", "The job did not complete; it is left out of the statistics.")
-                 + _reason(j.get("failure"))),
-            attach_notebook(ctx, j["name"], j.get("notebook_copy"), j.get("executed_notebook")),
+                 + _reason(j.failure)),
+            attach_notebook(ctx, j.name, j.notebook_copy, j.executed_notebook),
         ])  # fmt: skip
     if not rows:
-        n_jobs = len(ctx.job_list)
-        n_trials = len(sweep.get("trials") or [])
-        what = f"all {n_jobs} job(s) completed" if n_jobs else "no job ran"
-        if n_trials:
-            what += f" and all {n_trials} sweep trials completed"
+        what = f"all {len(jobs)} job(s) completed" if jobs else "no job ran"
+        if trials:
+            what += f" and all {len(trials)} sweep trials completed"
         return section("problems", "What went wrong", note(f"Nothing: {what}."))
     failed = sum(1 for r in rows if r[1] not in ("pruned",))
     lead = (

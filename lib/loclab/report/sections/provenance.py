@@ -8,9 +8,17 @@ from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, note, section, table, tag
+from loclab.results import JobRecord
 
-__all__ = ["glossary", "provenance_footer"]
+__all__ = ["GIT_SHA", "glossary", "provenance_footer"]
 
+#: Provenance tags of the run (written by the tracking stage) and labels jobs write.
+GIT_SHA = "loclab.git_sha"
+GIT_DIRTY = "loclab.git_dirty"
+HOSTNAME = "loclab.hostname"
+PLATFORM = "loclab.platform"
+DATA_FINGERPRINT = "loclab.data_fingerprint"
+DATA = "loclab.data"
 #: Libraries shown in the environment table, in this order.
 _VERSIONS = [
     ("loclab", "loclab.version"),
@@ -26,9 +34,13 @@ _VERSIONS = [
 
 
 def _prune(data: Any) -> Any:
-    """The spec without unset fields (the validated spec fills every default with null)."""
+    """The spec without unset fields (the validated spec fills every default with null).
+
+    Keys inside each section are sorted, so the page reads the same whichever order the spec
+    was written or stored in.
+    """
     if isinstance(data, dict):
-        out = {k: _prune(v) for k, v in data.items() if v is not None and v != {} and v != []}
+        out = {k: _prune(data[k]) for k in sorted(data) if data[k] not in (None, {}, [])}
         return {k: v for k, v in out.items() if v is not None and v != {}}
     if isinstance(data, list):
         return [_prune(v) for v in data]
@@ -56,27 +68,29 @@ def _spec_yaml(spec: dict[str, Any]) -> str:
         "schedule",
     ]
     data = {k: data[k] for k in [*order, *sorted(data)] if k in data}
-    return yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, width=95, default_flow_style=None
+    return str(
+        yaml.safe_dump(
+            data, sort_keys=False, allow_unicode=True, width=95, default_flow_style=None
+        )
     )
 
 
-def _fingerprints(ctx: ReportContext) -> list[tuple[str, str]]:
+def _fingerprints(jobs: list[JobRecord]) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
-    for j in ctx.job_list:
-        tags = j.get("job_tags") or {}
-        fp = tags.get("loclab.data_fingerprint")
+    for j in jobs:
+        fp = j.job_tags.get(DATA_FINGERPRINT)
         if fp:
-            found.setdefault(str(fp), str(tags.get("loclab.data") or ""))
+            found.setdefault(fp, j.job_tags.get(DATA) or "")
     return sorted(found.items())
 
 
 def provenance_footer(ctx: ReportContext) -> Html:
     """Git SHA and dirty flag, data fingerprint, versions, the spec as run, MLflow ids, machine."""
     tags = ctx.provenance
+    jobs = ctx.run.jobs if ctx.run is not None else []
     parts: list[Any] = []
-    sha = tags.get("loclab.git_sha", "unknown")
-    dirty = tags.get("loclab.git_dirty") == "true"
+    sha = tags.get(GIT_SHA, "unknown")
+    dirty = tags.get(GIT_DIRTY) == "true"
     code = Html(
         tag("code", sha)
         + (
@@ -89,7 +103,7 @@ def provenance_footer(ctx: ReportContext) -> Html:
             else esc(" (clean: no uncommitted changes)")
         )
     )
-    fps = _fingerprints(ctx)
+    fps = _fingerprints(jobs)
     data = (
         Html(
             "<br>".join(tag("code", fp) + (esc(f" ({what})") if what else "") for fp, what in fps)
@@ -109,17 +123,15 @@ def provenance_footer(ctx: ReportContext) -> Html:
         ["Report generated", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ctx.generated))],
         [
             "Machine",
-            f"{tags.get('loclab.hostname', platform.node())} "
-            f"({tags.get('loclab.platform', platform.platform())})",
+            f"{tags.get(HOSTNAME, platform.node())} ({tags.get(PLATFORM, platform.platform())})",
         ],
         ["MLflow parent run", tag("code", ctx.parent_run_id or "–")],
     ]
-    if ctx.sweep and ctx.sweep.get("mlflow_run_id"):
-        rows.append(["MLflow sweep run", tag("code", ctx.sweep["mlflow_run_id"])])
-    if ctx.sweep:
-        rows.append(
-            ["Optuna study", f"{ctx.sweep.get('study_name')} in {ctx.sweep.get('storage')}"]
-        )
+    sweep = ctx.sweep_record
+    if sweep is not None and sweep.mlflow_run_id:
+        rows.append(["MLflow sweep run", tag("code", sweep.mlflow_run_id)])
+    if sweep is not None:
+        rows.append(["Optuna study", f"{sweep.study_name} in {sweep.storage}"])
     parts.append(table(["", ""], rows, class_="kv"))
     versions = [(name, tags[key]) for name, key in _VERSIONS if key in tags]
     if versions:
@@ -127,7 +139,6 @@ def provenance_footer(ctx: ReportContext) -> Html:
         parts.append(
             table([name for name, _ in versions], [[v for _, v in versions]], class_="versions")
         )
-    jobs = ctx.job_list
     if jobs:
         parts.append(tag("h3", "Jobs and their MLflow runs"))
         parts.append(
@@ -135,11 +146,11 @@ def provenance_footer(ctx: ReportContext) -> Html:
                 ["Job", "State", "Duration", "Reused", "MLflow run"],
                 [
                     [
-                        j.get("name"),
-                        str(j.get("state", "")).lower(),
+                        j.name,
+                        j.state.lower(),
                         _duration(j),
-                        "yes" if j.get("cached") else "no",
-                        tag("code", j.get("mlflow_run_id") or "–"),
+                        "yes" if j.cached else "no",
+                        tag("code", j.mlflow_run_id or "–"),
                     ]
                     for j in jobs
                 ],
@@ -149,8 +160,8 @@ def provenance_footer(ctx: ReportContext) -> Html:
                 "instead of running it again.",
             )
         )
-    spec = ctx.spec
-    if spec:
+    spec = ctx.spec_model
+    if spec is not None:
         parts.append(tag("h3", "The spec as run"))
         parts.append(
             tag(
@@ -160,7 +171,9 @@ def provenance_footer(ctx: ReportContext) -> Html:
                 class_="small",
             )
         )
-        parts.append(Html(f'<pre class="spec">{esc(_spec_yaml(spec))}</pre>'))
+        parts.append(
+            Html(f'<pre class="spec">{esc(_spec_yaml(spec.model_dump(mode="json")))}</pre>')
+        )
     else:
         parts.append(note("The spec as run was not stored.", "omitted"))
     return section(
@@ -171,12 +184,10 @@ def provenance_footer(ctx: ReportContext) -> Html:
     )
 
 
-def _duration(job: dict[str, Any]) -> str:
-    seconds = job.get("duration_s")
-    if seconds is None and job.get("ended") and job.get("started"):
-        seconds = job["ended"] - job["started"]
-    if not isinstance(seconds, int | float):
+def _duration(job: JobRecord) -> str:
+    if not (job.ended and job.started):
         return "–"
+    seconds = job.ended - job.started
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 

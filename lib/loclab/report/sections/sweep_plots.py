@@ -7,13 +7,16 @@ intermediate values) and the importances the sweep stage computed from the study
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, digits_for, esc, figure, fmt_num, note, table, tag
 from loclab.report.style import PALETTE, figure_style, new_figure, short
+from loclab.spec import SpaceEntry
 
-__all__ = ["sweep_section", "trial_rows"]
+__all__ = ["TrialRow", "sweep_section", "trial_rows"]
 
 _STATE_STYLE = {
     "COMPLETE": ("o", PALETTE["blue"], "completed"),
@@ -22,66 +25,82 @@ _STATE_STYLE = {
 }
 
 
-def trial_rows(ctx: ReportContext) -> list[dict[str, Any]]:
-    """One row per trial: number, state, value, params, intermediate values.
+@dataclass(frozen=True)
+class TrialRow:
+    """A trial as the sweep's figures draw it.
 
-    A pruned trial's value is its last reported (intermediate) value.
+    Attributes:
+        number: Optuna's trial number.
+        state: ``COMPLETE``, ``PRUNED``, ``FAIL``...
+        value: Its objective; a pruned trial's last reported value.
+        params: The searched parameters' values.
     """
+
+    number: int
+    state: str
+    value: float | None
+    params: dict[str, Any]
+
+
+def trial_rows(ctx: ReportContext) -> list[TrialRow]:
+    """One row per trial of the sweep record (a pruned trial: its last reported value)."""
     rows = []
     for t in ctx.sweep_record.trials if ctx.sweep_record else []:
         value = t.value
         if t.state == "PRUNED" and value is None and t.intermediate:
             value = t.intermediate[max(t.intermediate)]
-        rows.append({
-            "number": t.number, "state": t.state, "value": value,
-            "params": dict(t.params), "intermediate": dict(t.intermediate),
-        })  # fmt: skip
+        rows.append(TrialRow(t.number, t.state, value, dict(t.params)))
     return rows
+
+
+def _usable(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value)
 
 
 def sweep_section(ctx: ReportContext) -> Html:
     """Everything about the sweep: what it found, and the three figures."""
     head = tag("h3", "The hyperparameter sweep", id="fig-sweep")
-    sweep = ctx.sweep
-    if not sweep:
+    sweep = ctx.sweep_record
+    if sweep is None:
         return Html(head + note("Left out: this experiment has no sweep.", "omitted"))
     rows = trial_rows(ctx)
-    metric = sweep.get("metric", "objective")
-    maximize = sweep.get("direction", "maximize") == "maximize"
-    counts = sweep.get("counts") or {}
-    digits = digits_for([r.get("value") for r in rows])
+    metric = sweep.metric
+    maximize = sweep.direction == "maximize"
+    counts = sweep.counts
+    digits = digits_for([r.value for r in rows])
     parts = [head]
-    best = sweep.get("best_value")
+    best = sweep.best
+    searched = len(best.params) if best is not None else 0
     lead = (
-        f"{len(rows)} trials searched {len(sweep.get('best_params') or {}) or 'the'} parameters "
+        f"{len(rows)} trials searched {searched or 'the'} parameters "
         f"to {'maximize' if maximize else 'minimize'} {metric}: "
-        f"{counts.get('complete', 0)} completed, {counts.get('pruned', 0)} pruned (stopped early "
-        f"because they trailed earlier trials), {counts.get('failed', 0)} failed."
+        f"{counts.complete} completed, {counts.pruned} pruned (stopped early "
+        f"because they trailed earlier trials), {counts.failed} failed."
     )
     if best is not None:
-        params = ", ".join(
-            f"{k} = {_fmt_param(v)}" for k, v in (sweep.get("best_params") or {}).items()
-        )
-        trial = sweep.get("best_number")
-        lead += f" Best {metric}: {fmt_num(best, digits)} (trial {trial}; {params})."
+        params = ", ".join(f"{k} = {_fmt_param(v)}" for k, v in best.params.items())
+        lead += f" Best {metric}: {fmt_num(best.value, digits)} (trial {best.number}; {params})."
     parts.append(tag("p", lead))
-    top = sweep.get("top_k") or []
+    top = sweep.winners
     if top:
-        names = sorted({k for row in top for k in row.get("params", {})})
+        names = sorted({k for w in top for k in w.params})
         parts.append(table(
             ["rank", "trial", metric, *names],
-            [[r["rank"], r["number"], fmt_num(r.get("value"), digits),
-              *[_fmt_param(r["params"].get(k)) for k in names]] for r in top],
+            [[w.rank, w.number, fmt_num(w.value, digits),
+              *[_fmt_param(w.params.get(k)) for k in names]] for w in top],
             numeric=[0, 1, 2], caption="Best configurations (the comparison re-trains rank 1 "
             "with several seeds when a system is taken from the sweep).",
         ))  # fmt: skip
     parts.append(_history(rows, metric, maximize, digits))
-    record = ctx.sweep_record
-    importances = record.importances if record else None
-    how = record.importances_note if record else ""
-    parts.append(_importance_plot(importances, how))
-    parts.append(_parallel(rows, metric, maximize, ctx))
+    parts.append(_importance_plot(sweep.importances, sweep.importances_note))
+    spec = ctx.spec_model
+    space = spec.sweep.space if spec is not None and spec.sweep is not None else {}
+    parts.append(_parallel(rows, metric, maximize, space))
     return Html("".join(esc(p) for p in parts))
+
+
+def _value(row: TrialRow) -> float:
+    return float(row.value) if row.value is not None else math.nan
 
 
 def _fmt_param(value: Any) -> str:
@@ -90,19 +109,19 @@ def _fmt_param(value: Any) -> str:
     return str(value)
 
 
-def _history(rows: list[dict[str, Any]], metric: str, maximize: bool, digits: int) -> Html:
-    done = [r for r in rows if r.get("value") is not None and math.isfinite(r["value"])]
+def _history(rows: list[TrialRow], metric: str, maximize: bool, digits: int) -> Html:
+    done = [r for r in rows if _usable(r.value)]
     if not done:
         return note("No trial reported a value: no optimization history.", "omitted")
     with figure_style():
         fig, axes = new_figure(9.0, 3.3)
         ax = axes[0]
         for state, (marker, colour, label) in _STATE_STYLE.items():
-            pts = [r for r in done if r["state"] == state]
+            pts = [r for r in done if r.state == state]
             if pts:
                 ax.scatter(
-                    [r["number"] for r in pts],
-                    [r["value"] for r in pts],
+                    [r.number for r in pts],
+                    [r.value for r in pts],
                     marker=marker,
                     color=colour,
                     s=36 if marker != "x" else 44,
@@ -111,14 +130,19 @@ def _history(rows: list[dict[str, Any]], metric: str, maximize: bool, digits: in
                     linewidths=1.6 if marker == "x" else 0.6,
                     edgecolors="white" if marker != "x" else None,
                 )
-        best_x, best_y, current = [], [], None
-        for r in sorted(rows, key=lambda r: r["number"]):
-            v = r.get("value")
-            usable = r["state"] == "COMPLETE" and v is not None and math.isfinite(v)
-            if usable and (current is None or (v > current if maximize else v < current)):
+        best_x: list[int] = []
+        best_y: list[float] = []
+        current: float | None = None
+        for r in sorted(rows, key=lambda r: r.number):
+            v = r.value
+            if (
+                r.state == "COMPLETE"
+                and _usable(v)
+                and (current is None or (v > current if maximize else v < current))
+            ):
                 current = v
             if current is not None:
-                best_x.append(r["number"])
+                best_x.append(r.number)
                 best_y.append(current)
         if best_x:
             ax.step(
@@ -171,26 +195,27 @@ def _importance_plot(importances: dict[str, float] | None, how: str) -> Html:
         return figure(fig, alt, caption)
 
 
-def _parallel(rows: list[dict[str, Any]], metric: str, maximize: bool, ctx: ReportContext) -> Html:
-    shown = [r for r in rows if r.get("params") and r.get("value") is not None]
-    names = sorted({k for r in shown for k in r["params"]})
+def _parallel(
+    rows: list[TrialRow], metric: str, maximize: bool, space: Mapping[str, SpaceEntry]
+) -> Html:
+    shown = [r for r in rows if r.params and r.value is not None]
+    names = sorted({k for r in shown for k in r.params})
     if len(shown) < 2 or not names:
         return note("Parallel coordinates left out: fewer than two trials with values.", "omitted")
-    space = ((ctx.spec.get("sweep") or {}).get("space")) or {}
     axes_spec: list[tuple[str, str, Any]] = []
     for name in names:
-        values = [r["params"].get(name) for r in shown if name in r["params"]]
-        cfg = space.get(name) or {}
+        values = [r.params[name] for r in shown if name in r.params]
+        cfg = space.get(name)
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        if cfg.get("type") == "categorical" or not numeric:
-            choices = [str(c) for c in cfg.get("choices") or []] or sorted(
-                {str(v) for v in values}
-            )
+        if (cfg is not None and cfg.type == "categorical") or not numeric:
+            declared = cfg.choices if cfg is not None else None
+            choices = [str(c) for c in declared or []] or sorted({str(v) for v in values})
             axes_spec.append((name, "cat", choices))
         else:
-            lo: Any = cfg.get("low") if cfg.get("low") is not None else min(values)
-            hi: Any = cfg.get("high") if cfg.get("high") is not None else max(values)
-            axes_spec.append((name, "log" if cfg.get("log") else "lin", (float(lo), float(hi))))
+            lo: Any = cfg.low if cfg is not None and cfg.low is not None else min(values)
+            hi: Any = cfg.high if cfg is not None and cfg.high is not None else max(values)
+            log = cfg is not None and cfg.log
+            axes_spec.append((name, "log" if log else "lin", (float(lo), float(hi))))
 
     def pos(spec: tuple[str, str, Any], value: Any) -> float | None:
         _, kind, rng = spec
@@ -203,8 +228,8 @@ def _parallel(rows: list[dict[str, Any]], metric: str, maximize: bool, ctx: Repo
             lo, hi, value = math.log10(lo), math.log10(hi), math.log10(value)
         return 0.5 if hi == lo else (float(value) - lo) / (hi - lo)
 
-    values = [r["value"] for r in shown]
-    vmin, vmax = min(values), max(values)
+    scores = [_value(r) for r in shown]
+    vmin, vmax = min(scores), max(scores)
     with figure_style():
         import matplotlib as mpl
 
@@ -214,15 +239,15 @@ def _parallel(rows: list[dict[str, Any]], metric: str, maximize: bool, ctx: Repo
         norm = mpl.colors.Normalize(vmin, vmax if vmax > vmin else vmin + 1e-9)
         n_axes = len(axes_spec) + 1
         # Worst first, so the best trials are drawn on top.
-        for r in sorted(shown, key=lambda r: r["value"] if maximize else -r["value"]):
-            ys = [pos(spec, r["params"].get(spec[0])) for spec in axes_spec]
-            ys.append(norm(r["value"]))
+        for r in sorted(shown, key=lambda r: _value(r) if maximize else -_value(r)):
+            ys = [pos(spec, r.params.get(spec[0])) for spec in axes_spec]
+            ys.append(norm(_value(r)))
             xs = [i for i, y in enumerate(ys) if y is not None]
-            pruned = r["state"] != "COMPLETE"
+            pruned = r.state != "COMPLETE"
             ax.plot(
                 xs,
                 [ys[i] for i in xs],
-                color=cmap(norm(r["value"])),
+                color=cmap(norm(_value(r))),
                 linewidth=1.2 if pruned else 2.0,
                 linestyle="--" if pruned else "-",
                 alpha=0.85,
