@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab import report
+from loclab.report import page as report
 from loclab.report.context import ReportContext, load_context
 from loclab.spec import ReportSpec
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab import report
+from loclab.report import page as report
 
 from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
@@ -27,7 +27,7 @@ def audit(event, args):
             seen.append(str(Path(os.fsdecode(args[0])).resolve()))
 sys.addaudithook(audit)
 
-from loclab import report
+from loclab.report import page as report
 ctx = report.load_context(sys.argv[1], sys.argv[2], attachments=sys.argv[3],
                           attachments_href="files")
 for section in report.outline(ctx):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab import report
+from loclab.report import page as report
 from loclab.report import sections
 from loclab.report.context import NoResultsError, ReportContext, load_context
 from loclab.report.html import Html, esc, table

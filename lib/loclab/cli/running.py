@@ -84,7 +84,8 @@ def report(
     from loclab.report import render_report
     from loclab.results import ExperimentResults
 
-    result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root)
+    # Asked for by name: rendered again even when nothing changed (loclab run keeps the page).
+    result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root, reuse=False)
     typer.echo(
         f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s); "
         f"kept as {result.path.name}; index: {result.index}"

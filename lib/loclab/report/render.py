@@ -73,6 +73,7 @@ class ReportResult:
         size: Bytes of the page.
         seconds: Time it took to render.
         headline: The headline shown in the index.
+        reused: True when nothing it is made from changed and the existing page was kept.
     """
 
     path: Path
@@ -81,6 +82,7 @@ class ReportResult:
     size: int
     seconds: float
     headline: str
+    reused: bool = False
 
 
 def report_template(project_root: Path | None = None) -> Path:
@@ -193,6 +195,7 @@ def render_report(
     *,
     template: Path | None = None,
     project_root: Path | None = None,
+    reuse: bool = True,
 ) -> ReportResult:
     """Render the report of an experiment's stored records; nothing is trained or re-run.
 
@@ -202,14 +205,14 @@ def render_report(
         reports_dir: The reports folder.
         template: The report notebook (default: :func:`report_template`).
         project_root: The project (its report notebook, the kernel's working folder).
+        reuse: Keep the latest page when its records, notebook and code are unchanged.
 
     Raises:
         NoResultsError: Nothing is stored for the experiment.
         ReportError: The notebook failed, or the page would load something from outside.
     """
-    import nbformat
-
     from loclab import __version__
+    from loclab._imports import skip_slow_optional_imports
     from loclab.report.context import NoResultsError
     from loclab.report.index import add_entry, locked, write_index
     from loclab.security import scrub_mapping, scrub_notebook_file
@@ -225,6 +228,14 @@ def render_report(
         )
     template = template or report_template(project_root)
     folder = reports_dir / experiment
+    key = report_key(records, template)
+    if reuse:
+        found = _unchanged(folder, key, started)
+        if found is not None:
+            return found
+    skip_slow_optional_imports()
+    import nbformat
+
     folder.mkdir(parents=True, exist_ok=True)
     stamp = _stamp(folder)
     files = f"{stamp}_files"
@@ -266,6 +277,7 @@ def render_report(
         "labels": list(meta.get("labels") or []),
         "git_sha": meta.get("git_sha"),
         "bytes": len(page.encode("utf-8")),
+        "inputs_key": key,
     }
     with locked(reports_dir):
         add_entry(folder, entry)
@@ -277,4 +289,52 @@ def render_report(
         size=entry["bytes"],
         seconds=time.time() - started,
         headline=entry["headline"],
+    )
+
+
+#: The code a report page depends on (with the notebook and the records it reads).
+REPORT_CODE = ("report", "results")
+
+
+def report_key(records: ExperimentResults, template: Path) -> str:
+    """Content address of a report: equal keys render equal pages.
+
+    It covers every record file (notebook copies included), the report notebook and the
+    report code.
+    """
+    import hashlib
+
+    from loclab import __version__
+    from loclab.io import source_fingerprint
+
+    h = hashlib.sha256()
+    folder = records.folder
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path == records.report_failed_file:
+            continue
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    h.update(template.read_bytes())
+    h.update(source_fingerprint(REPORT_CODE).encode())
+    h.update(__version__.encode())
+    return h.hexdigest()
+
+
+def _unchanged(folder: Path, key: str, started: float) -> ReportResult | None:
+    """The latest page, if it was rendered from exactly these inputs and is still there."""
+    from loclab.report.index import read_manifest
+
+    entries = read_manifest(folder)
+    latest = folder / "index.html"
+    if not entries or entries[0].get("inputs_key") != key or not latest.is_file():
+        return None
+    entry = entries[0]
+    return ReportResult(
+        path=folder / str(entry["file"]),
+        latest=latest,
+        index=folder.parent / "index.html",
+        size=int(entry.get("bytes") or latest.stat().st_size),
+        seconds=time.time() - started,
+        headline=str(entry.get("headline") or ""),
+        reused=True,
     )

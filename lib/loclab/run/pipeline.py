@@ -208,11 +208,14 @@ def write_report(
     except Exception as err:  # the run's records are safe; say why and move on
         say(f"report: not written ({err}); retry with: loclab report {exp.display_path}")
         return
-    if tracker is not None and parent_run_id:
+    if tracker is not None and parent_run_id and not result.reused:
         try:
             log_report(tracker, parent_run_id, result.path)
         except Exception as err:
             say(f"report: not logged to MLflow ({err})")
+    if result.reused:
+        say(f"report: {result.latest} (its records are unchanged: kept)")
+        return
     say(f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s)")
 
 
