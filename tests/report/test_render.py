@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from loclab.paths import StateDir
-from loclab.report import SECTION_FAILED
+from loclab.report.page import SECTION_FAILED
 from loclab.report.render import check_offline, render_report
 from loclab.testing import files_under
 
@@ -47,7 +47,7 @@ def test_run_writes_one_self_contained_page(quickstart_run):
     assert check_offline(page) == []
     assert len(page.encode()) < 3 * 1024 * 1024
     # No code cell and no prompt made it into the page.
-    assert "report.show(" not in page and "load_context" not in page and "In&nbsp;[" not in page
+    assert "page.show(" not in page and "load_context" not in page and "In&nbsp;[" not in page
     images = re.findall(r"<img [^>]+>", page)
     assert len(images) >= 3
     for img in images:

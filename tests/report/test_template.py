@@ -30,9 +30,9 @@ def test_cells_only_call_the_library_and_carry_no_outputs():
         source = "".join(cell["source"])
         assert "def " not in source and "class " not in source
     # One loop shows the sections in the audience's order (loclab.report.outline).
-    loop = "for section in report.outline(ctx):\n    report.show(section, ctx)"
+    loop = "for section in page.outline(ctx):\n    page.show(section, ctx)"
     assert sum(loop in "".join(c["source"]) for c in code) == 1
-    assert "report.show_metadata(ctx)" in "".join(code[-1]["source"])
+    assert "page.show_metadata(ctx)" in "".join(code[-1]["source"])
 
 
 def test_the_project_template_is_found(tmp_path):

@@ -137,8 +137,10 @@ class JobRunner:
         key = request.key
         self.runs_root.mkdir(parents=True, exist_ok=True)
         lock_fd = self._lock(request)
+        handle: JobHandle | None = None
+        run_dir = self.run_dir(request)
+        run_id: str | None = None
         try:
-            run_dir = self.run_dir(request)
             if run_dir.exists():
                 self._archive(run_dir)
             run_dir.mkdir(parents=True)
@@ -168,8 +170,22 @@ class JobRunner:
                 # Lets a later loclab process find and stop a job whose launcher died.
                 status = read_status(run_dir) or {}
                 write_status(run_dir, {**status, **process})
-        except BaseException:
-            os.close(lock_fd)
+        except BaseException as err:
+            # Interrupted (or failed) while starting: nothing is left running or said to run.
+            try:
+                if handle is not None:
+                    handle.stop(STOP_GRACE_S)
+                if run_dir.exists():
+                    status = read_status(run_dir) or {"name": request.name, "key": key}
+                    state = (
+                        JobState.KILLED if isinstance(err, KeyboardInterrupt) else JobState.FAILED
+                    )
+                    why = "interrupted while starting" if state == JobState.KILLED else str(err)
+                    write_status(run_dir, {**status, "state": str(state), "failure": why})
+                if run_id and self.tracker is not None and mlflow_run_id is None:
+                    self.tracker.end_run(run_id, "KILLED")
+            finally:
+                os.close(lock_fd)
             raise
         deadline = started + request.timeout if request.timeout else None
         return RunningJob(request, handle, run_dir, key, started, run_id, lock_fd, deadline)
