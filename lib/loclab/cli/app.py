@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from loclab.paths import Workspace
     from loclab.spec import Experiment
 
-__all__ = ["app", "cli_problem", "err", "load", "main", "timeout_seconds", "workspace"]
+__all__ = [
+    "ChannelOpt",
+    "app",
+    "cli_problem",
+    "err",
+    "load",
+    "main",
+    "timeout_seconds",
+    "workspace",
+]
 
 app = typer.Typer(
     name="loclab",
@@ -37,6 +46,14 @@ ParamOpt = Annotated[
         "-p",
         "--param",
         help="Override a notebook parameter: -p name=value (parsed by its declared type).",
+    ),
+]
+ChannelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--channel",
+        help="Point an input channel elsewhere: --channel NAME=PATH (a file or folder; "
+        "relative to the current folder).",
     ),
 ]
 StateOpt = Annotated[
@@ -77,15 +94,34 @@ def cli_problem(field: str, message: str, fix: str = "") -> Problem:
     return Problem("command line", field, message, fix)
 
 
-def load(spec: Path, params: list[str] | None = None) -> Experiment:
+def load(
+    spec: Path, params: list[str] | None = None, channels: list[str] | None = None
+) -> Experiment:
     """The experiment of ``spec``, checked completely (see :func:`loclab.run.prepare_experiment`).
+
+    Args:
+        spec: The spec file.
+        params: ``-p name=value`` items.
+        channels: ``--channel NAME=PATH`` items.
 
     Raises:
         SpecError: Everything wrong, one problem per line.
     """
     from loclab.run import prepare_experiment
 
-    return prepare_experiment(spec, params or [], environ=ENVIRON)
+    pointed: dict[str, str] = {}
+    bad: list[Problem] = []
+    for item in channels or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            bad.append(
+                cli_problem("--channel", f"'{item}' is not NAME=PATH", "e.g. --channel wmt=data/")
+            )
+            continue
+        pointed[name.strip()] = path.strip()
+    if bad:
+        raise SpecError(bad)
+    return prepare_experiment(spec, params or [], environ=ENVIRON, channel_paths=pointed)
 
 
 def workspace(

@@ -31,15 +31,6 @@ def check_sections(
     problems: list[Problem] = []
     problems.extend(check_sweep(spec, notebook, source=source, notebook_name=notebook_name))
     problems.extend(check_compare(spec, notebook, source=source, notebook_name=notebook_name))
-    if spec.schedule is not None:
-        problems.append(
-            Problem(
-                source,
-                "schedule",
-                "scheduled runs are not supported by this version of loclab",
-                "remove the schedule: section (run the experiment with loclab run)",
-            )
-        )
     return problems
 
 

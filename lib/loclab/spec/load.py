@@ -165,6 +165,7 @@ def load_experiment(
     *,
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    channel_paths: Mapping[str, str | Path] | None = None,
 ) -> Experiment:
     """Load a spec and check it against its notebook and the command line.
 
@@ -175,6 +176,9 @@ def load_experiment(
         environ: The environment ``${VAR}`` references and ``$LOCLAB_SAGEMAKER_*`` settings
             are read from (the command line passes its own; library callers pass what they
             mean, nothing is read behind their back). None: an empty environment.
+        channel_paths: Channels pointed elsewhere (``--channel NAME=PATH``); each name must be
+            one of the spec's channels, each path exists (relative paths start at the
+            current folder).
 
     Returns:
         The resolved experiment.
@@ -215,7 +219,32 @@ def load_experiment(
     params.update(cli_params)
 
     channels: dict[str, Path] = {}
+    pointed = dict(channel_paths or {})
+    for name in pointed:
+        if name not in spec.channels:
+            close = did_you_mean(name, list(spec.channels))
+            fix = (
+                f"did you mean '{close}'?"
+                if close
+                else f"channels of this spec: {', '.join(spec.channels) or 'none'}"
+            )
+            problems.append(
+                Problem(shown, f"--channel {name}", "the spec has no such channel", fix)
+            )
     for name, value in spec.channels.items():
+        if name in pointed:
+            channel_path = Path(pointed[name]).expanduser().resolve()
+            if not channel_path.exists():
+                problems.append(
+                    Problem(
+                        shown,
+                        f"--channel {name}",
+                        f"'{pointed[name]}' does not exist (resolved to {channel_path})",
+                        "give a file or folder that exists",
+                    )
+                )
+            channels[name] = channel_path
+            continue
         channel_path = (root / value).resolve()
         if not channel_path.exists():
             problems.append(
