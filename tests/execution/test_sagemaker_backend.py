@@ -42,10 +42,13 @@ def tracker(tmp_path: Path, mlflow_db: Path) -> tuple[Tracker, str, StateDir]:
     return tracker, tracker.start_run("probe", "parent"), state
 
 
-def sagemaker(aws: MotoServer, root: Path, **settings) -> SageMakerBackend:
+def sagemaker(
+    aws: MotoServer, root: Path, metric_names: tuple[str, ...] = (), **settings
+) -> SageMakerBackend:
     return SageMakerBackend(
         aws.settings(**settings),
         project_root=root,
+        metric_names=metric_names,
         poll_interval_s=0.2,
         metrics_interval_s=0.2,
         collect_timeout_s=60,
@@ -143,13 +146,14 @@ def test_a_sagemaker_job_leaves_the_same_mlflow_run_as_a_local_job(
 def test_stop_and_attach_after_a_launcher_crash(aws, emulator, project):
     nb = project / "notebooks" / "probe.ipynb"
     folder = run_dir(project, "probe-run")
-    first = sagemaker(aws, project).submit(
+    # val_score is a metric definition: the emulator reads it from the log, as SageMaker does.
+    first = sagemaker(aws, project, metric_names=("val_score",)).submit(
         request(nb, "probe-run", epochs=100, sleep_s=0.3), folder, {}
     )
     emulator.wait_for("probe-run", lambda j: len(j.metrics.get("val_score", [])) >= 2)
     del first  # the launcher "crashed"; a new process re-attaches by name
 
-    fresh = sagemaker(aws, project)
+    fresh = sagemaker(aws, project, metric_names=("val_score",))
     assert fresh.attach("nothing-here", project / "nowhere") is None
     assert LocalBackend().attach("probe-run", folder) is None
     handle = fresh.attach("probe-run", folder)
