@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,6 @@ from loclab.spec import load_experiment
 from loclab.sweep import resolve_location
 from loclab.sweep.storage import open_study
 from loclab.testing import files_under
-
-from .conftest import write_spec
 
 BODY = (
     "  metric: val_score\n  n_trials: 5\n  workers: 2\n"
@@ -36,12 +35,19 @@ def loclab(*args, cwd, timeout=120):
     )
 
 
-def make_study(project):
+@pytest.fixture
+def sweep_spec(project: Path) -> Path:
+    """``experiments/cli.yaml``: a sweep over the probe notebook."""
+    path = project / "experiments" / "cli.yaml"
+    path.write_text("name: cli\nnotebook: notebooks/probe.ipynb\nsweep:\n" + BODY)
+    return path
+
+
+def make_study(project, spec):
     """A study as a driver leaves it mid-sweep: 2 complete, 1 pruned, 1 failed, 1 running."""
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState
 
-    spec = write_spec(project, "cli", BODY)
     exp = load_experiment(spec)
     study = open_study(
         resolve_location(exp.name, StateDir(project / ".loclab")),
@@ -66,8 +72,8 @@ def make_study(project):
     return study
 
 
-def test_status_prints_progress_from_storage(project):
-    make_study(project)
+def test_status_prints_progress_from_storage(project, sweep_spec):
+    make_study(project, sweep_spec)
     out = loclab("status", "experiments/cli.yaml", cwd=project)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -79,8 +85,7 @@ def test_status_prints_progress_from_storage(project):
     assert ["4", "cli-t4-a1", "0", "0.4"] in [row[:4] for row in rows]
 
 
-def test_status_before_any_sweep_writes_nothing(project):
-    write_spec(project, "cli", BODY)
+def test_status_before_any_sweep_writes_nothing(project, sweep_spec):
     before = files_under(project)
     out = loclab("status", "experiments/cli.yaml", cwd=project)
     assert out.returncode == 1
@@ -104,8 +109,8 @@ def free_port() -> int:
 
 
 @pytest.mark.timeout(120)
-def test_dashboard_serves_the_study_on_localhost(project):
-    make_study(project)
+def test_dashboard_serves_the_study_on_localhost(project, sweep_spec):
+    make_study(project, sweep_spec)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loclab", "dashboard", "experiments/cli.yaml", "--port", str(port)],
