@@ -42,12 +42,15 @@ def test_two_level_estimate_and_decomposition() -> None:
     json.dumps(res.to_dict())
 
 
-def test_two_level_with_one_example_is_welch_on_seed_means() -> None:
+def test_two_level_with_one_example_is_student_t_on_seed_means() -> None:
+    """One example: only seed variance is left, pooled over both systems (Student's t)."""
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(6, 1)), rng.normal(size=(9, 1))
     res = ls.two_level_bootstrap(a, b, n_resamples=200)
-    ref = stats.ttest_ind(a[:, 0], b[:, 0], equal_var=False)
+    ref = stats.ttest_ind(a[:, 0], b[:, 0], equal_var=True)
+    assert res.pooled_seed_variance and res.df == pytest.approx(13)
     assert res.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert res.statistic == pytest.approx(ref.statistic, rel=1e-9)
 
 
 def test_two_level_without_seed_variance_is_paired_t_on_seed_averages() -> None:

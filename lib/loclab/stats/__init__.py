@@ -32,6 +32,7 @@ from ._base import TestResult
 from ._corpus import CorpusTestResult, corpus_metric_test
 from ._dispatch import DefaultTest, default_test
 from ._effects import EffectSizes, PowerResult, effect_sizes, power
+from ._friedman import FriedmanResult, friedman_nemenyi
 from ._metrics import (
     AccuracyMetric,
     BleuMetric,
@@ -41,15 +42,7 @@ from ._metrics import (
     PearsonMetric,
     segment_statistics,
 )
-from ._multiple import (
-    Adjustment,
-    FriedmanResult,
-    PairwiseComparison,
-    PairwiseResult,
-    adjust,
-    friedman_nemenyi,
-    pairwise_tests,
-)
+from ._multiple import CORRECTION_NAMES, Adjustment, adjust
 from ._paired import (
     McNemarResult,
     mcnemar,
@@ -58,11 +51,13 @@ from ._paired import (
     paired_t_test,
     wilcoxon_signed_rank,
 )
+from ._pairwise import PairwiseComparison, PairwiseResult, pairwise_tests
 from ._ranking import Ranking, rank_systems
 from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
+    "CORRECTION_NAMES",
     "ASOResult",
     "AccuracyMetric",
     "Adjustment",
