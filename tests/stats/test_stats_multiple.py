@@ -114,7 +114,9 @@ def test_friedman_input_forms_follow_the_pandas_convention() -> None:
     assert df.shape == (14, 4)
     from_df = ls.friedman_nemenyi(df, tie_correction=False)
     assert from_df.systems == DEMSAR_SYSTEMS and from_df.n == 14
-    assert from_df.average_ranks == ls.friedman_nemenyi(mapping, tie_correction=False).average_ranks
+    assert (
+        from_df.average_ranks == ls.friedman_nemenyi(mapping, tie_correction=False).average_ranks
+    )
     from_array = ls.friedman_nemenyi(df.to_numpy(), tie_correction=False)
     assert from_array.average_ranks == from_df.average_ranks
     assert from_array.systems == ("system 0", "system 1", "system 2", "system 3")

@@ -222,6 +222,8 @@ class TestResult(ResultMixin):
         df: Degrees of freedom of the t reference for ``se`` (``inf`` means normal).
         p_resolution: Smallest p-value the procedure can return.
         exact: Whether the null distribution was enumerated exactly.
+        warning: Why the result should be read with care (e.g. a test known to reject more
+            often than its level at this sample size), or None.
     """
 
     estimate: float
@@ -238,6 +240,7 @@ class TestResult(ResultMixin):
     df: float | None = None
     p_resolution: float | None = None
     exact: bool = False
+    warning: str | None = None
 
     def summary(self) -> str:
         """One plain-language sentence describing the result."""
@@ -251,4 +254,5 @@ class TestResult(ResultMixin):
             text + f"; {self.method}: p = {fmt_p(self.p_value)}, so a difference at least this "
             f"large would appear by chance {chance_phrase(self.p_value, self.p_resolution)} "
             "if there were no real difference."
+            + (f" Warning: {self.warning}" if self.warning else "")
         )

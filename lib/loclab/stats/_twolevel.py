@@ -108,7 +108,7 @@ class Decomposition:
         """The seed-level variance terms of the estimate, each with its df."""
         sa, sb = self.n_seeds_a, self.n_seeds_b
         if self.pooled:
-            f = sa + sb - 2
+            f = max(sa + sb - 2, 1)
             pooled = ((sa - 1) * self.seed_mean_var_a + (sb - 1) * self.seed_mean_var_b) / f
             return [(pooled * (1.0 / sa + 1.0 / sb), f)]
         terms = []
@@ -148,7 +148,9 @@ def decompose(a: np.ndarray, b: np.ndarray) -> Decomposition:
     shared = max(example_var - resid_a / sa - resid_b / sb, 0.0)
     mean_var_a = float(a.mean(axis=1).var(ddof=1)) if sa > 1 else 0.0
     mean_var_b = float(b.mean(axis=1).var(ddof=1)) if sb > 1 else 0.0
-    det_a, det_b = bool(np.all(a == a[:1])), bool(np.all(b == b[:1]))
+    # One run says nothing about seed variance; identical runs say there is none.
+    det_a = sa > 1 and bool(np.all(a == a[:1]))
+    det_b = sb > 1 and bool(np.all(b == b[:1]))
     spread_p = math.nan
     if not (det_a or det_b) and sa > 1 and sb > 1 and mean_var_a > 0 and mean_var_b > 0:
         ratio = mean_var_a / mean_var_b
