@@ -1,7 +1,8 @@
 """Type-I error of the tests the comparison stage picks by itself, over a grid of null designs.
 
-Run with the project's interpreter (``nice -n 10 .venv/bin/python benchmarks/stats_calibration.py``;
-``--quick`` runs a smaller grid with fewer repetitions, ``--only seeds`` one family). Every design
+Run with the project's interpreter (``nice -n 10 .venv/bin/python
+benchmarks/stats_calibration.py``; ``--quick`` runs a smaller grid with fewer repetitions,
+``--only seeds`` one family). Every design
 simulates two systems that are equally good by construction and prints the share of comparisons
 rejected at alpha = 0.05 with its Monte Carlo standard error; the target band is
 [0.035, 0.065]. Nothing is asserted: ``tests/stats/test_stats_calibration.py`` holds the checks
@@ -29,6 +30,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -69,17 +71,21 @@ def crossed(
     return out[0], out[1]
 
 
-def rate(reps: int, one: Callable[[int], float]) -> float:
+def rate(reps: int, one: Callable[..., float], rng: np.random.Generator, **params: Any) -> float:
     """Share of ``reps`` null comparisons whose p-value is at most alpha."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return sum(one(i) <= ALPHA for i in range(reps)) / reps
+        return sum(one(i, rng, **params) <= ALPHA for i in range(reps)) / reps
 
 
 def report(label: str, value: float, reps: int) -> None:
     se = math.sqrt(ALPHA * (1 - ALPHA) / reps)
     flag = "" if BAND[0] <= value <= BAND[1] else "   <-- outside [0.035, 0.065]"
-    print(f"  {label:<58} {value:.4f}  (MC SE {se:.4f}){flag}", flush=True)
+    print(f"  {label:<62} {value:.4f}  (MC SE {se:.4f}){flag}", flush=True)
+
+
+def seeded(label: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(label.encode()))
 
 
 # Seed-to-seed SD of each scenario, as a multiple of the standard error of one run's mean.
@@ -98,79 +104,86 @@ def seeds_designs(quick: bool) -> Iterator[tuple[int, int, int, str, bool]]:
                     yield sa, sb, n, scenario, binary
 
 
+def one_seeds(i: int, rng: np.random.Generator, **design: Any) -> float:
+    identical = design.get("seed_sd_b") == -1.0  # a baseline that ignores its seed
+    if identical:
+        design = {**design, "seed_sd_b": None}
+    a, b = crossed(rng, **design)
+    if identical:
+        b = np.repeat(b[:1], b.shape[0], axis=0)
+    return float(ls.two_level_bootstrap(a, b, n_resamples=2, seed=i).p_value or 0.0)
+
+
 def bench_seeds(reps: int, quick: bool) -> None:
     print("[seeds] two_level_bootstrap: equally good systems, seeds x examples", flush=True)
     for sa, sb, n, scenario, binary in seeds_designs(quick):
-        rng = np.random.default_rng(zlib.crc32(f"{sa} {sb} {n} {scenario} {binary}".encode()))
-        noise = 0.0 if binary else 1.0
+        label = (
+            f"{sa} vs {sb} seeds, {n} examples, {'0/1' if binary else 'continuous'}, {scenario}"
+        )
         # One run's mean has SE ~ noise / sqrt(n) (about 0.45 / sqrt(n) for 0/1 scores).
         run_se = (0.45 if binary else 1.0) / math.sqrt(n)
-        seed_sd = SEED_SCENARIOS[scenario] * run_se
-
-        def one(i: int) -> float:
-            a, b = crossed(rng, sa, sb, n, seed_sd, noise, 0.3, binary)
-            return float(ls.two_level_bootstrap(a, b, n_resamples=2, seed=i).p_value or 0.0)
-
-        kind = "0/1" if binary else "continuous"
-        report(f"{sa} vs {sb} seeds, {n} examples, {kind}, {scenario}", rate(reps, one), reps)
+        design = {
+            "seeds_a": sa, "seeds_b": sb, "n": n, "seed_sd": SEED_SCENARIOS[scenario] * run_se,
+            "noise_sd": 0.0 if binary else 1.0, "system_sd": 0.3, "binary": binary,
+        }  # fmt: skip
+        report(label, rate(reps, one_seeds, seeded(label), **design), reps)
 
 
-def bench_seeds_unequal(reps: int) -> None:
+def bench_seeds_unequal(reps: int, deterministic: bool) -> None:
     print("[seeds] unequal seed-to-seed spread (outside the equal-spread null)", flush=True)
+    ratios = [0.0, 2.0] + ([-1.0] if deterministic else [])
     for sa, sb in [(2, 10), (10, 2), (3, 8), (5, 5)]:
-        for ratio in (0.0, 2.0):
-            rng = np.random.default_rng(7 * sa + sb)
+        for ratio in ratios:
             n = 400
             seed_sd = 5.0 / math.sqrt(n)
+            what = "identical runs" if ratio < 0 else f"seed SD {ratio:g} x A's"
+            label = f"{sa} vs {sb} seeds, B: {what}"
+            design = {
+                "seeds_a": sa, "seeds_b": sb, "n": n, "seed_sd": seed_sd, "noise_sd": 1.0,
+                "system_sd": 0.3, "binary": False,
+                "seed_sd_b": -1.0 if ratio < 0 else ratio * seed_sd,
+            }  # fmt: skip
+            report(label, rate(reps, one_seeds, seeded(label), **design), reps)
 
-            def one(i: int) -> float:
-                a, b = crossed(rng, sa, sb, n, seed_sd, 1.0, 0.3, False, ratio * seed_sd)
-                return float(ls.two_level_bootstrap(a, b, n_resamples=2, seed=i).p_value or 0.0)
 
-            label = f"{sa} vs {sb} seeds, seed SD of B = {ratio:g} x A's"
-            report(label, rate(reps, one), reps)
+def one_mcnemar(i: int, rng: np.random.Generator, n: int, logit: float) -> float:
+    prob = 1.0 / (1.0 + np.exp(-rng.normal(logit, 1.5, n)))
+    a, b = rng.random(n) < prob, rng.random(n) < prob
+    return ls.mcnemar(a, b, mid_p=True).p_value or 0.0
 
 
 def bench_mcnemar(reps: int) -> None:
     print("[mcnemar] mid-p McNemar, one run each, correlated 0/1 outcomes", flush=True)
     for n, accuracy in [(30, 0.7), (100, 0.8), (500, 0.6), (3000, 0.9)]:
-        rng = np.random.default_rng(n)
+        label = f"{n} examples, accuracy {accuracy}"
         logit = math.log(accuracy / (1 - accuracy))
+        report(label, rate(reps, one_mcnemar, seeded(label), n=n, logit=logit), reps)
 
-        def one(i: int) -> float:
-            prob = 1.0 / (1.0 + np.exp(-rng.normal(logit, 1.5, n)))
-            a, b = rng.random(n) < prob, rng.random(n) < prob
-            return ls.mcnemar(a, b, mid_p=True).p_value or 0.0
 
-        report(f"{n} examples, accuracy {accuracy}", rate(reps, one), reps)
+def one_permutation(i: int, rng: np.random.Generator, n: int) -> float:
+    example = rng.normal(0.0, 1.0, n)
+    a = example + rng.gamma(0.5, 1.0 + np.abs(example))
+    b = example + rng.gamma(0.5, 1.0 + np.abs(example))
+    return ls.paired_permutation_test(a, b, n_resamples=999, seed=i).p_value or 0.0
 
 
 def bench_permutation(reps: int) -> None:
     print("[permutation] paired permutation test, one run each, continuous scores", flush=True)
     for n in (12, 40, 300, 3000):
-        rng = np.random.default_rng(n + 1)
+        label = f"{n} examples, skewed heteroscedastic noise"
+        report(label, rate(reps, one_permutation, seeded(label), n=n), reps)
 
-        def one(i: int) -> float:
-            example = rng.normal(0.0, 1.0, n)
-            a = example + rng.gamma(0.5, 1.0 + np.abs(example))
-            b = example + rng.gamma(0.5, 1.0 + np.abs(example))
-            res = ls.paired_permutation_test(a, b, n_resamples=999, seed=i)
-            return res.p_value or 0.0
 
-        report(f"{n} examples, skewed heteroscedastic noise", rate(reps, one), reps)
+def one_seed_level(i: int, rng: np.random.Generator, na: int, nb: int) -> float:
+    a, b = rng.lognormal(0.0, 0.5, na), rng.lognormal(0.0, 0.5, nb)
+    return ls.seed_level_test(a, b).p_value or 0.0
 
 
 def bench_seed_level(reps: int) -> None:
-    print("[seed_level] exact permutation over one score per run", flush=True)
-    for na, nb in [(3, 3), (4, 4), (3, 8), (2, 10), (5, 5), (6, 9)]:
-        rng = np.random.default_rng(na * 31 + nb)
-
-        def one(i: int) -> float:
-            a, b = rng.lognormal(0.0, 0.5, na), rng.lognormal(0.0, 0.5, nb)
-            return ls.seed_level_test(a, b).p_value or 0.0
-
-        smallest = 2.0 / math.comb(na + nb, na) if na == nb else 1.0 / math.comb(na + nb, na)
-        report(f"{na} vs {nb} runs (smallest p {smallest:.3f})", rate(reps, one), reps)
+    print("[seed_level] one score per run (lognormal scores)", flush=True)
+    for na, nb in [(3, 3), (4, 4), (3, 8), (2, 10), (5, 5), (6, 9), (2, 3)]:
+        label = f"{na} vs {nb} runs"
+        report(label, rate(reps, one_seed_level, seeded(label), na=na, nb=nb), reps)
 
 
 def bleu_stats(rng: np.random.Generator, ref_len: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -185,48 +198,43 @@ def bleu_stats(rng: np.random.Generator, ref_len: np.ndarray, quality: np.ndarra
     return stats
 
 
+def one_corpus(i: int, rng: np.random.Generator, n: int, test: str) -> float:
+    ref_len, quality = rng.integers(5, 40, n), rng.beta(4, 3, n)
+    a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
+    metric = ls.BleuMetric()
+    if test == "ar":
+        res = ls.corpus_metric_test(a, b, metric, n_resamples=499, ci_resamples=0, seed=i)
+    else:
+        res = ls.corpus_metric_test(a, b, metric, test="bootstrap", n_resamples=999, seed=i)
+    return res.p_value or 0.0
+
+
 def bench_corpus(reps: int) -> None:
     print("[corpus] approximate randomization of corpus BLEU, one run each", flush=True)
-    metric = ls.BleuMetric()
     for n in (40, 300, 2000):
-        rng = np.random.default_rng(n + 3)
+        label = f"{n} segments"
+        report(label, rate(reps, one_corpus, seeded(label), n=n, test="ar"), reps)
 
-        def one(i: int) -> float:
-            ref_len, quality = rng.integers(5, 40, n), rng.beta(4, 3, n)
-            a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
-            res = ls.corpus_metric_test(a, b, metric, n_resamples=499, ci_resamples=0, seed=i)
-            return res.p_value or 0.0
 
-        report(f"{n} segments", rate(reps, one), reps)
+def one_bootstrap(i: int, rng: np.random.Generator, n: int, method: str) -> float:
+    d = rng.standard_t(5, n)
+    res = ls.paired_bootstrap(d, np.zeros(n), n_resamples=999, seed=i, method=method)
+    return res.p_value or 0.0
 
 
 def bench_bootstrap(reps: int) -> None:
     print("[bootstrap] offered, never picked automatically", flush=True)
     for n in (20, 50, 200):
         for method in ("percentile", "bca"):
-            rng = np.random.default_rng(n + len(method))
-
-            def one(i: int, method: str = method) -> float:
-                d = rng.standard_t(5, n)
-                res = ls.paired_bootstrap(d, np.zeros(n), n_resamples=999, seed=i, method=method)
-                return res.p_value or 0.0
-
-            report(f"paired_bootstrap {method}, n = {n}, t(5) differences", rate(reps, one), reps)
-    metric = ls.BleuMetric()
-    for n in (50, 300):
-        rng = np.random.default_rng(n + 11)
-
-        def one_corpus(i: int) -> float:
-            ref_len, quality = rng.integers(5, 40, n), rng.beta(4, 3, n)
-            a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
-            res = ls.corpus_metric_test(a, b, metric, test="bootstrap", n_resamples=999, seed=i)
-            return res.p_value or 0.0
-
-        report(f"corpus bootstrap (loclab p-value), {n} segments", rate(reps, one_corpus), reps)
+            label = f"paired_bootstrap {method}, n = {n}, t(5) differences"
+            report(label, rate(reps, one_bootstrap, seeded(label), n=n, method=method), reps)
+    for n in (50, 300, 2000):
+        label = f"corpus bootstrap (loclab p-value), {n} segments"
+        report(label, rate(reps, one_corpus, seeded(label), n=n, test="bootstrap"), reps)
 
 
 FAMILIES = {
-    "seeds": lambda reps, quick: (bench_seeds(reps, quick), bench_seeds_unequal(reps)),
+    "seeds": lambda reps, quick: (bench_seeds(reps, quick), bench_seeds_unequal(reps, True)),
     "mcnemar": lambda reps, quick: bench_mcnemar(reps),
     "permutation": lambda reps, quick: bench_permutation(reps),
     "seed_level": lambda reps, quick: bench_seed_level(reps),
