@@ -51,12 +51,16 @@ class ResultMixin:
         Returns:
             A dictionary that ``json.dumps`` accepts.
         """
-        out = _jsonable(self)
-        out["summary"] = self.summary()  # type: ignore[attr-defined]
+        out: dict[str, Any] = _jsonable(self)
+        out["summary"] = self.summary()
         return out
 
+    def summary(self) -> str:
+        """One plain-language sentence describing the result (each result defines it)."""
+        raise NotImplementedError
+
     def __str__(self) -> str:
-        return self.summary()  # type: ignore[attr-defined]
+        return self.summary()
 
 
 def as_1d(x: Any, name: str) -> np.ndarray:

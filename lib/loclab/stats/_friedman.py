@@ -59,7 +59,8 @@ def as_table(table: Any, stacklevel: int = 3) -> tuple[tuple[str, ...], np.ndarr
 
 def rank_within_datasets(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
     """Rank systems within each data set (column of ``values``): 1 = best, ties averaged."""
-    return sps.rankdata(-values if higher_is_better else values, axis=0)
+    ranks: np.ndarray = sps.rankdata(-values if higher_is_better else values, axis=0)
+    return ranks
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,7 +60,8 @@ def _adjusted(p: np.ndarray, method: str) -> np.ndarray:
     if m == 0 or method == "none":
         return p.copy()
     if method == "bonferroni":
-        return np.minimum(1.0, p * m)
+        capped: np.ndarray = np.minimum(1.0, p * m)
+        return capped
     order = np.argsort(p, kind="stable")
     ranked = p[order]
     if method == "holm":

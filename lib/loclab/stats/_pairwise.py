@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 from scipy import stats as sps
 
-from ._base import ResultMixin, check_alpha, fmt, fmt_p
+from ._base import ResultMixin, TestResult, check_alpha, fmt, fmt_p
 from ._friedman import as_table, rank_within_datasets
 from ._multiple import CORRECTION_NAMES, Correction, adjust
 
@@ -142,14 +144,14 @@ def pairwise_tests(
     else:
         c = names.index(control)
         pairs = [(i, c) for i in range(k) if i != c]
-    runners = {
+    runners: dict[str, Callable[[np.ndarray, np.ndarray], TestResult]] = {
         "wilcoxon": lambda x, y: wilcoxon_signed_rank(x, y),
         "permutation": lambda x, y: paired_permutation_test(x, y, n_resamples, seed),
         "t": lambda x, y: paired_t_test(x, y),
         "bootstrap": lambda x, y: paired_bootstrap(x, y, n_resamples, seed),
         "mcnemar": lambda x, y: mcnemar(x, y),
     }
-    rows = []
+    rows: list[tuple[float, tuple[float, float], float]] = []
     if test == "ranks":
         avg = rank_within_datasets(values, higher_is_better).mean(axis=1)
         se = math.sqrt(k * (k + 1) / (6.0 * n))

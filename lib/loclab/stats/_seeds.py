@@ -320,7 +320,8 @@ def seed_level_test(
     n_splits = math.comb(n_total, na)
 
     def diff_of(sum_a: np.ndarray) -> np.ndarray:
-        return sum_a / na - (total - sum_a) / nb
+        diff: np.ndarray = sum_a / na - (total - sum_a) / nb
+        return diff
 
     observed = abs(estimate)
     tol = tie_tolerance(observed, float(np.abs(pooled).max()))
