@@ -224,7 +224,7 @@ def one_bootstrap(i: int, rng: np.random.Generator, n: int, method: str) -> floa
 
 def bench_bootstrap(reps: int) -> None:
     print("[bootstrap] offered, never picked automatically", flush=True)
-    for n in (20, 50, 200):
+    for n in (20, 50, 100, 200):
         for method in ("percentile", "bca"):
             label = f"paired_bootstrap {method}, n = {n}, t(5) differences"
             report(label, rate(reps, one_bootstrap, seeded(label), n=n, method=method), reps)

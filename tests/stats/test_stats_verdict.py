@@ -204,6 +204,11 @@ def test_decide_on_precomputed_results() -> None:
     assert fam["a"].ci_level == pytest.approx(0.975)  # Holm leaves the smaller p alpha / 2
 
 
+def _share_a_letter(rank: ls.Ranking, a: str, b: str) -> bool:
+    letters = dict(zip(rank.systems, rank.letters, strict=True))
+    return bool(set(letters[a]) & set(letters[b]))
+
+
 def test_rank_systems_clusters() -> None:
     rng = np.random.default_rng(6)
     base = rng.normal(0, 1, 1000)
@@ -213,8 +218,38 @@ def test_rank_systems_clusters() -> None:
     rank = ls.rank_systems(systems, n_resamples=2000)
     assert [set(c) for c in rank.clusters] == [{"top1", "top2"}, {"mid1", "mid2"}, {"low"}]
     assert rank.cluster_of == (1, 1, 2, 2, 3)
+    assert rank.letters == ("a", "a", "b", "b", "c") and rank.group_letters == ("a", "b", "c")
     assert rank.family_size == 10
     json.dumps(rank.to_dict())
+
+
+def test_rank_systems_letters_never_separate_systems_that_cannot_be_told_apart() -> None:
+    """A chain: neighbours cannot be told apart, the ends can; groups overlap."""
+    rng = np.random.default_rng(14)
+    base = rng.normal(0, 1, 600)
+    shifts = {"p": 0.3, "q": 0.2, "r": 0.1, "s": 0.0}
+    systems = {k: base + s + rng.normal(0, 1.0, 600) for k, s in shifts.items()}
+    rank = ls.rank_systems(systems, n_resamples=4000)
+    for c in rank.comparisons:
+        assert _share_a_letter(rank, c.a, c.b) == (not c.rejected), c
+    assert any(len(letters) > 1 for letters in rank.letters)  # an overlapping system
+    assert "sharing a letter cannot be told apart" in rank.summary()
+
+
+def test_compact_letters_on_every_pattern() -> None:
+    from loclab.stats._ranking import compact_letters
+
+    rng = np.random.default_rng(15)
+    for _ in range(500):
+        k = int(rng.integers(2, 9))
+        order = [f"s{i}" for i in range(k)]
+        pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
+        differ = [p for p in pairs if rng.random() < rng.random()]
+        groups = compact_letters(order, differ)
+        for a, b in pairs:
+            shared = any(a in g and b in g for g in groups)
+            assert shared == ((a, b) not in differ), (order, differ, groups)
+        assert all(any(s in g for g in groups) for s in order)
 
 
 @pytest.mark.slow

@@ -16,12 +16,17 @@ Which test to use (:func:`default_test`):
   :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
 * several training seeds per system on shared examples: :func:`two_level_bootstrap`;
 * one score per training run: :func:`seed_level_test`, :func:`aso`;
-* many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests`;
-* families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`.
+* many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests` (score tables
+  follow the pandas convention: one column per system, one row per data set);
+* families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`
+  (compact letter display), with :data:`CORRECTION_NAMES` for the names of the adjustments.
 
-"Significant" means *unlikely to be chance*, not *large*; :func:`verdict` reports both, and
-says "needs more data" when a non-significant result could not have detected the smallest
-difference that matters.
+"Significant" means *unlikely to be chance*, not *large*. A :class:`Verdict` is "better",
+"worse", "no difference" (its interval rules out a gain as large as the practical threshold)
+or "too close to call"; its interval is adjusted for the family like its p-value, so the two
+never disagree. The tests the comparison stage picks by itself hold their level at alpha =
+0.05 over null simulations of balanced and unbalanced designs
+(``benchmarks/stats_calibration.py``; rates in each test's docstring).
 
 ``import loclab.stats`` imports numpy and scipy only; sacrebleu is imported inside the
 functions that extract BLEU/chrF statistics.

@@ -38,12 +38,15 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
         "two_level_bootstrap",
         "Several training runs per system on shared examples: both seed-to-seed and "
         "example-to-example variation must enter the test, or retraining noise is mistaken "
-        "for a real difference.",
+        "for a real difference; seed variance is pooled over both systems and the t "
+        "reference uses corrected degrees of freedom, which keeps the test calibrated with "
+        "as few as 2 runs against 10.",
     ),
     "seed_level": (
         "seed_level_test",
-        "One aggregate score per training run: an exact permutation test over the runs "
-        "(Welch's t-test reported alongside).",
+        "One aggregate score per training run: a permutation test over the splits of the "
+        "runs when there are at least 200, else a two-sample t test (a permutation test over "
+        "fewer splits cannot hold its level: 3 against 3 runs never reach p < 0.1).",
     ),
 }
 

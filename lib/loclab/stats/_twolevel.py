@@ -68,7 +68,7 @@ class Decomposition:
         deterministic_a: Whether all of A's runs are identical.
         deterministic_b: Same for B.
         spread_p_value: Two-sided F-test p-value of equal seed-to-seed spread (NaN when a
-            system is deterministic).
+            system is deterministic or the seed counts are equal).
         pooled: Whether the seed variance was pooled over both systems.
     """
 
@@ -152,7 +152,9 @@ def decompose(a: np.ndarray, b: np.ndarray) -> Decomposition:
     det_a = sa > 1 and bool(np.all(a == a[:1]))
     det_b = sb > 1 and bool(np.all(b == b[:1]))
     spread_p = math.nan
-    if not (det_a or det_b) and sa > 1 and sb > 1 and mean_var_a > 0 and mean_var_b > 0:
+    # Equal seed counts give the same standard error pooled or not (Student's t is robust to
+    # unequal spread then), so the spread is tested only for unequal counts.
+    if not (det_a or det_b) and sa != sb and min(sa, sb) > 1 and mean_var_a * mean_var_b > 0:
         ratio = mean_var_a / mean_var_b
         tail = min(sps.f.cdf(ratio, sa - 1, sb - 1), sps.f.sf(ratio, sa - 1, sb - 1))
         spread_p = float(min(1.0, 2.0 * tail))
