@@ -38,6 +38,7 @@ from ._corpus import CorpusTestResult, corpus_metric_test
 from ._dispatch import DefaultTest, default_test
 from ._effects import EffectSizes, PowerResult, effect_sizes, power
 from ._friedman import FriedmanResult, friedman_nemenyi
+from ._mcnemar import McNemarResult, mcnemar
 from ._metrics import (
     AccuracyMetric,
     BleuMetric,
@@ -49,8 +50,6 @@ from ._metrics import (
 )
 from ._multiple import CORRECTION_NAMES, Adjustment, adjust
 from ._paired import (
-    McNemarResult,
-    mcnemar,
     paired_bootstrap,
     paired_permutation_test,
     paired_t_test,

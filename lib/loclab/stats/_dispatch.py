@@ -11,8 +11,9 @@ import numpy as np
 
 from ._base import ResultMixin, TestResult
 from ._corpus import corpus_metric_test
+from ._mcnemar import mcnemar
 from ._metrics import CorpusMetric
-from ._paired import mcnemar, paired_permutation_test
+from ._paired import paired_permutation_test
 from ._seeds import MIN_SEEDS, seed_level_test, two_level_bootstrap
 
 DataKind = Literal["continuous", "binary", "corpus", "seeds", "seed_level"]

@@ -12,7 +12,14 @@ from scipy import stats as sps
 
 from ._base import ResultMixin, TestResult, check_alpha, fmt, fmt_p
 from ._friedman import as_table, rank_within_datasets
+from ._mcnemar import mcnemar
 from ._multiple import CORRECTION_NAMES, Correction, adjust
+from ._paired import (
+    paired_bootstrap,
+    paired_permutation_test,
+    paired_t_test,
+    wilcoxon_signed_rank,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,14 +133,6 @@ def pairwise_tests(
     Raises:
         ValueError: For an unknown test or control, or a malformed table.
     """
-    from ._paired import (
-        mcnemar,
-        paired_bootstrap,
-        paired_permutation_test,
-        paired_t_test,
-        wilcoxon_signed_rank,
-    )
-
     names, values = as_table(table)
     alpha = check_alpha(alpha)
     k, n = values.shape

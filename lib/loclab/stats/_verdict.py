@@ -22,7 +22,7 @@ from ._effects import mde_from_se, power_from_se
 from ._family_ci import comparison_level, decision_interval
 from ._metrics import CorpusMetric
 from ._multiple import CORRECTION_NAMES, Correction, adjust
-from ._wording import sentence
+from ._wording import advice, sentence
 
 TARGET_POWER = 0.8
 DECISIONS = ("better", "worse", "no difference", "too close to call")
@@ -129,25 +129,6 @@ def _nominal_factors(p: list[float], correction: str) -> list[float]:
     return [float(m) if correction == "bonferroni" else 1.0] * m
 
 
-def _advice(v: dict[str, Any], result: TestResult) -> str:
-    """What would settle a comparison that is too close to call."""
-    thr, mde = v["threshold"], v["mde"]
-    if v["decision"] != "too close to call":
-        return ""
-    coarse = (result.p_resolution or 0.0) > v["alpha"] / v["family_size"]
-    if result.n_resamples is not None and not result.exact and coarse:
-        return (
-            f" With {result.n_resamples:,} resamples the test cannot resolve p-values small "
-            "enough for this family; rerun it with more resamples."
-        )
-    if thr <= 0 or not (math.isfinite(mde) and mde > 0):
-        return ""
-    if getattr(result, "seed_share", 0.0) > 0.5:
-        return " To decide, train more runs per system (training noise dominates)."
-    needed = math.ceil((mde / thr) ** 2 * v["n"])
-    return f" To decide, about {needed:,} {v['unit']} would be needed."
-
-
 @dataclasses.dataclass(frozen=True)
 class _Display:
     """How differences are written: display multiplier, unit, decimals, names."""
@@ -224,7 +205,7 @@ def _decide(
             "warnings": tuple(caveats),
         }  # fmt: skip
         words = {**fields, "gain_low": gain_low, "gain_high": gain_high}
-        text = sentence(words, result, show.metric_name) + _advice(words, result)
+        text = sentence(words, result, show.metric_name) + advice(words, result)
         verdicts.append(Verdict(sentence=text, **fields))
     return tuple(verdicts)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._base import chance_phrase, fmt, fmt_p
+from ._base import TestResult, chance_phrase, fmt, fmt_p
 from ._multiple import CORRECTION_NAMES
 
 
@@ -117,3 +117,22 @@ def _decision_text(v: dict[str, Any], system: str, baseline: str) -> str:
     if v["power"] is not None and math.isfinite(v["power"]):
         text += f"; a true gain of {t} would be detected {round(100 * v['power'])}% of the time"
     return text + "."
+
+
+def advice(v: dict[str, Any], result: TestResult) -> str:
+    """What would settle a comparison that is too close to call."""
+    thr, mde = v["threshold"], v["mde"]
+    if v["decision"] != "too close to call":
+        return ""
+    coarse = (result.p_resolution or 0.0) > v["alpha"] / v["family_size"]
+    if result.n_resamples is not None and not result.exact and coarse:
+        return (
+            f" With {result.n_resamples:,} resamples the test cannot resolve p-values small "
+            "enough for this family; rerun it with more resamples."
+        )
+    if thr <= 0 or not (math.isfinite(mde) and mde > 0):
+        return ""
+    if getattr(result, "seed_share", 0.0) > 0.5:
+        return " To decide, train more runs per system (training noise dominates)."
+    needed = math.ceil((mde / thr) ** 2 * v["n"])
+    return f" To decide, about {needed:,} {v['unit']} would be needed."
