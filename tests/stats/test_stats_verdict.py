@@ -195,6 +195,15 @@ def test_adjusted_interval_is_the_t_interval_for_t_tests() -> None:
         assert v.ci_unadjusted == pytest.approx(r.ci)
 
 
+def test_verdict_when_nothing_varies() -> None:
+    """Identical runs and a constant gap: p = 0 still reads as a sentence."""
+    a, b = np.tile(np.linspace(0, 1, 50), (3, 1)), np.tile(np.linspace(0, 1, 50) - 0.1, (4, 1))
+    v = ls.verdict(a, b)
+    assert v.kind == "seeds" and v.p_value == 0.0 and v.decision == "better"
+    assert "less than 1 time in a billion" in v.sentence
+    assert v.ci[0] > 0
+
+
 def test_decide_on_precomputed_results() -> None:
     rng = np.random.default_rng(5)
     a, b, c = rng.normal(0, 1, (3, 300))

@@ -178,6 +178,9 @@ def chance_phrase(p: float | None, resolution: float | None = None) -> str:
     if resolution is not None and resolution > 0 and p <= resolution * 1.0000001:
         # Resampling tests cannot go below 1 / (resamples + 1); say so rather than overclaim.
         return f"at most 1 time in {round(1 / resolution):,} (the finest this test resolves)"
+    if p < 1e-9:
+        # Includes p = 0 (a t tail below floating point, or no variation at all).
+        return "less than 1 time in a billion"
     if p >= 0.995:
         return "nearly every time"
     if p >= 0.5:
