@@ -41,8 +41,9 @@ def sentence(v: dict[str, Any], result: Any, metric_name: str) -> str:
     scale, digits, unit = v["scale"], v["digits"], v["scale_unit"]
     system, baseline = v["system"], v["baseline"]
     lo, hi = v["ci"]
-    name = f" {metric_name}" if metric_name else ""
-    unit_name = unit or (metric_name if metric_name else "")
+    unit_name = unit or metric_name
+    # The metric is named once: as the unit ("+0.52 BLEU") or before it ("on accuracy").
+    name = f" on {metric_name}" if metric_name and unit else ""
     where = f"{v['n']:,} {v['unit']}"
     if getattr(result, "n_seeds_a", 0):
         where += f" and {result.n_seeds_a} / {result.n_seeds_b} training runs"
