@@ -105,9 +105,10 @@ def seeds_designs(quick: bool) -> Iterator[tuple[int, int, int, str, bool]]:
 
 
 def one_seeds(i: int, rng: np.random.Generator, **design: Any) -> float:
-    identical = design.get("seed_sd_b") == -1.0  # a baseline that ignores its seed
+    # A baseline that ignores its seed: one run, repeated (it has no seed luck to average).
+    identical = design.get("seed_sd_b") == -1.0
     if identical:
-        design = {**design, "seed_sd_b": None}
+        design = {**design, "seed_sd_b": 0.0}
     a, b = crossed(rng, **design)
     if identical:
         b = np.repeat(b[:1], b.shape[0], axis=0)
