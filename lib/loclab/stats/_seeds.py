@@ -52,7 +52,8 @@ class TwoLevelResult(TestResult):
         deterministic_b: Same for B.
         pooled_seed_variance: Whether one seed-to-seed variance was estimated for both
             systems (the default; not when a system is deterministic or the spreads differ).
-        spread_p_value: F-test p-value of equal seed-to-seed spread (NaN when undefined).
+        spread_p_value: One-sided F-test p-value that the system with fewer runs varies more
+            from seed to seed than the other (NaN when undefined).
     """
 
     n_seeds_a: int = 0
@@ -98,11 +99,12 @@ def _seed_warnings(dec: Decomposition) -> list[str]:
             "difference may go undetected; train more seeds."
         )
     if dec.spread_p_value < UNEQUAL_SPREAD_ALPHA:
+        few = "A" if sa < sb else "B"
         notes.append(
-            f"the two systems vary unequally from seed to seed (F test p = "
-            f"{fmt_p(dec.spread_p_value)}), so each system's own seed variance is used; with "
-            "unequal seed counts such a test holds its level only approximately: train as many "
-            "seeds of each."
+            f"{few}, the system with fewer runs, varies more from seed to seed than the other "
+            f"(F test p = {fmt_p(dec.spread_p_value)}), so each system's own seed variance is "
+            "used instead of a pooled one; with so few runs of one system the test holds its "
+            "level only approximately: train as many seeds of each."
         )
     return notes
 
@@ -128,10 +130,10 @@ def two_level_bootstrap(
     is pooled over both systems (one seed-to-seed variance, as a linear mixed model with a
     ``(1 | system:seed)`` term assumes; pooling is what keeps 2 against 10 seeds calibrated).
     A system whose runs are all identical is known to have no seed variance and is left out of
-    the pool; when an F test finds the systems' spreads unequal (p < 0.05) each system's own
-    variance is used. The degrees of freedom are Satterthwaite's with the seed term at its 70 %
-    upper confidence bound, which removes the plug-in df's anti-conservative bias when the
-    seed term has few df (see :mod:`loclab.stats._twolevel`).
+    the pool; when a one-sided F test finds the system with fewer runs the less stable one
+    (p < 0.1) each system's own variance is used. The degrees of freedom are Satterthwaite's
+    with the seed term at its 70 % upper confidence bound, which removes the plug-in df's
+    anti-conservative bias when the seed term has few df (see :mod:`loclab.stats._twolevel`).
 
     Measured rejection rates of equally good systems at alpha = 0.05 (4,000 simulated
     comparisons per design, ``benchmarks/stats_calibration.py``; Monte Carlo SE 0.0034):
