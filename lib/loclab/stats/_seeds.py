@@ -131,7 +131,7 @@ def two_level_bootstrap(
     ``(1 | system:seed)`` term assumes; pooling is what keeps 2 against 10 seeds calibrated).
     A system whose runs are all identical is known to have no seed variance and is left out of
     the pool; when a one-sided F test finds the system with fewer runs the less stable one
-    (p < 0.1) each system's own variance is used. The degrees of freedom are Satterthwaite's
+    (p < 0.05) each system's own variance is used. The degrees of freedom are Satterthwaite's
     with the seed term at its 70 % upper confidence bound, which removes the plug-in df's
     anti-conservative bias when the seed term has few df (see :mod:`loclab.stats._twolevel`).
 
