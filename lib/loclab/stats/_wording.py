@@ -36,6 +36,14 @@ def magnitude(x: float, scale: float, digits: int, unit: str = "") -> str:
     return f"{text} {unit}".rstrip()
 
 
+def level_text(confidence: float) -> str:
+    """``95%``, ``98.3%``, ``99.958%``: enough decimals to tell the level from 100 %."""
+    pct = 100.0 * confidence
+    gap = 100.0 - pct
+    decimals = max(0, 1 - math.floor(math.log10(gap))) if gap > 0 else 0
+    return f"{pct:.{decimals}f}".rstrip("0").rstrip(".") + "%"
+
+
 def sentence(v: dict[str, Any], result: Any, metric_name: str) -> str:
     """The verdict in plain words (``v`` holds the :class:`Verdict` fields)."""
     scale, digits, unit = v["scale"], v["digits"], v["scale_unit"]
@@ -51,7 +59,7 @@ def sentence(v: dict[str, Any], result: Any, metric_name: str) -> str:
         f"{system} minus {baseline}{name}: {signed(v['estimate'], scale, digits, unit_name)} "
         f"on {where}"
     )
-    level = f"{100 * v['ci_level']:.3g}%"
+    level = level_text(v["ci_level"])
     if math.isfinite(lo) and math.isfinite(hi):
         span = f"{signed(lo, scale, digits)} to {signed(hi, scale, digits)}"
         if v["family_size"] > 1:
