@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import loclab.stats as ls
 
@@ -178,6 +179,20 @@ def test_every_interval_agrees_with_its_adjusted_decision(correction: str) -> No
                 checked += 1
                 significant += v.p_adjusted <= v.alpha
     assert checked > 100 and 0 < significant < checked
+
+
+def test_adjusted_interval_uses_the_test_standard_error_when_it_agrees() -> None:
+    """A resampling p-value at its floor does not widen the interval (test-based would)."""
+    rng = np.random.default_rng(16)
+    base = rng.normal(0, 1, 500)
+    results = {
+        (f"s{i}", "base"): ls.paired_permutation_test(base + 0.5 + rng.normal(0, 1, 500), base)
+        for i in range(3)
+    }
+    for v, r in zip(ls.decide(results).verdicts, results.values(), strict=True):
+        assert r.p_value == pytest.approx(1 / 10_001)  # at the Monte Carlo floor
+        half = (v.ci[1] - v.ci[0]) / 2
+        assert half == pytest.approx(stats.t.ppf(1 - (1 - v.ci_level) / 2, r.df) * r.se)
 
 
 def test_adjusted_interval_is_the_t_interval_for_t_tests() -> None:

@@ -6,12 +6,13 @@ adjustment leaves it, ``alpha * p_raw / p_adjusted``. The interval shown with th
 the deciding test's interval at that level, so 0 lies outside it exactly when the adjusted
 decision says "different":
 
-* for tests whose p-value comes from a t (or normal) pivot (the two-level seeds test, the
-  paired t-test) it is the inverted test itself, ``estimate +/- t(level) * se``;
-* for permutation, randomization and exact tests it is the test-based interval (Miettinen
-  1976): the standard error is the one that makes the pivot reproduce the test's own
-  p-value, ``|estimate| / t(p_raw)``, so the interval inherits the test's decision at every
-  level.
+* it is ``estimate +/- t(level) * se`` with the test's own standard error: for tests whose
+  p-value comes from that t (or normal) pivot (the two-level seeds test, the paired t-test)
+  this is the inverted test itself;
+* for permutation, randomization and exact tests this interval can disagree with the test
+  near the boundary; there the test-based interval (Miettinen 1976) is used, whose standard
+  error makes the pivot reproduce the test's own p-value, ``|estimate| / t(p_raw)``, so it
+  inherits the test's decision.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def comparison_level(p_raw: float, p_adjusted: float, alpha: float, nominal: flo
 def decision_interval(result: TestResult, level: float, rejected: bool) -> tuple[float, float]:
     """Interval of ``result`` at error rate ``level``, consistent with the decision ``rejected``.
 
+    The test's own standard error gives ``estimate +/- t(level) * se`` (for t-based tests
+    this is the inverted test). When that interval disagrees with the decision (possible only
+    near the boundary for tests whose p-value does not come from ``se``), the test-based
+    interval is used instead: its standard error reproduces the test's own p-value.
+
     Args:
         result: The deciding test.
         level: Two-sided error rate of the interval (confidence ``1 - level``).
@@ -57,20 +63,22 @@ def decision_interval(result: TestResult, level: float, rejected: bool) -> tuple
             interval exactly when it is True.
 
     Returns:
-        ``(low, high)``; NaN when the test gives no basis for an interval.
+        ``(low, high)``.
     """
     est = float(result.estimate)
     df = float(result.df) if result.df is not None and result.df > 0 else math.inf
     p = float(result.p_value) if result.p_value is not None else math.nan
     crit = _quantile(level, df)
-    observed = _quantile(p, df) if 0.0 < p < 1.0 else math.nan
     se = float(result.se) if result.se is not None else math.nan
+    if math.isfinite(se) and se >= 0:
+        low, high = est - crit * se, est + crit * se
+        if (not low <= 0.0 <= high) == rejected:
+            return low, high
+    observed = _quantile(p, df) if 0.0 < p < 1.0 else math.nan
     if est != 0 and math.isfinite(observed) and observed > 0:
         half = crit * abs(est) / observed
-    elif math.isfinite(se) and se > 0:
-        half = crit * se
     elif est == 0 or p >= 1.0:
-        half = math.inf if not rejected else 0.0
+        half = 0.0 if rejected else math.inf
     else:
         half = 0.0
     low, high = est - half, est + half
