@@ -71,7 +71,10 @@ def mcnemar(
     pairs it rejects equal systems only 3.3-4.1 % of the time at a nominal 5 %. ``mid_p=True``
     reports the mid-p value instead (the observed split and its mirror image count at half
     weight), whose size is close to nominal (Fagerland, Lydersen and Laake, 2013); verdicts use
-    it. Both are always stored on the result.
+    it. Both are always stored on the result. Measured rejection rates of the mid-p test for
+    equally accurate systems with correlated outcomes at a nominal 5 % (2,000 simulations each,
+    ``benchmarks/stats_calibration.py``): 4.8 % with 30 examples, 4.2 % with 100, 5.5 % with
+    500, 5.2 % with 3,000.
 
     Args:
         correct_a: 0/1 (or boolean) outcome of system A per example.

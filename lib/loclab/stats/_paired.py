@@ -57,6 +57,9 @@ def paired_permutation_test(
     ``|mean(d)|``. When ``2**n <= n_resamples`` all sign patterns are enumerated and the p-value
     is exact; otherwise ``n_resamples`` random patterns are drawn and the p-value is
     ``(count + 1) / (n_resamples + 1)``, which keeps the test valid (never anti-conservative).
+    Measured rejection rates of equal systems (skewed, heteroscedastic per-example noise) at a
+    nominal 5 % with 999 resamples (2,000 simulations each, ``benchmarks/stats_calibration.py``):
+    4.4 % with 12 examples, 4.3 % with 40, 5.6 % with 300, 5.5 % with 3,000.
 
     Memory stays bounded: random signs are drawn as packed bytes in chunks and resolved through
     per-byte lookup tables, so 1,000,000 examples x 10,000 resamples needs a few hundred MB.
