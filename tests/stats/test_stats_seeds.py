@@ -105,9 +105,9 @@ def test_seed_level_t_test_and_exact_permutation(na: int, nb: int) -> None:
     assert res.pooled_variance and res.df == pytest.approx(na + nb - 2)
     lo, hi = res.ci
     assert (lo > 0 or hi < 0) == (student.pvalue < 0.05)
-    # It decides below 200 splits of the runs; from 200 on the permutation test does.
+    # It decides below 100 splits of the runs; from 100 on the permutation test does.
     splits = math.comb(na + nb, na)
-    decider = res.permutation_p_value if splits >= 200 else student.pvalue
+    decider = res.permutation_p_value if splits >= 100 else student.pvalue
     assert res.p_value == pytest.approx(decider, rel=1e-9)
     # Alongside: the exact permutation test over every split of the runs.
     assert res.n_resamples is None and res.n_splits == math.comb(na + nb, na)

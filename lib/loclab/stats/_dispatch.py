@@ -46,7 +46,7 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
     "seed_level": (
         "seed_level_test",
         "One aggregate score per training run: a permutation test over the splits of the "
-        "runs when there are at least 200, else a two-sample t test (a permutation test over "
+        "runs when there are at least 100, else a two-sample t test (a permutation test over "
         "fewer splits cannot hold its level: 3 against 3 runs never reach p < 0.1).",
     ),
 }

@@ -31,7 +31,8 @@ from ._twolevel import UNEQUAL_SPREAD_ALPHA, Decomposition, decompose
 MIN_SEEDS = 5
 # Below this many splits of the runs a permutation test is too coarse to hold its level
 # (4 against 4 runs: 70 splits, 2.9 % at a nominal 5 %); seed_level_test then uses its t test.
-PERMUTATION_MIN_SPLITS = 200
+# From 100 splits on the largest attainable size at 5 % is at least 4 %.
+PERMUTATION_MIN_SPLITS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,7 +272,7 @@ def seed_level_test(
     :func:`two_level_bootstrap` with one example (Student's t with the run-to-run variance
     pooled over both systems, or each system's own variance with corrected Welch df when a
     system's runs are identical or an F test finds the spreads unequal). ``p_value`` is the
-    permutation test's when there are at least 200 splits and the variance is pooled (it
+    permutation test's when there are at least 100 splits and the variance is pooled (it
     needs no normality), else the t test's: with fewer splits a permutation test is too
     coarse to hold its level (3 against 3 runs can never give p < 0.1, 4 against 4 reject
     equal systems 2.9 % of the time at a nominal 5 %). Welch's t-test is reported alongside;
