@@ -134,14 +134,11 @@ def test_seed_level_t_test_and_exact_permutation(na: int, nb: int) -> None:
         assert res.welch_t == pytest.approx(welch.statistic, rel=1e-9)
 
 
-def test_seed_level_unequal_spread_and_deterministic_runs() -> None:
+def test_seed_level_deterministic_runs_and_no_spread_test() -> None:
     rng = np.random.default_rng(8)
     noisy, stable = rng.normal(0, 1.0, 8), rng.normal(0.2, 0.01, 12)
-    res = ls.seed_level_test(noisy, stable)
-    # The system with fewer runs is the less stable one (F test): no pooling, Welch-type df.
-    assert not res.pooled_variance and res.df < 8
-    # The other direction (more runs, larger spread) only makes pooling conservative: pooled.
-    assert ls.seed_level_test(noisy[:5], rng.normal(0, 10.0, 8)).pooled_variance
+    # Run scores need not be normal, so no F test of the spreads: the variance stays pooled.
+    assert ls.seed_level_test(noisy, stable).pooled_variance
     same = ls.seed_level_test(noisy, np.full(5, 0.3))
     # A deterministic system has no run-to-run variance: the test uses A's alone (t, 7 df).
     ref = stats.ttest_1samp(noisy, 0.3)
