@@ -11,8 +11,9 @@ import numpy as np
 
 from ._base import ResultMixin, TestResult
 from ._corpus import corpus_metric_test
+from ._mcnemar import mcnemar
 from ._metrics import CorpusMetric
-from ._paired import mcnemar, paired_permutation_test
+from ._paired import paired_permutation_test
 from ._seeds import MIN_SEEDS, seed_level_test, two_level_bootstrap
 
 DataKind = Literal["continuous", "binary", "corpus", "seeds", "seed_level"]
@@ -38,12 +39,15 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
         "two_level_bootstrap",
         "Several training runs per system on shared examples: both seed-to-seed and "
         "example-to-example variation must enter the test, or retraining noise is mistaken "
-        "for a real difference.",
+        "for a real difference; seed variance is pooled over both systems and the t "
+        "reference uses corrected degrees of freedom, which keeps the test calibrated with "
+        "as few as 2 runs against 10.",
     ),
     "seed_level": (
         "seed_level_test",
-        "One aggregate score per training run: an exact permutation test over the runs "
-        "(Welch's t-test reported alongside).",
+        "One aggregate score per training run: a permutation test over the splits of the "
+        "runs when there are at least 100, else a two-sample t test (a permutation test over "
+        "fewer splits cannot hold its level: 3 against 3 runs never reach p < 0.1).",
     ),
 }
 
