@@ -57,6 +57,9 @@ def run_experiment(
                 f"{exp.name}: nothing changed since the run that ended {ended} (spec, notebook, "
                 f"data, code): its {len(unchanged.jobs)} job(s), analysis and report are reused"
             )
+            table = ExperimentResults(ws.state, exp.name).table_file
+            if exp.spec.compare is not None and table.is_file():
+                say(table.read_text(encoding="utf-8").rstrip("\n"))
             write_report(exp, ws, say=say)
             return unchanged
 

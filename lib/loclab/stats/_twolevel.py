@@ -115,10 +115,11 @@ class Decomposition:
             f = max(sa + sb - 2, 1)
             pooled = ((sa - 1) * self.seed_mean_var_a + (sb - 1) * self.seed_mean_var_b) / f
             return [(pooled * (1.0 / sa + 1.0 / sb), f)]
+        # One run estimates no seed-to-seed variance: it adds no term (and no df).
         terms = []
-        if not self.deterministic_a:
+        if not self.deterministic_a and sa > 1:
             terms.append((self.seed_mean_var_a / sa, sa - 1))
-        if not self.deterministic_b:
+        if not self.deterministic_b and sb > 1:
             terms.append((self.seed_mean_var_b / sb, sb - 1))
         return terms
 
