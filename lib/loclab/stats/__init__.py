@@ -11,6 +11,9 @@ Which test to use (:func:`default_test`):
   (cross-checks: :func:`paired_t_test`, :func:`wilcoxon_signed_rank`; intervals:
   :func:`paired_bootstrap`);
 * per-example 0/1 outcomes: :func:`mcnemar`;
+* two QE systems' correlations with the same gold scores: :func:`williams_test` (Pearson, as
+  WMT QE does), :func:`correlation_bootstrap` (any coefficient), and over several training
+  runs :func:`correlation_seeds_test`;
 * corpus metrics that do not average over examples (BLEU, chrF, F1, Pearson):
   :func:`corpus_metric_test` with :class:`BleuMetric`, :class:`ChrfMetric`,
   :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
@@ -30,6 +33,16 @@ functions that extract BLEU/chrF statistics.
 from ._aso import ASOResult, aso
 from ._base import TestResult
 from ._corpus import CorpusTestResult, corpus_metric_test
+from ._correlation import (
+    CORRELATIONS,
+    CorrelationSeedsResult,
+    CorrelationTestResult,
+    correlation,
+    correlation_bootstrap,
+    correlation_seeds_test,
+    jackknife_pseudo_values,
+    williams_test,
+)
 from ._dispatch import DefaultTest, default_test
 from ._effects import EffectSizes, PowerResult, effect_sizes, power
 from ._metrics import (
@@ -63,6 +76,7 @@ from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
+    "CORRELATIONS",
     "ASOResult",
     "AccuracyMetric",
     "Adjustment",
@@ -70,6 +84,8 @@ __all__ = [
     "ChrfMetric",
     "CorpusMetric",
     "CorpusTestResult",
+    "CorrelationSeedsResult",
+    "CorrelationTestResult",
     "DefaultTest",
     "EffectSizes",
     "F1Metric",
@@ -89,10 +105,14 @@ __all__ = [
     "aso",
     "compare_systems",
     "corpus_metric_test",
+    "correlation",
+    "correlation_bootstrap",
+    "correlation_seeds_test",
     "decide",
     "default_test",
     "effect_sizes",
     "friedman_nemenyi",
+    "jackknife_pseudo_values",
     "mcnemar",
     "paired_bootstrap",
     "paired_permutation_test",
@@ -105,4 +125,5 @@ __all__ = [
     "two_level_bootstrap",
     "verdict",
     "wilcoxon_signed_rank",
+    "williams_test",
 ]
