@@ -61,10 +61,12 @@ ui: $(VENV)/.installed ## Start the MLflow UI on 127.0.0.1:5000
 	$(BIN)/loclab ui
 
 .PHONY: lint
-lint: $(VENV)/.installed-test ## Run ruff (lint and format check) and strip-check notebooks
+lint: $(VENV)/.installed-test ## Lint: ruff, ruff format, mypy --strict, import layers, stripped notebooks
 	$(BIN)/ruff check lib tests benchmarks
 	$(BIN)/ruff format --check lib tests benchmarks
-	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb lib/loclab/report/template/*.ipynb
 
 .PHONY: lock
 lock: ## Re-resolve dependencies into constraints.txt (in a throwaway venv)

@@ -83,8 +83,7 @@ def write_spec(scratch: Scratch, name: str, sweep: dict[str, Any], params: dict)
 
 def run_sweep(scratch: Scratch, spec: Path, *, tracking: bool = True) -> tuple[Any, float]:
     """Run a sweep to the end in this process; return the study and the wall time (s)."""
-    from loclab.paths import StateDir
-    from loclab.pipeline import Workspace
+    from loclab.paths import StateDir, Workspace
     from loclab.spec import load_experiment
     from loclab.sweep import SweepDriver
     from loclab.tracking import Tracker

@@ -126,7 +126,7 @@ def main() -> None:
     )
 
     # Plain Optuna, in-process, everything imported; same thread count as a workers: 1 job.
-    from loclab.sweep.driver import threads_per_job
+    from loclab.execution.backends.local import threads_per_job
 
     torch.set_num_threads(threads_per_job(1))
     optuna.logging.set_verbosity(optuna.logging.WARNING)

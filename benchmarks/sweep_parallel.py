@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args()
 
-    from loclab.sweep.driver import threads_per_job
+    from loclab.execution.backends.local import threads_per_job
 
     scratch = scratch_project("parallel")
     fixed = {**{k: v for k, v in FIXED.items() if k != "seed"}, "max_epochs": args.epochs}

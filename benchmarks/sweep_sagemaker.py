@@ -25,8 +25,7 @@ from sweep_common import load_average
 
 def run(root: Path, backend: str, trials: int, epochs: int) -> float:
     from loclab.execution.backends import create_backend
-    from loclab.paths import StateDir
-    from loclab.pipeline import Workspace
+    from loclab.paths import StateDir, Workspace
     from loclab.spec import load_experiment
     from loclab.sweep import SweepDriver
     from loclab.testing import write_probe_notebook

@@ -1,15 +1,20 @@
-"""Where loclab keeps its state: one folder per project, git-ignored (``.loclab/``)."""
+"""Where loclab keeps its state (``.loclab/``) and its reports: the workspace of a command.
+
+The command line builds one :class:`Workspace` from its flags and the environment, once, and
+passes it down; library code never looks for it on its own.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STATE_ENV", "StateDir"]
+__all__ = ["STATE_DIR", "STATE_ENV", "StateDir", "Workspace"]
 
-#: Variable that moves the state folder (tests, shared disks).
+#: Variable that moves the state folder (read by the command line only).
 STATE_ENV = "LOCLAB_STATE_DIR"
+#: The state folder's name inside a project.
+STATE_DIR = ".loclab"
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,8 @@ class StateDir:
 
     @classmethod
     def for_project(cls, project_root: Path) -> StateDir:
-        """``$LOCLAB_STATE_DIR`` if set, else ``<project_root>/.loclab``."""
-        value = os.environ.get(STATE_ENV)
-        return cls(Path(value).resolve() if value else project_root / ".loclab")
+        """``<project_root>/.loclab``."""
+        return cls(project_root / STATE_DIR)
 
     @property
     def mlflow_db(self) -> Path:  # noqa: D102
@@ -51,3 +55,41 @@ class StateDir:
     def studies(self) -> Path:
         """Optuna journal files."""
         return self.root / "studies"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a command reads and writes, decided once by the command line.
+
+    Attributes:
+        state: The state folder (MLflow store, run folders, records, studies).
+        reports: The reports folder.
+        storage: An RDB URL for sweeps (``--storage``), overriding the spec's; None: the
+            spec's ``sweep.storage`` or the state folder's journal file.
+        tracking_uri: The MLflow tracking URI (``$MLFLOW_TRACKING_URI``); None: the state
+            folder's SQLite store (or the SageMaker backend's server).
+    """
+
+    state: StateDir
+    reports: Path
+    storage: str | None = None
+    tracking_uri: str | None = None
+
+    @classmethod
+    def for_project(
+        cls,
+        project_root: Path,
+        *,
+        state_dir: Path | None = None,
+        reports_dir: Path | None = None,
+        storage: str | None = None,
+        tracking_uri: str | None = None,
+    ) -> Workspace:
+        """The workspace of a project: ``<root>/.loclab`` and ``<root>/reports`` by default."""
+        state = StateDir(state_dir.resolve()) if state_dir else StateDir.for_project(project_root)
+        reports = (reports_dir or project_root / "reports").resolve()
+        return cls(state, reports, storage=storage or None, tracking_uri=tracking_uri or None)
+
+    def job_env(self) -> dict[str, str]:
+        """Variables every job of this workspace gets (a data cache shared by all jobs)."""
+        return {"LOCLAB_CACHE_DIR": str(self.state.cache)}

@@ -23,12 +23,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.execution.contract import CHECKPOINT_ENV, JobLayout, read_hyperparameters
+from loclab.execution.contract import (
+    CHECKPOINT_ENV,
+    METRIC_LINE_PREFIX,
+    JobLayout,
+    metric_regex,
+    read_hyperparameters,
+)
+from loclab.io import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CACHE_ENV",
     "METRIC_LINE_PREFIX",
     "PREDICTION_COLUMNS",
     "JobContext",
@@ -37,11 +45,13 @@ __all__ = [
     "log_metrics",
     "metric_regex",
     "set_tags",
+    "shared_cache_dir",
     "write_predictions",
 ]
 
-#: Prefix of the metric lines printed for SageMaker's ``MetricDefinitions``.
-METRIC_LINE_PREFIX = "[loclab-metric]"
+#: Variable naming a data cache shared by the jobs of one machine (set by the launcher).
+CACHE_ENV = "LOCLAB_CACHE_DIR"
+
 #: Columns every ``predictions.parquet`` must have (more are welcome).
 PREDICTION_COLUMNS = ("example_id", "label", "prediction", "score")
 PREDICTIONS_FILE = "predictions.parquet"
@@ -124,6 +134,15 @@ def context() -> JobContext:
     )
 
 
+def shared_cache_dir() -> Path:
+    """The data cache the launcher shares between jobs, else a folder in the temp folder.
+
+    The launcher names it in ``$LOCLAB_CACHE_DIR``.
+    """
+    value = os.environ.get(CACHE_ENV)
+    return Path(value) if value else Path(tempfile.gettempdir()) / "loclab-data-cache"
+
+
 def log_metrics(
     metrics: Mapping[str, float],
     step: int | None = None,
@@ -162,16 +181,6 @@ def log_metrics(
         )
 
 
-def metric_regex(name: str) -> str:
-    """Regex that captures metric ``name`` from the lines :func:`log_metrics` prints.
-
-    Used for SageMaker ``MetricDefinitions``.
-    """
-    import re
-
-    return rf"\[loclab-metric\].*\b{re.escape(name)}=([-+0-9.eEnaif]+)"
-
-
 def set_tags(tags: Mapping[str, str], *, ctx: JobContext | None = None) -> None:
     """Attach tags (data fingerprint, ...) to the job and its MLflow run.
 
@@ -207,9 +216,8 @@ def write_predictions(frame: pd.DataFrame, *, ctx: JobContext | None = None) -> 
         raise ValueError("predictions have duplicate example_id values")
     ctx = ctx or context()
     path = ctx.output_data_dir / PREDICTIONS_FILE
-    tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
     return path
 
 

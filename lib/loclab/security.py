@@ -16,11 +16,12 @@ applied to text that may also be HTML-escaped (quotes written as ``&quot;``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from loclab.io import write_text
 
 __all__ = [
     "REDACTED",
@@ -189,7 +190,7 @@ def scrub_notebook_file(path: Path) -> bool:
         return False
     new, changed = scrub_notebook(nb)
     if changed:
-        _write_atomic(path, json.dumps(new, indent=1, ensure_ascii=False) + "\n")
+        write_text(path, json.dumps(new, indent=1, ensure_ascii=False) + "\n")
     return changed
 
 
@@ -223,12 +224,6 @@ def scrub_files(paths: Iterable[Path]) -> list[Path]:
                     continue
                 new = scrub(text)
                 if new != text:
-                    _write_atomic(path, new)
+                    write_text(path, new)
                     changed.append(path)
     return changed
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.scrub.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

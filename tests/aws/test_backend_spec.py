@@ -301,22 +301,20 @@ def test_representative_request_covers_every_job(project, monkeypatch):
         + "    candidate-with-a-long-name: {params: {epochs: 5}}\n  seeds: 12\n"
         + "  metrics: [test_score]\nbackend:\n  kind: sagemaker\n  metrics: [val_score]\n"
     )
-    from loclab.aws.training import representative_request
-    from loclab.spec.backend import resolve_sagemaker
+    from loclab.execution.plan import every_plan, make_request
 
-    exp = load_experiment(S)
-    settings, _ = resolve_sagemaker(exp.spec.backend, root=exp.root, source=S)
-    request = representative_request(exp.spec, exp.notebook, exp.params, settings)
-    assert request["TrainingJobName"] == "probe-candidate-with-a-long-name-s10"
-    assert request["HyperParameters"] == {
-        "x": "2.0",
-        "note": "a-much-longer-note",
-        "epochs": "5",
-        "seed": "10",
-    }
-    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["code", "data"]
-    names = [m["Name"] for m in request["AlgorithmSpecification"]["MetricDefinitions"]]
-    assert names == ["test_score", "val_score"]
+    exp = load_experiment(S, environ=os.environ)
+    requests = [make_request(exp, plan) for plan in every_plan(exp)]
+    names = {r.name for r in requests}
+    assert "probe-candidate-with-a-long-name-s11" in names and len(names) == 24
+    longest = {k: max((r.hyperparameters.get(k, "") for r in requests), key=len) for k in
+               ("x", "note", "epochs", "seed")}  # fmt: skip
+    assert longest == {"x": "2.0", "note": "a-much-longer-note", "epochs": "5", "seed": "11"}
+    assert all(set(r.channels) == {"data"} for r in requests)
+    # The same planners build the requests that are validated: a clean spec has no problem.
+    from loclab.execution.backends.sagemaker import validate_experiment
+
+    assert validate_experiment(exp) == []
 
 
 def test_validate_is_offline(project, monkeypatch, capsys):
@@ -332,7 +330,9 @@ def test_validate_is_offline(project, monkeypatch, capsys):
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    assert load_experiment(S).spec.backend is not None
+    from loclab.run import prepare_experiment
+
+    assert prepare_experiment(S, environ=os.environ).sagemaker is not None
 
 
 SWEEP = (
@@ -350,18 +350,15 @@ def test_validate_checks_a_sweep_trial_request(project, monkeypatch, capsys):
     (project / S).write_text(BASE + SWEEP + "backend: sagemaker\n")
     code, _, err = run_cli(monkeypatch, capsys, ["validate", S])
     assert (code, err) == (0, ""), err
-    from loclab.aws.training import representative_request
+    from loclab.execution.plan import every_plan, make_request
 
-    exp = load_experiment(S)
-    settings, _ = resolve_sagemaker(exp.spec.backend, root=exp.root, source=S)
-    request = representative_request(exp.spec, exp.notebook, exp.params, settings)
-    assert request["TrainingJobName"] == "probe-t11-a9"
-    assert request["HyperParameters"] == {"x": "0.1", "note": "a-much-longer-choice"}
-    definitions = request["AlgorithmSpecification"]["MetricDefinitions"]
-    assert [m["Name"] for m in definitions] == ["val_score"]
-    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
-    assert tags["loclab.stage"] == "sweep" and tags["optuna.study"] == "probe"
-    assert tags["loclab:job"] == "probe-t11-a9"
+    exp = load_experiment(S, environ=os.environ)
+    trials = [make_request(exp, p) for p in every_plan(exp) if p.name.startswith("probe-t")]
+    assert {r.name for r in trials} == {"probe-t11-a9"}
+    assert {r.hyperparameters["note"] for r in trials} == {"short", "a-much-longer-choice"}
+    assert {r.hyperparameters["x"] for r in trials} == {"0.1", "1.0"}
+    (trial,) = {r.name: r for r in trials}.values()
+    assert trial.tags["loclab.stage"] == "sweep" and trial.tags["optuna.study"] == "probe"
 
     # A value the sweep may search that AWS would refuse fails here, before any trial runs.
     choices = SWEEP.replace("a-much-longer-choice", "y" * 2600)

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from loclab.aws.errors import JobNameInUseError
-from loclab.aws.training import training_job_name
 from loclab.execution.backends import LocalBackend
 from loclab.execution.backends.sagemaker import (
     JobStillRunningError,
     SageMakerBackend,
     read_record,
+    training_job_name,
 )
 from loclab.execution.job import JobRequest, read_metrics
 from loclab.testing import write_notebook

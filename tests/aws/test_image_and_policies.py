@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab.aws.training import CONTAINER_ENTRYPOINT
+from loclab.execution.backends.sagemaker import CONTAINER_ENTRYPOINT
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile").read_text()

@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 
 from loclab.aws import RequestValidationError, check_request, compile_java_pattern
-from loclab.aws.training import (
+from loclab.execution.backends.sagemaker import (
     S3Layout,
     build_training_job_request,
     container_environment,

@@ -15,8 +15,8 @@ from mlflow.tracking import MlflowClient
 
 from loclab.compare import run_analysis_stage
 from loclab.execution.job import JobResult, JobState, read_status
-from loclab.paths import StateDir
-from loclab.pipeline import Workspace
+from loclab.paths import StateDir, Workspace
+from loclab.results import ExperimentResults
 from loclab.spec import load_experiment
 
 SPEC = """name: cmp
@@ -32,8 +32,8 @@ compare:
 """
 # Every job writes the same three predictions; only the final test_score differs.
 TOP_KEYS = {
-    "schema", "experiment", "description", "created", "spec", "spec_as_run", "params", "mode",
-    "baseline", "baseline_label", "primary_metric", "alpha", "correction", "family_size",
+    "schema", "experiment", "created", "mode", "baseline", "baseline_label", "primary_metric",
+    "alpha", "correction", "family_size",
     "practical_threshold", "higher_is_better", "unit", "n_examples", "metrics", "systems",
     "families", "comparisons", "breakdowns", "ranking", "headline", "significance_note",
     "warnings", "timings", "jobs", "missing_jobs", "mlflow_parent_run_id",
@@ -77,16 +77,17 @@ def test_compare_prints_verdicts_and_stores_a_complete_comparison(compared):
     )
     doc = json.loads((root / ".loclab/results/cmp/comparison.json").read_text())
     assert set(doc) == TOP_KEYS
-    assert doc["schema"] == "loclab.comparison/1" and doc["mode"] == "jobs"
-    assert doc["spec_as_run"]["compare"]["seeds"] == [0, 1]
-    assert [j["name"] for j in doc["jobs"]] == [
-        "cmp-old-s0",
-        "cmp-old-s1",
-        "cmp-new-s0",
-        "cmp-new-s1",
-    ]
-    assert all(j["ok"] and Path(j["executed_notebook"]).exists() for j in doc["jobs"])
-    assert all(j["mlflow_run_id"] for j in doc["jobs"]) and doc["missing_jobs"] == []
+    assert doc["schema"] == "loclab.comparison/2" and doc["mode"] == "jobs"
+    assert doc["jobs"] == ["cmp-old-s0", "cmp-old-s1", "cmp-new-s0", "cmp-new-s1"]
+    assert doc["missing_jobs"] == []
+    # The spec as run and the jobs are in the run's jobs record, read back typed.
+    run = ExperimentResults(StateDir(root / ".loclab"), "cmp").read_jobs()
+    assert run is not None and run.spec.compare is not None
+    assert run.spec.compare.seeds == [0, 1]
+    assert run.mlflow_parent_run_id == doc["mlflow_parent_run_id"]
+    assert [j.name for j in run.jobs] == doc["jobs"]
+    assert all(j.ok and Path(j.executed_notebook).exists() for j in run.jobs)
+    assert all(j.mlflow_run_id and j.epochs for j in run.jobs)
     [primary, secondary] = doc["comparisons"]
     assert (primary["metric"], primary["family"], primary["kind"]) == (
         "accuracy",
@@ -130,7 +131,6 @@ def test_second_compare_reuses_every_job(compared):
 
 def test_failed_jobs_are_listed_and_left_out(compared, monkeypatch):
     root, _ = compared
-    monkeypatch.setenv("LOCLAB_STATE_DIR", str(root / ".loclab"))
     exp = load_experiment(root / "experiments" / "cmp.yaml")
     ws = Workspace(StateDir(root / ".loclab"), root / "reports")
     runs = ws.state.runs("cmp")
@@ -139,9 +139,9 @@ def test_failed_jobs_are_listed_and_left_out(compared, monkeypatch):
     results[3] = dataclasses.replace(results[3], state=JobState.FAILED, failure="boom")
     lines: list[str] = []
     doc = run_analysis_stage(exp, ws, results, say=lines.append)
-    assert [j["name"] for j in doc["missing_jobs"]] == ["cmp-new-s1"]
-    assert doc["missing_jobs"][0]["failure"] == "boom"
-    assert {s["name"]: s["n_seeds"] for s in doc["systems"]} == {"old": 2, "new": 1}
+    assert [j.name for j in doc.missing_jobs] == ["cmp-new-s1"]
+    assert doc.missing_jobs[0].failure == "boom"
+    assert {s.name: s.n_seeds for s in doc.systems} == {"old": 2, "new": 1}
     assert "Not included (did not complete): cmp-new-s1 (FAILED)." in lines[0]
     # Both of a system's jobs failed: a clear error naming them.
     results[2] = dataclasses.replace(results[2], state=JobState.FAILED, failure="bang")

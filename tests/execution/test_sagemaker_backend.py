@@ -7,6 +7,7 @@ executed notebook artifact, metrics with their history, tags, FINISHED/FAILED.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -167,7 +168,8 @@ def test_an_experiment_runs_on_sagemaker_with_the_projects_code(
     aws, emulator, tmp_path, monkeypatch
 ):
     """`backend: sagemaker` in the spec; settings from the environment; code from lib/."""
-    from loclab.pipeline import Workspace, run_experiment
+    from loclab.paths import Workspace
+    from loclab.run import run_experiment
     from loclab.spec import load_experiment
 
     project = tmp_path / "project"
@@ -185,17 +187,17 @@ def test_an_experiment_runs_on_sagemaker_with_the_projects_code(
     settings = aws.settings()
     for field in ("region", "role_arn", "bucket", "image_uri"):
         monkeypatch.setenv(f"LOCLAB_SAGEMAKER_{field.upper()}", getattr(settings, field))
-    monkeypatch.setattr(SageMakerBackend, "POLL_INTERVAL_S", 0.2)
-    monkeypatch.setenv("LOCLAB_STATE_DIR", str(project / ".loclab"))
+    monkeypatch.setenv("LOCLAB_SAGEMAKER_POLL_INTERVAL_S", "0.2")
     monkeypatch.chdir(project)
-    exp = load_experiment("experiments/helper.yaml")
-    summary = run_experiment(exp, Workspace.for_experiment(exp), say=lambda _: None)
-    job = summary["jobs"][0]
-    assert job["state"] == "COMPLETED", dumps_job(emulator.job("helper-run"))
-    assert job["metrics"] == {"test_score": 6.0}
+    exp = load_experiment("experiments/helper.yaml", environ=os.environ)
+    ws = Workspace.for_project(exp.root)
+    summary = run_experiment(exp, ws, say=lambda _: None)
+    job = summary.jobs[0]
+    assert job.state == "COMPLETED", dumps_job(emulator.job("helper-run"))
+    assert job.metrics == {"test_score": 6.0}
     sent = emulator.job("helper-run").request
     assert sent["Environment"]["PYTHONPATH"] == "/opt/ml/input/data/code/lib"
-    assert Path(summary["report"]).exists()
+    assert (ws.reports / "helper" / "index.html").exists()
 
 
 @pytest.mark.slow

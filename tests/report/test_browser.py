@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab.report.browser import find_chromium, inspect_page
+from loclab.testing.browser import find_chromium, inspect_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loclab.paths import StateDir
-from loclab.pipeline import Workspace
+from loclab.paths import StateDir, Workspace
 from loclab.spec import load_experiment
 from loclab.testing.aws import MotoServer
 
@@ -29,8 +28,8 @@ def write_spec(project: Path, name: str, body: str, params: str = "") -> Path:
     return path
 
 
-def workspace(project: Path) -> Workspace:
-    return Workspace(StateDir(project / ".loclab"), project / "reports")
+def workspace(project: Path, storage: str | None = None) -> Workspace:
+    return Workspace(StateDir(project / ".loclab"), project / "reports", storage=storage)
 
 
 def make_tracker(project: Path, mlflow_db: Path):
@@ -45,10 +44,20 @@ def make_tracker(project: Path, mlflow_db: Path):
 def driver(project: Path, spec: Path, **kwargs):
     from loclab.sweep import SweepDriver
 
-    exp = load_experiment(spec)
+    exp = load_experiment(spec, environ=os.environ)
     kwargs.setdefault("progress", False)
     kwargs.setdefault("say", print)
-    return SweepDriver(exp, workspace(project), **kwargs)
+    storage = kwargs.pop("storage", None)
+    return SweepDriver(exp, workspace(project, storage), **kwargs)
+
+
+def read_sweep(project: Path, name: str):
+    """The stored sweep record of experiment ``name``."""
+    from loclab.results import ExperimentResults
+
+    record = ExperimentResults(workspace(project).state, name).read_sweep()
+    assert record is not None, f"no sweep record for {name}"
+    return record
 
 
 def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
@@ -56,9 +65,7 @@ def enqueue(project: Path, spec: Path, params: list[dict]) -> None:
     from loclab.sweep.storage import open_study, resolve_location
 
     exp = load_experiment(spec)
-    study = open_study(
-        resolve_location(exp.name, exp.spec.sweep, workspace(project).state), exp.spec.sweep
-    )
+    study = open_study(resolve_location(exp.name, workspace(project).state), exp.spec.sweep)
     for p in params:
         study.enqueue_trial(p)
 

@@ -44,7 +44,7 @@ def make_study(project):
     spec = write_spec(project, "cli", BODY)
     exp = load_experiment(spec)
     study = open_study(
-        resolve_location(exp.name, exp.spec.sweep, StateDir(project / ".loclab")),
+        resolve_location(exp.name, StateDir(project / ".loclab")),
         exp.spec.sweep,
     )
     space = {"x": FloatDistribution(0.0, 1.0)}

@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from loclab.sweep import SweepFailedError, read_results, run_sweep_stage
-from loclab.sweep.driver import threads_per_job
+from loclab.execution.backends.local import threads_per_job
+from loclab.sweep import SweepFailedError, run_sweep_stage
 
-from .conftest import driver, enqueue, make_tracker, trials_by_state, workspace, write_spec
+from .conftest import (
+    driver,
+    enqueue,
+    make_tracker,
+    read_sweep,
+    trials_by_state,
+    workspace,
+    write_spec,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,7 +50,7 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
     states = trials_by_state(study)
     assert set(states) == {"COMPLETE"} and len(states["COMPLETE"]) == 4
 
-    sweep_run = outcome.results["mlflow_run_id"]
+    sweep_run = outcome.record.mlflow_run_id
     client = tracker.client
     assert client.get_run(sweep_run).data.tags["mlflow.parentRunId"] == parent
     children = client.search_runs(
@@ -66,16 +74,21 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
         history = client.get_metric_history(run.info.run_id, "val_score")
         assert sorted(m.step for m in history) == [0, 1]
 
-    data = read_results(workspace(project).state, name)
-    assert data["counts"] == {"complete": 4, "pruned": 0, "failed": 0, "running": 0, "waiting": 0}
-    assert data["finished"] and data["study_name"] == name
-    assert data["storage_kind"] == ("journal" if url is None else "postgresql")
+    data = read_sweep(project, name)
+    assert data.counts.model_dump() == {
+        "complete": 4, "pruned": 0, "failed": 0, "running": 0, "waiting": 0,
+    }  # fmt: skip
+    assert data.finished and data.study_name == name
+    assert data.storage_kind == ("journal" if url is None else "postgresql")
     best = max(states["COMPLETE"], key=lambda t: t.value)
-    assert data["best_value"] == best.value and data["best_params"] == best.params
-    assert [r["rank"] for r in data["top_k"]] == [1, 2, 3]
-    values = [r["value"] for r in data["top_k"]]
+    assert data.best is not None
+    assert data.best.value == best.value and data.best.params == best.params
+    assert [w.rank for w in data.winners] == [1, 2, 3]
+    values = [w.value for w in data.winners]
     assert values == sorted(values, reverse=True)
-    assert len(data["trials"]) == 4 and all(r["run_dir"] for r in data["trials"])
+    assert len(data.trials) == 4 and all(t.run_dir for t in data.trials)
+    # Everything a report draws is in the record: the intermediate values of every trial.
+    assert all(len(t.intermediate) == 2 for t in data.trials)
     sweep_tags = client.get_run(sweep_run).data.tags
     assert float(sweep_tags["best.value"]) == best.value
     assert float(sweep_tags["best.x"]) == pytest.approx(best.params["x"])
@@ -87,13 +100,12 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
 
     again = run_sweep_stage(
         load_experiment(spec),
-        workspace(project),
+        workspace(project, url),
         tracker=tracker,
         parent_run_id=parent,
-        storage=url,
         progress=False,
     )
-    assert again == {f"top{r['rank']}": r["params"] for r in data["top_k"]}
+    assert again.winners == data.winners
     assert len(study.get_trials()) == 4
     assert (
         len(
@@ -136,10 +148,14 @@ def test_median_pruner_prunes_bad_trials(project, mlflow_db):
         assert run.info.status == "KILLED"
         assert run.data.tags["loclab.pruned"] == f"pruned at step {step}"
         assert run.data.tags["optuna.trial_state"] == "PRUNED"
-    data = read_results(workspace(project).state, "prune")
-    assert data["counts"]["pruned"] == 3 and data["best_params"] == {"x": 1.0}
-    # Pruned trials never enter the top-k, and equal parameter sets appear once.
-    assert [r["params"] for r in data["top_k"]] == [{"x": 1.0}]
+    data = read_sweep(project, "prune")
+    assert data.counts.pruned == 3 and data.best is not None and data.best.params == {"x": 1.0}
+    # Pruned trials never enter the winners, and equal parameter sets appear once.
+    assert [w.params for w in data.winners] == [{"x": 1.0}]
+    # A pruned trial's notebook is kept with the records, scrubbed, for the report to link.
+    pruned = [t for t in data.trials if t.state == "PRUNED"]
+    assert all(t.notebook_copy and (data_folder(project, "prune") / t.notebook_copy).is_file()
+               for t in pruned)  # fmt: skip
 
 
 def test_failures_are_recorded_and_the_sweep_goes_on(project):
@@ -165,8 +181,8 @@ def test_failures_are_recorded_and_the_sweep_goes_on(project):
     for t in trials[:3]:
         assert (Path(t.user_attrs["loclab.run_dir"]) / "output/data/executed.ipynb").exists()
         assert "loclab.interrupted" not in t.user_attrs
-    rows = read_results(workspace(project).state, "fails")["trials"]
-    assert [r["failure"] for r in rows[:3]] == reasons
+    rows = read_sweep(project, "fails").trials
+    assert [r.failure for r in rows[:3]] == reasons
 
 
 def test_max_failure_ratio_stops_a_broken_sweep(project):
@@ -191,8 +207,12 @@ def test_max_failure_ratio_stops_a_broken_sweep(project):
     trials = d.study.get_trials()
     assert len(trials) == 2
     assert trials[0].user_attrs["loclab.failure"].startswith("timed out after 12 s")
-    data = read_results(workspace(project).state, "broken")
-    assert data["counts"]["failed"] == 2 and data["best_params"] is None
+    data = read_sweep(project, "broken")
+    assert data.counts.failed == 2 and data.best is None
+
+
+def data_folder(project: Path, name: str) -> Path:
+    return workspace(project).state.results(name)
 
 
 def test_threads_per_job_share_the_cores():
@@ -232,4 +252,4 @@ def test_sweep_timeout_stops_launching(project):
     assert outcome.launched == 2
     assert [t.state.name for t in d.study.get_trials()] == ["COMPLETE", "COMPLETE"]
     assert any(line.startswith("sweep timeout (0:01) reached: no new trials") for line in lines)
-    assert outcome.results["finished"] is False
+    assert outcome.record.finished is False

@@ -48,7 +48,7 @@ def test_sigkill_and_resume_keeps_every_trial(project, mlflow_db):
     state.root.mkdir()
     shutil.copy(mlflow_db, state.mlflow_db)
     exp = load_experiment(spec)
-    location = resolve_location(exp.name, exp.spec.sweep, state)
+    location = resolve_location(exp.name, state)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(
         loclab_cmd("run", "experiments/resume.yaml"),
@@ -160,7 +160,7 @@ def test_ctrl_c_stops_jobs_and_requeues_their_trials(project):
         params="epochs: 60, sleep_s: 1.0",
     )
     exp = load_experiment(spec)
-    location = resolve_location(exp.name, exp.spec.sweep, StateDir(project / ".loclab"))
+    location = resolve_location(exp.name, StateDir(project / ".loclab"))
     proc = subprocess.Popen(
         loclab_cmd("run", "experiments/ctrlc.yaml"),
         cwd=project,

@@ -27,7 +27,7 @@ from loclab.execution.job import JobState, read_status, write_status
 from loclab.paths import StateDir
 from loclab.spec import load_experiment
 from loclab.sweep import _recovery as rec
-from loclab.sweep import load_study, read_results, resolve_location
+from loclab.sweep import load_study, resolve_location
 from loclab.sweep.driver import job_name
 from loclab.sweep.storage import StudyNotFoundError, open_study
 from loclab.testing.aws import MotoServer
@@ -38,6 +38,7 @@ from .conftest import (
     driver,
     enqueue,
     make_tracker,
+    read_sweep,
     trials_by_state,
     workspace,
     write_spec,
@@ -68,7 +69,7 @@ def test_sweep_on_sagemaker_prunes_with_stop_training_job(aws, emulator, project
     )
     # The bad trials would run 40 epochs (20 s); the pruner stops them after the second.
     enqueue(project, spec, [{"x": 1.0, "epochs": 4}] * 2 + [{"x": 0.0, "epochs": 40}] * 2)
-    exp = load_experiment(spec)
+    exp = load_experiment(spec, environ=os.environ)
     backend = SageMakerBackend.from_experiment(exp)
     assert (backend.poll_interval_s, backend.metrics_interval_s) == (0.2, 0.2)
     tracker = make_tracker(project, mlflow_db)
@@ -89,7 +90,7 @@ def test_sweep_on_sagemaker_prunes_with_stop_training_job(aws, emulator, project
     for name in names[2:]:
         assert emulator.job(name).status == "Stopped", dumps_job(emulator.job(name))
     client = tracker.client
-    sweep_run = outcome.results["mlflow_run_id"]
+    sweep_run = outcome.record.mlflow_run_id
     assert client.get_run(sweep_run).data.tags["mlflow.parentRunId"] == parent
     children = {
         r.info.run_id: r
@@ -120,8 +121,8 @@ def test_sweep_on_sagemaker_prunes_with_stop_training_job(aws, emulator, project
             assert status["failure"].startswith(f"pruned at step {step}")
             assert run.info.status == "KILLED"
             assert run.data.tags["loclab.pruned"] == f"pruned at step {step}"
-    data = read_results(workspace(project).state, "smprune")
-    assert data["counts"]["complete"] == 2 and data["counts"]["pruned"] == 2
+    data = read_sweep(project, "smprune")
+    assert data.counts.complete == 2 and data.counts.pruned == 2
     print(f"4-trial sweep on the emulated SageMaker backend: {elapsed:.1f} s")
 
 
@@ -200,9 +201,9 @@ def test_resume_reconciles_each_job_state_without_launching_anything(aws, projec
     Failed/Stopped → FAIL and queued again; pruned and Stopped → PRUNED; no job → re-queued.
     """
     spec = sagemaker_spec(project, "recon", RESUME_BODY, params="epochs: 3")
-    exp = load_experiment(spec)
+    exp = load_experiment(spec, environ=os.environ)
     ws = workspace(project)
-    study = open_study(resolve_location(exp.name, exp.spec.sweep, ws.state), exp.spec.sweep)
+    study = open_study(resolve_location(exp.name, ws.state), exp.spec.sweep)
     runs = ws.state.runs(exp.name)
     cases = [
         ("InProgress", 0.1, {0: 0.1}),
@@ -374,8 +375,8 @@ def test_sigkill_and_resume_on_sagemaker_loses_nothing_and_launches_nothing_twic
     )
     state = StateDir(project / ".loclab")
     state.mlflow_db.write_bytes(mlflow_db.read_bytes())
-    exp = load_experiment(spec)
-    location = resolve_location(exp.name, exp.spec.sweep, state)
+    exp = load_experiment(spec, environ=os.environ)
+    location = resolve_location(exp.name, state)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))}
     env.update(aws.launcher_environ(bucket=BUCKET), PYTHONUNBUFFERED="1")
     names = [job_name("smkill", n, 1) for n in range(4)]

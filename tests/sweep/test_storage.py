@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from loclab.exceptions import LoclabError
+from loclab.exceptions import LoclabError, SpecError
 from loclab.execution.job import read_status, write_status
-from loclab.paths import StateDir
-from loclab.spec import SweepSpec
+from loclab.paths import StateDir, Workspace
+from loclab.spec import SweepSpec, load_experiment
 from loclab.sweep import StudyLocation, StudyNotFoundError, load_study, open_study
 from loclab.sweep import _recovery as rec
 from loclab.sweep.samplers import make_sampler, sampler_seed, search_space
-from loclab.sweep.storage import resolve_location
+from loclab.sweep.storage import locate, resolve_location
 
 SWEEP = SweepSpec(
     metric="val_score",
@@ -29,9 +29,9 @@ SWEEP = SweepSpec(
 @pytest.fixture(params=["journal", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def location(request, tmp_path, unique_name) -> StudyLocation:
     if request.param == "journal":
-        return resolve_location("probe", SWEEP, StateDir(tmp_path / ".loclab"))
+        return resolve_location("probe", StateDir(tmp_path / ".loclab"))
     url = request.getfixturevalue("postgres_url")
-    return resolve_location(unique_name, SWEEP, StateDir(tmp_path), url)
+    return resolve_location(unique_name, StateDir(tmp_path), url)
 
 
 def dead_driver() -> dict:
@@ -121,18 +121,25 @@ def test_resumed_driver_does_not_replay_random_draws():
     assert first._rng.rng.random() == again._rng.rng.random()
 
 
-def test_storage_precedence(tmp_path, monkeypatch):
-    state = StateDir(tmp_path)
-    assert resolve_location("e", SWEEP, state).journal == tmp_path / "studies" / "e.journal"
-    spec = SWEEP.model_copy(update={"storage": "$PG_URL"})
-    monkeypatch.setenv("PG_URL", "postgresql://u:pw@h/db")
-    loc = resolve_location("e", spec, state)
+def test_storage_precedence(tmp_path, probe_template):
+    """--storage (the workspace's) wins over the spec's sweep.storage, which wins over the
+    journal file; ${VAR} in the spec is expanded from the environment the command passes."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'scratch'\n")
+    (tmp_path / "probe.ipynb").write_bytes(probe_template.read_bytes())
+    spec = tmp_path / "s.yaml"
+    body = (
+        "sweep:\n  metric: val_score\n  n_trials: 1\n"
+        "  space: {x: {type: float, low: 0, high: 1}}\n"
+    )
+    spec.write_text("name: e\nnotebook: probe.ipynb\n" + body)
+    state = StateDir(tmp_path / ".loclab")
+    exp = load_experiment(spec)
+    assert locate(exp, Workspace(state, tmp_path)).journal == state.root / "studies" / "e.journal"
+    spec.write_text("name: e\nnotebook: probe.ipynb\n" + body + "  storage: ${PG_URL}\n")
+    exp = load_experiment(spec, environ={"PG_URL": "postgresql://u:pw@h/db"})
+    loc = locate(exp, Workspace(state, tmp_path))
     assert loc.url == "postgresql://u:pw@h/db" and loc.display == "postgresql://u:***@h/db"
-    monkeypatch.setenv("LOCLAB_SWEEP_STORAGE", "sqlite:///x.db")
-    assert resolve_location("e", spec, state).url == "sqlite:///x.db"
-    assert resolve_location("e", spec, state, "mysql://h/d").url == "mysql://h/d"
-    monkeypatch.delenv("LOCLAB_SWEEP_STORAGE")
-    monkeypatch.delenv("PG_URL")
-    with pytest.raises(LoclabError, match="unset environment variable"):
-        resolve_location("e", spec, state)
+    assert locate(exp, Workspace(state, tmp_path, storage="mysql://h/d")).url == "mysql://h/d"
+    with pytest.raises(SpecError, match=r"sweep.storage: names \$\{PG_URL\}, which is not set"):
+        load_experiment(spec, environ={})
     json.dumps(loc.display)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -10,9 +11,9 @@ import pytest
 import yaml
 
 from loclab.spec import load_experiment
-from loclab.sweep import read_results, run_sweep_stage
+from loclab.sweep import run_sweep_stage
 
-from .conftest import make_tracker, trials_by_state, workspace
+from .conftest import make_tracker, read_sweep, trials_by_state, workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -52,22 +53,22 @@ def test_term_qa_sweep_with_two_workers(term_qa_project, mlflow_db):
 
     found = run_sweep_stage(exp, ws, tracker=tracker, parent_run_id=parent, progress=False)
 
-    data = read_results(ws.state, exp.name)
-    counts = data["counts"]
-    assert counts["complete"] + counts["pruned"] == 8
-    assert counts["running"] == 0 and counts["waiting"] == 0
-    assert set(found) == {f"top{r['rank']}" for r in data["top_k"]} and "top1" in found
-    assert found["top1"] == data["best_params"]
-    assert set(found["top1"]) == set(sweep.space)
+    data = read_sweep(term_qa_project, exp.name)
+    assert data == found
+    counts = data.counts
+    assert counts.complete + counts.pruned == 8
+    assert counts.running == 0 and counts.waiting == 0
+    assert data.best is not None and data.winners[0] == data.best
+    assert set(data.best.params) == set(sweep.space)
 
     from loclab.sweep import load_study, resolve_location
 
-    study = load_study(resolve_location(exp.name, sweep, ws.state))
+    study = load_study(resolve_location(exp.name, ws.state))
     states = trials_by_state(study)
     finished = states.get("COMPLETE", []) + states.get("PRUNED", [])
     assert len(finished) == 8
     client = tracker.client
-    sweep_run = data["mlflow_run_id"]
+    sweep_run = data.mlflow_run_id
     assert client.get_run(sweep_run).data.tags["mlflow.parentRunId"] == parent
     children = {
         r.info.run_id: r
@@ -95,7 +96,8 @@ def test_term_qa_sweep_with_two_workers(term_qa_project, mlflow_db):
 
 def run_term_qa(project: Path, backend: str, mlflow_db: Path, monkeypatch) -> tuple:
     """`loclab run` of term-QA (2 trials, then the best against the baseline, one seed)."""
-    from loclab.pipeline import Workspace, run_experiment
+    from loclab.paths import Workspace
+    from loclab.run import run_experiment
 
     path = project / "experiments" / "term_qa.yaml"
     data = yaml.safe_load(path.read_text())
@@ -108,8 +110,8 @@ def run_term_qa(project: Path, backend: str, mlflow_db: Path, monkeypatch) -> tu
         data["backend"] = {"kind": "sagemaker", "environment": threads}
     path.write_text(yaml.safe_dump(data))
     monkeypatch.chdir(project)
-    exp = load_experiment(path)
-    ws = Workspace.for_experiment(exp)
+    exp = load_experiment(path, environ=os.environ)
+    ws = Workspace.for_project(exp.root)
     ws.state.root.mkdir(parents=True)
     shutil.copy(mlflow_db, ws.state.mlflow_db)
     summary = run_experiment(exp, ws, say=lambda _: None)
@@ -149,7 +151,7 @@ def mlflow_tree(ws, exp, summary) -> dict:
             "children": {r.info.run_name: describe(r, depth + 1) for r in found},
         }
 
-    return describe(client.get_run(summary["mlflow_parent_run_id"]), 0)
+    return describe(client.get_run(summary.mlflow_parent_run_id), 0)
 
 
 def test_term_qa_on_sagemaker_gives_what_a_local_run_gives(
@@ -165,10 +167,10 @@ def test_term_qa_on_sagemaker_gives_what_a_local_run_gives(
         started = time.monotonic()
         exp, ws, summary = run_term_qa(project, backend, mlflow_db, monkeypatch)
         print(f"term-QA on {backend}: {time.monotonic() - started:.1f} s")
-        sweep = read_results(ws.state, exp.name)
-        assert sweep["counts"]["complete"] + sweep["counts"]["pruned"] == 2
-        assert [j["state"] for j in summary["jobs"]] == ["COMPLETED", "COMPLETED"]
-        report = Path(summary["report"])
+        sweep = read_sweep(project, exp.name)
+        assert sweep.counts.finished == 2
+        assert [j.state for j in summary.jobs] == ["COMPLETED", "COMPLETED"]
+        report = ws.reports / exp.name / "index.html"
         assert report.exists() and report.stat().st_size > 1000
         seen[backend] = mlflow_tree(ws, exp, summary)
     # Every trial and comparison job was one training job, launched once.

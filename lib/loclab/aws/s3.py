@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loclab.aws.clients import Retry, is_not_found
+from loclab.io import atomic_path
 
 __all__ = [
     "BUCKET_NAME",
@@ -191,15 +192,13 @@ class S3Stager:
         """Download one object to ``dest`` (atomically); False when it does not exist."""
         bucket, key = parse_s3_uri(uri)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
         try:
-            self.retry.call(self.s3.download_file, bucket, key, str(tmp))
+            with atomic_path(dest) as tmp:
+                self.retry.call(self.s3.download_file, bucket, key, str(tmp))
         except Exception as err:
-            tmp.unlink(missing_ok=True)
             if is_not_found(err):
                 return False
             raise
-        os.replace(tmp, dest)
         return True
 
     def get_if_changed(self, uri: str, etag: str | None) -> tuple[bytes | None, str | None]:

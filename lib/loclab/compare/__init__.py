@@ -4,8 +4,8 @@
 completed job wrote, tests every candidate against the baseline with the test that suits the
 data (:mod:`loclab.stats`), adjusts the confirmatory family (Holm), breaks the deciding metric
 down by prediction columns (Benjamini-Hochberg, exploratory), ranks the systems when there are
-three or more, and stores everything in ``<state>/results/<experiment>/comparison.json``
-(schema ``loclab.comparison/1``), which the report renders.
+three or more, and stores everything as a comparison record (:mod:`loclab.results`), which
+the report renders.
 
 Modules: :mod:`~loclab.compare.segments` (per-segment corpus statistics written by jobs),
 :mod:`~loclab.compare.data` (job outputs aligned into arrays), :mod:`~loclab.compare.analysis`
@@ -13,7 +13,7 @@ Modules: :mod:`~loclab.compare.segments` (per-segment corpus statistics written 
 verdict table) and :mod:`~loclab.compare.stage` (the pipeline stage).
 """
 
-from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse, headline, jsonable
+from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse, headline
 from loclab.compare.data import (
     ComparisonData,
     ComparisonError,
@@ -35,12 +35,10 @@ from loclab.compare.segments import (
     score_systems,
     write_corpus_statistics,
 )
-from loclab.compare.stage import COMPARISON_FILE, SCHEMA, run_analysis_stage, write_comparison
+from loclab.compare.stage import run_analysis_stage
 from loclab.compare.table import render_verdicts
 
 __all__ = [
-    "COMPARISON_FILE",
-    "SCHEMA",
     "SIGNIFICANCE_NOTE",
     "ComparisonData",
     "ComparisonError",
@@ -55,7 +53,6 @@ __all__ = [
     "extract_statistics",
     "file_fingerprint",
     "headline",
-    "jsonable",
     "read_corpus_statistics",
     "read_translations",
     "render_verdicts",
@@ -63,6 +60,5 @@ __all__ = [
     "run_analysis_stage",
     "run_outputs",
     "score_systems",
-    "write_comparison",
     "write_corpus_statistics",
 ]

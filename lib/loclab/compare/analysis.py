@@ -19,8 +19,10 @@ import numpy as np
 from scipy import stats as sps
 
 from loclab.compare.data import ComparisonData, ComparisonError, MetricData
+from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
+    CORRECTION_NAMES,
     TestResult,
     adjust,
     corpus_metric_test,
@@ -33,7 +35,7 @@ from loclab.stats import (
     two_level_bootstrap,
 )
 
-__all__ = ["SIGNIFICANCE_NOTE", "analyse", "jsonable"]
+__all__ = ["SIGNIFICANCE_NOTE", "analyse"]
 
 #: Shown wherever verdicts are: what "significant" means.
 SIGNIFICANCE_NOTE = (
@@ -45,32 +47,6 @@ _EXPLORATORY_NOTE = (
     "{correction} over all {m} cells. Treat differences here as leads to confirm in a new "
     "experiment, not as conclusions."
 )
-_CORRECTIONS = {
-    "holm": "Holm",
-    "bh": "Benjamini-Hochberg",
-    "bonferroni": "Bonferroni",
-    "none": "no adjustment",
-}
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars and arrays converted, NaN and infinities as None."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    return value
 
 
 def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
@@ -468,7 +444,7 @@ def _breakdowns(
                 "sentence": verdict.sentence,
             }
         )
-    name = _CORRECTIONS[compare.breakdown_correction]
+    name = CORRECTION_NAMES[compare.breakdown_correction]
     return jsonable(
         {
             "metric": metric.key,
@@ -636,7 +612,7 @@ def headline(
         parts.append(f"{len(items)} {verb}{names}")
     text = (
         f"Of {len(primary)} systems compared with {base} on {metric} "
-        f"({_CORRECTIONS[compare.correction]}-adjusted), " + _join(parts)
+        f"({CORRECTION_NAMES[compare.correction]}-adjusted), " + _join(parts)
     )
     if ranking and ranking.get("systems"):
         top = ranking["groups"][0]["labels"]

@@ -112,7 +112,7 @@ class MetricData:
         """One value per run of ``system`` (mean, corpus score, or the final metric)."""
         v = self.values[system]
         if self.source == "predictions":
-            return v.mean(axis=1)
+            return np.asarray(v.mean(axis=1), dtype=np.float64)
         if self.source == "corpus":
             assert self.metric is not None
             return np.asarray([self.metric.corpus_score(run) for run in v])
@@ -353,7 +353,7 @@ def _per_example(key: str, run: RunOutput, frames: Mapping[str, pd.DataFrame]) -
     else:
         column = frame[key]
     try:
-        values = column.to_numpy(dtype=np.float64)
+        values: np.ndarray = np.asarray(column.to_numpy(dtype=np.float64))
     except (TypeError, ValueError):
         raise ComparisonError(
             f"column '{key}' of {run.name}'s predictions is not numeric ({column.dtype})"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from loclab.io import atomic_path
 from loclab.stats import BleuMetric, ChrfMetric, CorpusMetric, F1Metric, PearsonMetric
 
 if TYPE_CHECKING:
@@ -233,9 +233,8 @@ def write_corpus_statistics(
     folder = Path(out_dir) / STATS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.parquet"
-    tmp = path.with_suffix(".tmp")
-    statistics.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        statistics.to_parquet(tmp, index=False)
     systems = list(dict.fromkeys(statistics["system"]))
     info = {
         "key": key,

@@ -6,8 +6,10 @@ import io
 import math
 import shutil
 import sys
-from collections.abc import Mapping
 from typing import Any
+
+from loclab.results import ComparisonRecord
+from loclab.stats import CORRECTION_NAMES
 
 __all__ = ["render_verdicts"]
 
@@ -33,11 +35,11 @@ def _p(p: Any) -> str:
     return f"{p:.4f}" if p < 0.01 else f"{p:.3f}"
 
 
-def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
+def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     """The comparison as text: verdict table, groups, secondary metrics, headline.
 
     Args:
-        doc: The content of ``comparison.json``.
+        doc: The comparison record.
         width: Characters per line (default: the terminal's, or 120 when not a terminal).
 
     Returns:
@@ -58,24 +60,21 @@ def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    metrics = {m["key"]: m for m in doc["metrics"]}
-    primary = doc["primary_metric"]
-    digits = 2 if metrics[primary]["source"] == "corpus" else 3
-    name = metrics[primary]["name"]
-    base = doc["baseline"]
-    verdicts = {c["system"]: c for c in doc["comparisons"] if c["family"] == "confirmatory"}
-    systems = {s["name"]: s for s in doc["systems"]}
-    ranking = doc.get("ranking")
-    order = list(ranking["systems"]) if ranking else list(systems)
-    several_runs = any(s["n_seeds"] > 1 for s in systems.values())
-    family_size = doc["family_size"]
-    correction = {"holm": "Holm", "bh": "BH", "bonferroni": "Bonferroni", "none": "raw"}[
-        doc["correction"]
-    ]
+    metrics = {m.key: m for m in doc.metrics}
+    primary = doc.primary_metric
+    digits = 2 if metrics[primary].source == "corpus" else 3
+    name = metrics[primary].name
+    base = doc.baseline
+    verdicts = {c.system: c for c in doc.confirmatory}
+    systems = {s.name: s for s in doc.systems}
+    ranking = doc.ranking
+    order = list(ranking.systems) if ranking else list(systems)
+    several_runs = any(s.n_seeds > 1 for s in systems.values())
+    correction = CORRECTION_NAMES[doc.correction]
     table = Table(
         title=(
-            f"{doc['experiment']}: {len(verdicts)} system(s) against {base} on {name} "
-            f"({correction}, family of {family_size}, alpha {doc['alpha']:g})"
+            f"{doc.experiment}: {len(verdicts)} system(s) against {base} on {name} "
+            f"({correction}, family of {doc.family_size}, alpha {doc.alpha:g})"
         ),
         box=box.SIMPLE_HEAD,
         title_justify="left",
@@ -92,65 +91,67 @@ def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
     if ranking:
         table.add_column("group", justify="right")
     for rank, system in enumerate(order, start=1):
-        summary = systems[system]["metrics"][primary]
-        score = _num(summary["mean"], digits)
-        if several_runs and summary.get("ci"):
-            lo, hi = summary["ci"]
+        summary = systems[system].metrics[primary]
+        score = _num(summary.mean, digits)
+        if several_runs and summary.ci:
+            lo, hi = summary.ci
             score += f" ({_num(lo, digits)}–{_num(hi, digits)})"
         v = verdicts.get(system)
         if v is None:
             delta, p, label = "baseline", "", ""
         else:
-            lo, hi = v["ci"] if v["ci"] else (None, None)
+            low, high = v.ci or (None, None)
             delta = (
-                f"{_num(v['estimate'], digits, True)} ({_num(lo, digits, True)} to "
-                f"{_num(hi, digits, True)})"
+                f"{_num(v.estimate, digits, True)} ({_num(low, digits, True)} to "
+                f"{_num(high, digits, True)})"
             )
-            p, label = _p(v["p_adjusted"]), _MARK[v["label"]]
+            p, label = _p(v.p_adjusted), _MARK.get(v.label, v.label)
         row = [str(rank)] if ranking else []
         row.append(system)
         if several_runs:
-            row.append(str(systems[system]["n_seeds"]))
+            row.append(str(systems[system].n_seeds))
         row += [score, delta, p, label]
         if ranking:
-            row.append(str(ranking["group_of"][system]))
+            row.append(str(ranking.group_of.get(system, "")))
         table.add_row(*row)
     console.print(table)
-    named = [f"{n} = {s['label']}" for n, s in systems.items() if s["label"] != n]
+    named = [f"{n} = {s.label}" for n, s in systems.items() if s.label != n]
     if named:
         console.print("Systems: " + "; ".join(named) + ".")
     if ranking:
-        groups = "; ".join(f"{g['group']}: {', '.join(g['systems'])}" for g in ranking["groups"])
+        groups = "; ".join(f"{g.group}: {', '.join(g.systems)}" for g in ranking.groups)
+        extra = ranking.model_extra or {}
         console.print(
             f"Groups of systems that cannot be told apart ({name}, {correction} over "
-            f"{ranking['family_size']} pairs, alpha {ranking['alpha']:g}; best first): {groups}"
+            f"{extra.get('family_size')} pairs, alpha {extra.get('alpha', doc.alpha):g}; "
+            f"best first): {groups}"
         )
-    for family in doc["families"]:
-        if family["role"] != "secondary":
+    for family in doc.families:
+        if family.role != "secondary":
             continue
-        items = [c for c in doc["comparisons"] if c["metric"] == family["metric"]]
+        items = [c for c in doc.comparisons if c.metric == family.metric]
         counts: dict[str, int] = {}
         for c in items:
-            counts[c["label"]] = counts.get(c["label"], 0) + 1
+            counts[c.label] = counts.get(c.label, 0) + 1
         parts = ", ".join(f"{n} {label}" for label, n in counts.items())
         console.print(
-            f"Secondary metric {family['metric_name']} ({correction}, family of "
-            f"{family['family_size']}): {parts}."
+            f"Secondary metric {family.metric_name} ({correction}, family of "
+            f"{family.family_size}): {parts}."
         )
     for v in verdicts.values():
-        if v.get("per_seed"):
-            console.print(v["per_seed"]["summary"])
-    breakdowns = doc.get("breakdowns")
+        if v.per_seed:
+            console.print(v.per_seed["summary"])
+    breakdowns = doc.breakdowns
     if breakdowns:
-        hits = [r for r in breakdowns["rows"] if r["significant"]]
+        hits = [r for r in breakdowns.rows if r.significant]
         shown = "; ".join(
-            f"{r['system']} {r['column']}={r['value']}: {_num(r['estimate'], digits, True)} "
-            f"(adj. p {_p(r['p_adjusted'])})"
+            f"{r.system} {r.column}={r.value}: {_num(r.estimate, digits, True)} "
+            f"(adj. p {_p(r.p_adjusted)})"
             for r in hits[:6]
         )
         console.print(
-            f"Breakdowns by {', '.join(breakdowns['columns'])} (exploratory, "
-            f"{breakdowns['correction'].upper()} over {breakdowns['family_size']} cells): "
+            f"Breakdowns by {', '.join(breakdowns.columns)} (exploratory, "
+            f"{breakdowns.correction.upper()} over {breakdowns.family_size} cells): "
             + (
                 f"{len(hits)} differ beyond chance: {shown}"
                 if hits
@@ -158,10 +159,10 @@ def render_verdicts(doc: Mapping[str, Any], width: int | None = None) -> str:
             )
             + ("; ..." if len(hits) > 6 else ".")
         )
-    if doc.get("missing_jobs"):
-        lost = ", ".join(f"{j['name']} ({j['state']})" for j in doc["missing_jobs"])
+    if doc.missing_jobs:
+        lost = ", ".join(f"{j.name} ({j.state})" for j in doc.missing_jobs)
         console.print(f"Not included (did not complete): {lost}.")
-    console.print(doc["significance_note"])
-    console.print(f"Verdict: {doc['headline']}")
+    console.print(doc.significance_note)
+    console.print(f"Verdict: {doc.headline}")
     # Rich pads every line to the full width; trailing blanks only get in the way.
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"

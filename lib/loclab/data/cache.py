@@ -8,8 +8,6 @@ never serves data built by another version, and concurrent jobs writing the same
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,11 +25,10 @@ from loclab.data.term_qa import (
     build_term_qa,
     data_fingerprint,
 )
+from loclab.io import atomic_path
+from loclab.runtime import CACHE_ENV, shared_cache_dir
 
 __all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_qe", "load_term_qa"]
-
-#: Variable naming a cache folder shared by jobs on one machine.
-CACHE_ENV = "LOCLAB_CACHE_DIR"
 _META_KEY = b"loclab"
 
 
@@ -44,12 +41,7 @@ def default_cache_dir(channel: Path | None = None) -> Path:
     Returns:
         An existing folder.
     """
-    if channel is not None:
-        folder = Path(channel)
-    elif os.environ.get(CACHE_ENV):
-        folder = Path(os.environ[CACHE_ENV])
-    else:
-        folder = Path(tempfile.gettempdir()) / "loclab-data-cache"
+    folder = Path(channel) if channel is not None else shared_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -135,12 +127,5 @@ def _write(dataset: TermQADataset, path: Path, versions: dict[str, str] | None =
     schema_meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
     schema_meta[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
     table = table.replace_schema_metadata(schema_meta)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path, mode=0o644) as tmp:  # a shared cache must be readable
         pq.write_table(table, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared cache must be readable
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -23,13 +23,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loclab.io import write_json
+
 __all__ = [
     "CHECKPOINT_ENV",
     "CURRENT_HOST",
     "EXECUTED_NOTEBOOK",
     "METRICS_FILE",
+    "METRIC_LINE_PREFIX",
     "JobLayout",
     "environment",
+    "metric_regex",
     "read_hyperparameters",
     "write_input_config",
 ]
@@ -40,6 +44,8 @@ CURRENT_HOST = "algo-1"
 CHECKPOINT_ENV = "SM_CHECKPOINT_DIR"
 #: File name of the executed notebook inside ``output/data``.
 EXECUTED_NOTEBOOK = "executed.ipynb"
+#: How a job prints a metric on its log: ``[loclab-metric] step=3 val_acc=0.81 ...``.
+METRIC_LINE_PREFIX = "[loclab-metric]"
 #: Per-epoch metrics, one JSON object per line, inside ``checkpoints/``: SageMaker uploads that
 #: folder while the job runs, so a driver can read metrics (and prune) before the job ends.
 METRICS_FILE = "metrics.jsonl"
@@ -203,7 +209,11 @@ def channel_names(layout: JobLayout) -> list[str]:
 
 
 def environment(
-    layout: JobLayout, job_name: str, hyperparameters: Mapping[str, str]
+    layout: JobLayout,
+    job_name: str,
+    hyperparameters: Mapping[str, str],
+    *,
+    num_gpus: int | None = None,
 ) -> dict[str, str]:
     """The ``SM_*`` variables the SageMaker training toolkit sets for a user script.
 
@@ -211,6 +221,7 @@ def environment(
         layout: The job's tree.
         job_name: ``TRAINING_JOB_NAME``.
         hyperparameters: String values from ``hyperparameters.json``.
+        num_gpus: GPUs the job may use (the machine's, from its driver files, when None).
 
     Returns:
         Variables to add to the kernel's environment.
@@ -222,7 +233,7 @@ def environment(
         "SM_CURRENT_HOST": str(resources.get("current_host", CURRENT_HOST)),
         "SM_HOSTS": json.dumps(_hosts(resources)),
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
-        "SM_NUM_GPUS": str(_count_gpus()),
+        "SM_NUM_GPUS": str(count_gpus() if num_gpus is None else num_gpus),
         "SM_INPUT_DIR": str(layout.input_dir),
         "SM_INPUT_CONFIG_DIR": str(layout.config_dir),
         "SM_INPUT_DATA_CONFIG": json.dumps(_read_json(layout.input_data_config_file)),
@@ -241,16 +252,23 @@ def environment(
     return env
 
 
+def metric_regex(name: str) -> str:
+    """Regex that captures metric ``name`` from the lines a job prints (``[loclab-metric]``).
+
+    Used for SageMaker ``MetricDefinitions``.
+    """
+    import re
+
+    return rf"\[loclab-metric\].*\b{re.escape(name)}=([-+0-9.eEnaif]+)"
+
+
 def _hosts(resources: dict[str, object]) -> list[str]:
     hosts = resources.get("hosts")
     return [str(h) for h in hosts] if isinstance(hosts, list) else [CURRENT_HOST]
 
 
-def _count_gpus() -> int:
-    # Read the device list from the driver's files instead of importing torch (slow).
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() not in ("", "-1")])
+def count_gpus() -> int:
+    """GPUs on this machine, read from the driver's files (importing torch is slow)."""
     proc = Path("/proc/driver/nvidia/gpus")
     return len(list(proc.iterdir())) if proc.exists() else 0
 
@@ -265,7 +283,4 @@ def _read_json(path: Path) -> object:
 
 
 def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    write_json(path, data)

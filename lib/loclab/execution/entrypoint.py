@@ -31,12 +31,15 @@ import threading
 import traceback
 from pathlib import Path
 
-from loclab.execution.contract import JobLayout, environment, read_hyperparameters
+from loclab.execution.contract import JobLayout, count_gpus, environment, read_hyperparameters
+from loclab.io import write_text
+from loclab.nbexec import CellError, execute_notebook
 
 __all__ = [
     "NOTEBOOK_ENV",
     "OFFLINE_MLFLOW_DB",
     "OFFLINE_MLFLOW_ENV",
+    "inherited_environment",
     "main",
     "run",
 ]
@@ -87,10 +90,7 @@ class _StopRequest:
 
 def _write_failure(layout: JobLayout, text: str) -> None:
     text = _ANSI.sub("", text)
-    layout.failure_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = layout.failure_file.with_suffix(".tmp")
-    tmp.write_text(text.rstrip() + "\n")
-    os.replace(tmp, layout.failure_file)
+    write_text(layout.failure_file, text.rstrip() + "\n")
 
 
 def _notebook_path(layout: JobLayout) -> Path:
@@ -125,17 +125,6 @@ def _decode(layout: JobLayout, notebook: Path) -> dict[str, object]:
     return values
 
 
-def _failed_cell(error: BaseException) -> str:
-    index = getattr(error, "cell_index", None)
-    count = getattr(error, "exec_count", None)
-    ename = getattr(error, "ename", type(error).__name__)
-    evalue = getattr(error, "evalue", str(error))
-    where = f"cell {index}" if index is not None else "a cell"
-    if count is not None:
-        where += f" (In [{count}])"
-    return f"{where} raised {ename}: {evalue}".strip()
-
-
 def run(root: Path, job_name: str | None = None) -> int:
     """Execute the job rooted at ``root``; return the process exit code."""
     from loclab._imports import skip_slow_optional_imports
@@ -155,32 +144,21 @@ def run(root: Path, job_name: str | None = None) -> int:
         return EXIT_INVALID
 
     name = job_name or os.environ.get("TRAINING_JOB_NAME") or root.name
-    os.environ.update(environment(layout, name, read_hyperparameters(layout)))
+    os.environ.update(
+        environment(layout, name, read_hyperparameters(layout), num_gpus=_visible_gpus())
+    )
     _open_offline_run(name)
-
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
 
     output = layout.executed_notebook
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            stdout_file=sys.stdout,
-            stderr_file=sys.stderr,
-            request_save_on_cell_execute=True,
-            autosave_cell_every=10,
-            shutdown_kernel="immediate",
-            cwd=str(notebook.parent),
+        execute_notebook(
+            notebook, output, parameters, cwd=notebook.parent, stream=True, autosave=True
         )
-    except PapermillExecutionError as err:
+    except CellError as err:
         if stop.event.is_set():
-            _write_failure(layout, f"stopped (SIGTERM) while {_failed_cell(err)}")
+            _write_failure(layout, f"stopped (SIGTERM) while {err}")
             return EXIT_STOPPED
-        _write_failure(layout, f"{_failed_cell(err)}\n\n" + "\n".join(err.traceback or []))
+        _write_failure(layout, f"{err}\n\n" + "\n".join(err.traceback))
         return EXIT_FAILED
     except Exception as err:  # kernel death and anything else the engine raises
         if stop.event.is_set():
@@ -198,6 +176,23 @@ def run(root: Path, job_name: str | None = None) -> int:
         _write_failure(layout, "stopped (SIGTERM) after the last cell")
         return EXIT_STOPPED
     return 0
+
+
+def inherited_environment() -> dict[str, str]:
+    """What a local job inherits of its launcher's environment.
+
+    Everything (PATH, the virtual environment, AWS and proxy settings...) except the job
+    contract's own variables, which the job gets fresh.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "MLFLOW_RUN_ID"))}
+
+
+def _visible_gpus() -> int:
+    """GPUs this job may use: ``$CUDA_VISIBLE_DEVICES`` when set, else the machine's."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() not in ("", "-1")])
+    return count_gpus()
 
 
 def _open_offline_run(job_name: str) -> None:

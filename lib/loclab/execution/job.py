@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from loclab.execution.contract import JobLayout
+from loclab.io import write_json
 
 __all__ = ["JobRequest", "JobResult", "JobState", "code_fingerprint", "read_status"]
 
@@ -175,10 +175,7 @@ class JobResult:
 
 def write_status(run_dir: Path, data: Mapping[str, Any]) -> None:
     """Replace ``status.json`` atomically: a reader never sees half a file."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / (STATUS_FILE + ".tmp")
-    tmp.write_text(json.dumps(dict(data), indent=2, sort_keys=True, default=str))
-    os.replace(tmp, run_dir / STATUS_FILE)
+    write_json(run_dir / STATUS_FILE, dict(data))
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:

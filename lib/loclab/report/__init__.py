@@ -1,29 +1,59 @@
-"""Reports: one self-contained HTML page per experiment run, rendered from stored results.
+"""Reports: one self-contained HTML page per experiment run, rendered from its records.
 
-The report notebook (``notebooks/templates/report.ipynb``) calls the section functions here,
-in order; each returns an HTML fragment that :func:`show` displays. :func:`render_report`
-executes that notebook with Papermill and turns its outputs into the page;
-:func:`publish_reports` uploads an experiment's reports to S3.
+The report notebook (``loclab/report/template/report.ipynb``, shipped with the package) shows
+the sections of :mod:`loclab.report.sections` in order, each built from the experiment's
+records (:mod:`loclab.results`) and nothing else; :func:`render_report` executes that
+notebook with Papermill and turns its outputs into the page; :func:`publish_reports` uploads
+an experiment's reports to S3.
 
-Sections exported here never raise: a section that fails shows a one-line note instead, so one
-broken figure does not cost the reader the rest of the report (the modules' own functions do
-raise, for tests).
+:func:`show` displays a section and never raises: a section that fails shows a one-line note
+instead, so one broken figure does not cost the reader the rest of the report (the section
+functions themselves do raise, for tests).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from loclab.report.context import NoResultsError, ReportContext, load_context
 from loclab.report.html import Html, esc, note
+from loclab.report.publish import publish_reports
+from loclab.report.render import (
+    METADATA_MIME,
+    ReportError,
+    ReportResult,
+    check_offline,
+    render_report,
+    report_template,
+)
+from loclab.report.sections import (
+    breakdown_plots,
+    effect_plot,
+    executive_summary,
+    figures_heading,
+    glossary,
+    learning_curves,
+    provenance_footer,
+    ranking_diagram,
+    results_table,
+    statistical_details,
+    sweep_section,
+    system_scores,
+    title_block,
+    what_went_wrong,
+)
 
 __all__ = [
+    "METADATA_MIME",
+    "SECTION_FAILED",
     "Html",
     "NoResultsError",
     "ReportContext",
+    "ReportError",
+    "ReportResult",
     "breakdown_plots",
+    "check_offline",
     "effect_plot",
     "executive_summary",
     "figures_heading",
@@ -34,6 +64,7 @@ __all__ = [
     "publish_reports",
     "ranking_diagram",
     "render_report",
+    "report_template",
     "results_table",
     "show",
     "show_metadata",
@@ -42,28 +73,28 @@ __all__ = [
     "system_scores",
     "title_block",
     "what_went_wrong",
-    "write_report",
 ]
 
 #: Text of the note a failed section leaves in the report (tests look for it).
 SECTION_FAILED = "This part of the report could not be drawn"
 
-
-def _guarded(fn: Callable[[ReportContext], Html]) -> Callable[[ReportContext], Html]:
-    @functools.wraps(fn)
-    def wrapper(ctx: ReportContext) -> Html:
-        try:
-            return fn(ctx)
-        except Exception as err:
-            return note(f"{SECTION_FAILED} ({type(err).__name__}: {err}).", "warn")
-
-    return wrapper
+Section = Callable[[ReportContext], Html]
 
 
-def show(fragment: Any) -> None:
-    """Display an HTML fragment as the cell's output (raw HTML, no text fallback)."""
+def show(section: Section | Any, ctx: ReportContext | None = None) -> None:
+    """Display a section (``show(title_block, ctx)``) or an HTML fragment as the cell's output.
+
+    A section that raises is shown as a one-line note naming the error.
+    """
     from IPython.display import display
 
+    if callable(section):
+        try:
+            fragment: Any = section(ctx) if ctx is not None else section()
+        except Exception as err:
+            fragment = note(f"{SECTION_FAILED} ({type(err).__name__}: {err}).", "warn")
+    else:
+        fragment = section
     display({"text/html": str(esc(fragment))}, raw=True)
 
 
@@ -71,17 +102,8 @@ def show_metadata(ctx: ReportContext) -> None:
     """Display what the reports index needs to know about this report (not shown on the page)."""
     from IPython.display import display
 
-    from loclab.report.render import METADATA_MIME
-
-    comp = ctx.comparison or {}
-    labels = sorted(
-        {
-            c.get("label")
-            for c in comp.get("comparisons") or []
-            if c.get("family") == "confirmatory"
-        }
-        - {None}
-    )
+    comp = ctx.comparison_record
+    labels = sorted({c.label for c in comp.confirmatory}) if comp else []
     meta = {
         "experiment": ctx.experiment,
         "title": ctx.title,
@@ -90,47 +112,3 @@ def show_metadata(ctx: ReportContext) -> None:
         "git_sha": ctx.provenance.get("loclab.git_sha"),
     }
     display({METADATA_MIME: meta}, raw=True)
-
-
-_MODULES = ("curves", "plots", "problems", "provenance", "summary", "sweep_plots")
-
-
-def _sections() -> dict[str, Callable[[ReportContext], Html]]:
-    from importlib import import_module
-
-    mod = {m: import_module(f"loclab.report.{m}") for m in _MODULES}
-    curves, plots, problems, provenance = (mod[m] for m in _MODULES[:4])
-    summary, sweep_plots = mod["summary"], mod["sweep_plots"]
-    return {
-        "title_block": summary.title_block,
-        "executive_summary": summary.executive_summary,
-        "results_table": summary.results_table,
-        "figures_heading": summary.figures_heading,
-        "system_scores": plots.system_scores,
-        "effect_plot": plots.effect_plot,
-        "sweep_section": sweep_plots.sweep_section,
-        "learning_curves": curves.learning_curves,
-        "ranking_diagram": plots.ranking_diagram,
-        "breakdown_plots": plots.breakdown_plots,
-        "statistical_details": summary.statistical_details,
-        "what_went_wrong": problems.what_went_wrong,
-        "provenance_footer": provenance.provenance_footer,
-        "glossary": provenance.glossary,
-    }
-
-
-def __getattr__(name: str) -> Any:
-    # Sections (matplotlib, optuna, mlflow) and the renderer (papermill) load on first use, so
-    # ``import loclab.report`` stays light for the command line.
-    if name == "render_report" or name == "write_report":
-        from loclab.report import render
-
-        return getattr(render, name)
-    if name == "publish_reports":
-        from loclab.report.publish import publish_reports
-
-        return publish_reports
-    sections = _sections()
-    if name in sections:
-        return _guarded(sections[name])
-    raise AttributeError(f"module 'loclab.report' has no attribute {name!r}")

@@ -1,13 +1,12 @@
-"""What a report is made from: the stored results of one experiment, read once.
+"""What a report is made from: the stored records of one experiment, read once.
 
-A report never runs anything: it reads ``jobs.json`` (the job stage), ``sweep.json`` (the
-sweep) and ``comparison.json`` (the analysis) from ``<state>/results/<experiment>/``, plus the
-learning curves from MLflow (or, when MLflow is unreachable, the jobs' own metric files).
+A report never runs anything and opens nothing but the records (:mod:`loclab.results`): the
+jobs record (with the spec as run, each job's final and per-epoch metrics, failures), the
+sweep record (trials, intermediate values, importances, winners) and the comparison record.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +14,16 @@ from typing import Any
 
 from loclab.exceptions import LoclabError
 from loclab.paths import StateDir
+from loclab.results import ComparisonRecord, ExperimentResults, JobsRecord, SweepRecord
+from loclab.spec import Spec
 
 __all__ = ["NoResultsError", "ReportContext", "load_context"]
 
 
 class NoResultsError(LoclabError):
-    """The experiment has no stored results to report on."""
+    """The experiment has no stored records to report on."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -29,52 +32,89 @@ class ReportContext:
 
     Attributes:
         experiment: The experiment's name.
-        state: The state folder the results come from.
-        jobs: ``jobs.json`` (None when the job stage never ran).
-        sweep: ``sweep.json`` (None without a sweep).
-        comparison: ``comparison.json`` (None without a ``compare:`` section).
+        records: Where its records are (and notebook copies of failed jobs).
+        run: The jobs record (None when the job stage never ran).
+        sweep_record: The sweep record (None without a sweep).
+        comparison_record: The comparison record (None without a ``compare:`` section).
         generated: When the report was made (seconds since the epoch).
         attachments: Folder beside the report where failed jobs' notebooks are copied
             (None: no copies, the notebooks are named by path).
         attachments_href: The same folder, relative to the report page.
-        tracking_uri: MLflow store of the learning curves ("" for the state folder's).
         notes: Caveats found while loading (a stale comparison, an unreadable file).
     """
 
     experiment: str
-    state: StateDir
-    jobs: dict[str, Any] | None = None
-    sweep: dict[str, Any] | None = None
-    comparison: dict[str, Any] | None = None
+    records: ExperimentResults
+    run: JobsRecord | None = None
+    sweep_record: SweepRecord | None = None
+    comparison_record: ComparisonRecord | None = None
     generated: float = field(default_factory=time.time)
     attachments: Path | None = None
     attachments_href: str = ""
-    tracking_uri: str = ""
     notes: list[str] = field(default_factory=list)
+
+    # -- typed views ----------------------------------------------------------------------
+
+    @property
+    def spec_model(self) -> Spec | None:
+        """The spec as run (validated, defaults filled in), when a run is recorded."""
+        return self.run.spec if self.run is not None else None
+
+    # -- plain views (the sections' data, as JSON-like mappings) ----------------------------
 
     @property
     def spec(self) -> dict[str, Any]:
-        """The spec as run (validated, defaults filled in)."""
-        for source in (self.jobs, self.comparison):
-            if source and isinstance(source.get("spec_as_run"), dict):
-                return source["spec_as_run"]
-        return {}
+        """The spec as run, as a mapping (empty when unknown)."""
+        spec = self.spec_model
+        return spec.model_dump(mode="json") if spec is not None else {}
+
+    @property
+    def jobs(self) -> dict[str, Any] | None:
+        """The jobs record as a mapping."""
+        return self.run.model_dump(mode="json", by_alias=True) if self.run else None
+
+    @property
+    def sweep(self) -> dict[str, Any] | None:
+        """The sweep record as a mapping, with the best trial's fields spelled out."""
+        rec = self.sweep_record
+        if rec is None:
+            return None
+        data = rec.model_dump(mode="json", by_alias=True)
+        best = rec.best
+        data.update(
+            best_value=best.value if best else None,
+            best_params=dict(best.params) if best else None,
+            best_number=best.number if best else None,
+            top_k=[w.model_dump(mode="json") for w in rec.winners],
+            counts=rec.counts.model_dump(),
+        )
+        return data
+
+    @property
+    def comparison(self) -> dict[str, Any] | None:
+        """The comparison record as a mapping."""
+        rec = self.comparison_record
+        return rec.model_dump(mode="json", by_alias=True) if rec else None
 
     @property
     def title(self) -> str:
         """The report's title: the spec's ``report.title``, else the experiment's name."""
-        title = (self.spec.get("report") or {}).get("title")
-        return str(title) if title else f"{self.experiment}: experiment report"
+        spec = self.spec_model
+        if spec is not None and spec.report.title:
+            return spec.report.title
+        return f"{self.experiment}: experiment report"
 
     @property
     def description(self) -> str:
         """The spec's description (the question the experiment answers)."""
-        return str(self.spec.get("description") or "")
+        spec = self.spec_model
+        return spec.description if spec is not None else ""
 
     @property
     def summary_text(self) -> str:
         """The spec's ``report.summary``: a paragraph the author wrote for readers."""
-        return str((self.spec.get("report") or {}).get("summary") or "")
+        spec = self.spec_model
+        return (spec.report.summary or "") if spec is not None else ""
 
     @property
     def job_list(self) -> list[dict[str, Any]]:
@@ -84,115 +124,94 @@ class ReportContext:
     @property
     def provenance(self) -> dict[str, str]:
         """Provenance tags of the experiment's run (git, versions, host)."""
-        return dict((self.jobs or {}).get("provenance") or {})
+        return dict(self.run.provenance) if self.run else {}
 
     @property
     def parent_run_id(self) -> str | None:
         """The experiment's MLflow parent run."""
-        for source in (self.jobs, self.comparison):
-            if source and source.get("mlflow_parent_run_id"):
-                return str(source["mlflow_parent_run_id"])
+        for found in (self.run, self.comparison_record):
+            if found is not None and found.mlflow_parent_run_id:
+                return found.mlflow_parent_run_id
         return None
 
     @property
     def run_time(self) -> float | None:
         """When the experiment's run ended (seconds since the epoch)."""
-        if self.jobs and self.jobs.get("ended"):
-            return float(self.jobs["ended"])
-        return None
+        return self.run.ended if self.run else None
 
     @property
     def headline(self) -> str:
         """One plain sentence for the reports index."""
-        if self.comparison and self.comparison.get("headline"):
-            return str(self.comparison["headline"])
-        jobs = self.job_list
-        if self.sweep and not jobs:
-            best = self.sweep.get("best_value")
-            metric = self.sweep.get("metric", "the metric")
+        if self.comparison_record is not None and self.comparison_record.headline:
+            return self.comparison_record.headline
+        jobs = self.run.jobs if self.run else []
+        sweep = self.sweep_record
+        if sweep is not None and not jobs:
+            best = sweep.best
             if best is None:
-                return f"Sweep of {len(self.sweep.get('trials', []))} trials: no trial completed."
+                return f"Sweep of {len(sweep.trials)} trials: no trial completed."
             return (
-                f"Sweep of {len(self.sweep.get('trials', []))} trials: best {metric} "
-                f"{best:.4g} (trial {self.sweep.get('best_number')})."
+                f"Sweep of {len(sweep.trials)} trials: best {sweep.metric} "
+                f"{best.value:.4g} (trial {best.number})."
             )
-        done = sum(1 for j in jobs if j.get("state") == "COMPLETED")
+        done = sum(1 for j in jobs if j.ok)
         return f"{done} of {len(jobs)} job(s) completed; no comparison was configured."
 
-
-def _read(path: Path, notes: list[str]) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        notes.append(f"{path.name} could not be read ({err}); its sections are left out.")
-        return None
-    return data if isinstance(data, dict) else None
+    def notebook_copy(self, relative: str | None) -> Path | None:
+        """A notebook copy kept with the records (``notebooks/<job>.ipynb``), if it exists."""
+        if not relative:
+            return None
+        path = self.records.folder / relative
+        return path if path.is_file() else None
 
 
 def load_context(
     experiment: str,
-    state_dir: str | Path | None = None,
+    state_dir: str | Path,
     *,
     attachments: str | Path | None = None,
     attachments_href: str = "",
-    tracking_uri: str = "",
 ) -> ReportContext:
-    """Read an experiment's stored results.
+    """Read an experiment's stored records.
 
     Args:
         experiment: The experiment's name (the spec's ``name:``).
-        state_dir: The state folder; empty or None: ``$LOCLAB_STATE_DIR``, else the
-            project's ``.loclab`` (the project found from the working directory).
+        state_dir: The state folder.
         attachments: Folder for copies of failed jobs' notebooks (created on use).
         attachments_href: That folder relative to the report page.
-        tracking_uri: MLflow store; empty: ``$MLFLOW_TRACKING_URI`` or the state folder's.
 
     Raises:
         NoResultsError: Nothing is stored for the experiment.
+        RecordError: A record is damaged or from another version of loclab.
     """
-    from loclab.compare.stage import COMPARISON_FILE
-    from loclab.pipeline import JOBS_FILE
-    from loclab.sweep.results import RESULTS_FILE
-
-    if state_dir:
-        state = StateDir(Path(state_dir).resolve())
-    else:
-        from loclab.spec import find_project_root
-
-        state = StateDir.for_project(find_project_root(Path.cwd()))
-    folder = state.results(experiment)
-    notes: list[str] = []
-    jobs = _read(folder / JOBS_FILE, notes)
-    sweep = _read(folder / RESULTS_FILE, notes)
-    comparison = _read(folder / COMPARISON_FILE, notes)
-    if jobs is None and sweep is None and comparison is None:
+    records = ExperimentResults(StateDir(Path(state_dir).resolve()), experiment)
+    run = records.read_jobs()
+    sweep = records.read_sweep()
+    comparison = records.read_comparison()
+    if run is None and sweep is None and comparison is None:
         raise NoResultsError(
-            f"no stored results for experiment '{experiment}' in {folder}; "
+            f"no stored results for experiment '{experiment}' in {records.folder}; "
             "run the experiment first (loclab run SPEC)"
         )
-    if jobs and comparison:
-        ran, compared = jobs.get("mlflow_parent_run_id"), comparison.get("mlflow_parent_run_id")
+    notes: list[str] = []
+    if run is not None and comparison is not None:
+        ran, compared = run.mlflow_parent_run_id, comparison.mlflow_parent_run_id
         if ran and compared and ran != compared:
             notes.append(
                 "The comparison shown is from an earlier run than the job list "
                 f"(MLflow run {compared}, not {ran}): the latest run did not reach the "
                 "comparison stage."
             )
-    spec_sweep = ((jobs or comparison or {}).get("spec_as_run") or {}).get("sweep")
-    if sweep is not None and jobs is not None and spec_sweep is None:
+    if sweep is not None and run is not None and run.spec.sweep is None:
         notes.append("The sweep shown is stored from an earlier run; the spec has no sweep now.")
         sweep = None
-    ctx = ReportContext(
+    return ReportContext(
         experiment=experiment,
-        state=state,
-        jobs=jobs,
-        sweep=sweep,
-        comparison=comparison,
+        records=records,
+        run=run,
+        sweep_record=sweep,
+        comparison_record=comparison,
         attachments=Path(attachments) if attachments else None,
         attachments_href=attachments_href,
-        tracking_uri=tracking_uri,
         notes=notes,
     )
-    return ctx

@@ -15,20 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from loclab.io import write_text
 from loclab.report.html import Html, badge, esc, note, tag
 
-__all__ = ["MANIFEST", "add_entry", "read_manifest", "write_index", "write_text_atomic"]
+__all__ = ["MANIFEST", "add_entry", "read_manifest", "write_index"]
 
 #: Each experiment folder's list of reports, newest first.
 MANIFEST = "reports.json"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 @contextmanager
@@ -58,7 +51,7 @@ def add_entry(folder: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
     """Add a report to its experiment's manifest; return the manifest, newest first."""
     entries = [e for e in read_manifest(folder) if e.get("file") != entry["file"]]
     entries = sorted([entry, *entries], key=lambda e: e.get("created_ts", 0), reverse=True)
-    write_text_atomic(
+    write_text(
         folder / MANIFEST,
         json.dumps({"experiment": folder.name, "reports": entries}, indent=1, sort_keys=True),
     )
@@ -139,5 +132,5 @@ def write_index(reports_dir: Path, css: str, version: str) -> Path:
         f"{esc(version)}.</footer>\n</main>\n</body>\n</html>\n"
     )
     path = reports_dir / "index.html"
-    write_text_atomic(path, doc)
+    write_text(path, doc)
     return path

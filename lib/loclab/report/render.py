@@ -13,18 +13,15 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loclab.exceptions import LoclabError
+from loclab.io import write_text
+from loclab.nbexec import CellError, execute_notebook
 from loclab.paths import StateDir
-
-if TYPE_CHECKING:
-    from loclab.pipeline import Workspace
-    from loclab.spec import Experiment
-    from loclab.tracking import Tracker
+from loclab.results import ExperimentResults
 
 __all__ = [
     "METADATA_MIME",
@@ -34,13 +31,15 @@ __all__ = [
     "render_report",
     "report_template",
     "scrub_html",
-    "write_report",
 ]
 
 TEMPLATE_DIR = Path(__file__).parent / "template"
+#: The report notebook shipped with loclab (a project may keep its own, see
+#: :func:`report_template`).
+PACKAGED_NOTEBOOK = TEMPLATE_DIR / "report.ipynb"
 #: The notebook's last output: what the reports index shows about the report.
 METADATA_MIME = "application/vnd.loclab.report+json"
-#: Where the report notebook lives in a project.
+#: Where a project may keep a report notebook of its own.
 TEMPLATE_NOTEBOOK = Path("notebooks") / "templates" / "report.ipynb"
 #: A report cell that runs longer than this has hung (each takes seconds).
 CELL_TIMEOUT_S = 600
@@ -85,16 +84,14 @@ class ReportResult:
 
 
 def report_template(project_root: Path | None = None) -> Path:
-    """The report notebook: the project's ``notebooks/templates/report.ipynb``, else loclab's."""
-    candidates = []
-    if project_root is not None:
-        candidates.append(project_root / TEMPLATE_NOTEBOOK)
-    # An editable install keeps loclab's own notebooks beside its lib/ folder.
-    candidates.append(Path(__file__).resolve().parents[3] / TEMPLATE_NOTEBOOK)
-    for path in candidates:
-        if path.exists():
-            return path
-    raise ReportError(f"no report notebook: looked for {', '.join(map(str, candidates))}")
+    """The report notebook: the project's own, else the one shipped inside the package.
+
+    A project may keep ``notebooks/templates/report.ipynb``; without one (an installed wheel,
+    a new project) the packaged notebook renders the report.
+    """
+    if project_root is not None and (project_root / TEMPLATE_NOTEBOOK).is_file():
+        return project_root / TEMPLATE_NOTEBOOK
+    return PACKAGED_NOTEBOOK
 
 
 def scrub_html(page: str) -> str:
@@ -159,26 +156,11 @@ def _metadata(nb: Any) -> dict[str, Any]:
 
 
 def _execute(template: Path, out: Path, parameters: dict[str, Any], cwd: Path) -> None:
-    from loclab._imports import skip_slow_optional_imports
-
-    skip_slow_optional_imports()
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     try:
-        pm.execute_notebook(
-            str(template),
-            str(out),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(cwd),
-            execution_timeout=CELL_TIMEOUT_S,
-            # The kernel's own start-up warnings are noise in a command's output.
-            extra_arguments=["--log-level=ERROR"],
+        execute_notebook(
+            template, out, parameters, cwd=cwd, cell_timeout=CELL_TIMEOUT_S, quiet_kernel=True
         )
-    except PapermillExecutionError as err:
+    except CellError as err:
         raise ReportError(
             f"the report notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
         ) from None
@@ -211,9 +193,8 @@ def render_report(
     *,
     template: Path | None = None,
     project_root: Path | None = None,
-    tracking_uri: str = "",
 ) -> ReportResult:
-    """Render the report of an experiment's stored results; nothing is trained or re-run.
+    """Render the report of an experiment's stored records; nothing is trained or re-run.
 
     Args:
         experiment: The experiment's name.
@@ -221,7 +202,6 @@ def render_report(
         reports_dir: The reports folder.
         template: The report notebook (default: :func:`report_template`).
         project_root: The project (its report notebook, the kernel's working folder).
-        tracking_uri: MLflow store of the learning curves (default: the state folder's).
 
     Raises:
         NoResultsError: Nothing is stored for the experiment.
@@ -231,16 +211,16 @@ def render_report(
 
     from loclab import __version__
     from loclab.report.context import NoResultsError
-    from loclab.report.index import add_entry, locked, write_index, write_text_atomic
+    from loclab.report.index import add_entry, locked, write_index
     from loclab.security import scrub_mapping, scrub_notebook_file
 
     started = time.time()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", experiment) or ".." in experiment:
         raise ReportError(f"experiment name {experiment!r} cannot name a reports folder")
-    results = state.results(experiment)
-    if not any((results / f).exists() for f in ("jobs.json", "sweep.json", "comparison.json")):
+    records = ExperimentResults(state, experiment)
+    if not records.exists():
         raise NoResultsError(
-            f"no stored results for experiment '{experiment}' in {results}; "
+            f"no stored results for experiment '{experiment}' in {records.folder}; "
             "run the experiment first (loclab run SPEC)"
         )
     template = template or report_template(project_root)
@@ -253,16 +233,15 @@ def render_report(
         "state_dir": str(state.root),
         "attachments": str(folder / files),
         "attachments_href": files,
-        "tracking_uri": tracking_uri,
     }
     with tempfile.TemporaryDirectory(prefix="loclab-report-") as tmp:
         executed = Path(tmp) / "report.ipynb"
         try:
             _execute(template, executed, parameters, project_root or template.parent)
         except ReportError as err:
-            kept = results / "report-failed.ipynb"
+            kept = records.report_failed_file
             if executed.exists():
-                results.mkdir(parents=True, exist_ok=True)
+                kept.parent.mkdir(parents=True, exist_ok=True)
                 executed.replace(kept)
                 scrub_notebook_file(kept)
                 raise ReportError(f"{err}; executed notebook: {kept}") from None
@@ -275,9 +254,9 @@ def render_report(
     if problems:
         raise ReportError("the report page is not self-contained: " + "; ".join(problems))
     path = folder / f"{stamp}.html"
-    write_text_atomic(path, page)
+    write_text(path, page)
     latest = folder / "index.html"
-    write_text_atomic(latest, page)
+    write_text(latest, page)
     entry = {
         "file": path.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -299,44 +278,3 @@ def render_report(
         seconds=time.time() - started,
         headline=entry["headline"],
     )
-
-
-def log_report(tracker: Tracker, run_id: str, report: Path) -> None:
-    """Put the page on an MLflow run as ``report/report.html`` (replacing an earlier one)."""
-    import shutil
-
-    with tempfile.TemporaryDirectory(prefix="loclab-report-") as tmp:
-        copy = Path(tmp) / "report.html"
-        shutil.copyfile(report, copy)
-        tracker.log_artifact(run_id, copy, "report")
-
-
-def write_report(
-    exp: Experiment,
-    ws: Workspace,
-    *,
-    tracker: Tracker | None = None,
-    parent_run_id: str | None = None,
-    say: Callable[[str], None] = print,
-) -> Path | None:
-    """The pipeline's last stage: render the report and log it on the experiment's run.
-
-    A report that cannot be rendered does not fail the run (its results are stored, and
-    ``loclab report SPEC`` retries); the reason is printed instead.
-    """
-    from loclab.report.context import NoResultsError
-
-    try:
-        result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root)
-    except NoResultsError:
-        return None
-    except Exception as err:  # the run's results are safe; say why and move on
-        say(f"report: not written ({err}); retry with: loclab report {exp.display_path}")
-        return None
-    if tracker is not None and parent_run_id:
-        try:
-            log_report(tracker, parent_run_id, result.path)
-        except Exception as err:
-            say(f"report: not logged to MLflow ({err})")
-    say(f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s)")
-    return result.latest

@@ -16,21 +16,16 @@ each missing one and where to set it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from loclab.exceptions import Problem
 from loclab.spec._base import Duration, SpecModel, parse_duration
-
-if TYPE_CHECKING:
-    from loclab.params import NotebookParameters
-    from loclab.spec.model import Spec
 
 __all__ = [
     "DEFAULTS_FILE",
@@ -38,8 +33,8 @@ __all__ = [
     "REQUIRED_SAGEMAKER",
     "BackendSpec",
     "SageMakerSettings",
-    "check_backend",
     "resolve_sagemaker",
+    "spec_words",
 ]
 
 #: Project-level SageMaker defaults: ``<project root>/loclab.yaml``, section ``sagemaker:``.
@@ -79,6 +74,8 @@ class _SageMakerFields(SpecModel):
     mlflow_tracking_uri: str | None = None
     metrics: list[str] | None = None
     code_dirs: list[str] | None = None
+    poll_interval_s: float | None = Field(default=None, ge=0)
+    metrics_interval_s: float | None = Field(default=None, ge=0)
 
     @field_validator("keep_alive", mode="before")
     @classmethod
@@ -117,6 +114,11 @@ class BackendSpec(_SageMakerFields):
             compare metrics are always included).
         code_dirs: Project folders shipped with every job and put on ``PYTHONPATH``
             (default ``lib``).
+        poll_interval_s: Least time between two ``DescribeTrainingJob`` calls of one job
+            (default 15 s: states change in minutes, and a sweep polls many jobs against one
+            API rate limit).
+        metrics_interval_s: Least time between two reads of a job's metrics from S3
+            (default 10 s).
     """
 
     kind: Literal["local", "sagemaker"] = "local"
@@ -176,6 +178,8 @@ class SageMakerSettings(SpecModel):
     mlflow_tracking_uri: str | None = None
     metrics: list[str] = Field(default_factory=list)
     code_dirs: list[str] = Field(default_factory=lambda: ["lib"])
+    poll_interval_s: float = Field(default=15.0, ge=0)
+    metrics_interval_s: float = Field(default=10.0, ge=0)
 
     @field_validator("keep_alive", mode="before")
     @classmethod
@@ -345,7 +349,7 @@ def resolve_sagemaker(
     *,
     root: Path,
     source: str,
-    environ: Mapping[str, str] | None = None,
+    environ: Mapping[str, str],
 ) -> tuple[SageMakerSettings | None, list[Problem]]:
     """Merge the spec, the environment, ``loclab.yaml`` and the defaults into settings.
 
@@ -353,13 +357,12 @@ def resolve_sagemaker(
         backend: The spec's section.
         root: The project root (where ``loclab.yaml`` is).
         source: The spec file as shown to the user.
-        environ: The environment (``os.environ`` by default).
+        environ: The environment the command line was started with.
 
     Returns:
         The settings (None when something is missing or invalid) and the problems, each naming
         the field and where its value came from.
     """
-    environ = os.environ if environ is None else environ
     defaults, problems = _read_defaults(root)
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
@@ -413,54 +416,6 @@ def resolve_sagemaker(
     return settings, []
 
 
-def check_backend(
-    spec: Spec,
-    notebook: NotebookParameters,
-    *,
-    params: dict[str, Any],
-    source: str,
-    root: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> list[Problem]:
-    """Problems with the backend: missing settings and anything AWS would reject.
-
-    For ``sagemaker``, the ``CreateTrainingJob`` request of a representative job (the
-    experiment's longest job name, every hyperparameter it may set, its channels and metrics)
-    is built and validated offline against botocore's service model; each problem is reported
-    against the spec field it comes from.
-    """
-    if spec.backend.kind != "sagemaker":
-        return []
-    if root is None:
-        from loclab.spec.load import find_project_root
-
-        root = find_project_root(Path(source).resolve().parent)
-    settings, problems = resolve_sagemaker(spec.backend, root=root, source=source, environ=environ)
-    if settings is None:
-        return problems
-    from loclab.aws.training import representative_request, request_field, validate_training_job
-
-    request = representative_request(spec, notebook, params, settings)
-    for problem in validate_training_job(request, region=settings.region):
-        field = request_field(problem.path)
-        where = f"CreateTrainingJob {problem.path}"
-        name = field.removeprefix("backend.").split(".")[0]
-        if field.startswith("backend.") and settings.origin(name) not in (
-            "in the spec",
-            "default",
-        ):
-            where += f"; {settings.origin(name)}"
-        problems.append(
-            Problem(
-                source,
-                field,
-                f"{_spec_words(problem.message)} ({where})",
-                _spec_words(problem.fix),
-            )
-        )
-    return problems
-
-
 #: Request names in rule messages → the spec fields a user edits.
 _SPEC_WORDS = (
     ("MaxRuntimeInSeconds", "backend.max_runtime"),
@@ -470,7 +425,8 @@ _SPEC_WORDS = (
 )
 
 
-def _spec_words(text: str) -> str:
+def spec_words(text: str) -> str:
+    """A request rule's message in the spec's words (``backend.max_runtime``...)."""
     for old, new in _SPEC_WORDS:
         text = text.replace(old, new)
     return text

@@ -12,12 +12,11 @@ from loclab.exceptions import Problem
 from loclab.params import NotebookParameters
 from loclab.params.types import coerce_value
 from loclab.params.validate import did_you_mean, resolve_overrides
-from loclab.spec.backend import check_backend
 from loclab.spec.compare import CORPUS_METRICS, SINGLE_RUN_TESTS
 from loclab.spec.model import Spec
 from loclab.spec.sweep import PRUNER_OPTIONS, SAMPLER_OPTIONS, SweepSpec, grid_values
 
-__all__ = ["check_backend", "check_compare", "check_sections", "check_sweep"]
+__all__ = ["check_compare", "check_sections", "check_sweep"]
 
 
 def check_sections(
@@ -28,11 +27,19 @@ def check_sections(
     source: str,
     notebook_name: str,
 ) -> list[Problem]:
-    """Problems with ``sweep``, ``compare`` and ``backend`` given the notebook's declarations."""
+    """Problems with ``sweep`` and ``compare`` given the notebook's declarations."""
     problems: list[Problem] = []
     problems.extend(check_sweep(spec, notebook, source=source, notebook_name=notebook_name))
     problems.extend(check_compare(spec, notebook, source=source, notebook_name=notebook_name))
-    problems.extend(check_backend(spec, notebook, params=params, source=source))
+    if spec.schedule is not None:
+        problems.append(
+            Problem(
+                source,
+                "schedule",
+                "scheduled runs are not supported by this version of loclab",
+                "remove the schedule: section (run the experiment with loclab run)",
+            )
+        )
     return problems
 
 

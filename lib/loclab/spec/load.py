@@ -6,9 +6,10 @@ raised together as one :class:`~loclab.exceptions.SpecError` (one line per probl
 
 from __future__ import annotations
 
+import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from loclab.params.validate import (
     parse_assignments,
     resolve_overrides,
 )
+from loclab.spec.backend import SageMakerSettings, resolve_sagemaker
 from loclab.spec.checks import check_sections
 from loclab.spec.model import Spec
 
@@ -43,6 +45,9 @@ class Experiment:
         params: The spec's ``params`` and the command-line overrides, typed.
         cli_params: Only the command-line overrides (they win over per-system params).
         channels: Channel name to the file or folder it mounts.
+        sagemaker: The SageMaker settings, resolved once at load (``backend: sagemaker``
+            only): spec, then ``$LOCLAB_SAGEMAKER_*``, then ``loclab.yaml``, then defaults.
+        sweep_storage: The spec's ``sweep.storage`` with ``${VAR}`` references expanded.
     """
 
     spec: Spec
@@ -54,6 +59,8 @@ class Experiment:
     params: dict[str, Any]
     cli_params: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, Path] = field(default_factory=dict)
+    sagemaker: SageMakerSettings | None = None
+    sweep_storage: str | None = None
 
     @property
     def name(self) -> str:
@@ -65,13 +72,38 @@ class Experiment:
         """The notebook path as written in the spec."""
         return self.spec.notebook
 
-    def system_params(self, system: str) -> dict[str, Any]:
-        """Overrides for one system of ``compare``: spec params < system params < CLI."""
-        if self.spec.compare is None or system not in self.spec.compare.systems:
-            raise KeyError(system)
-        merged = dict(self.params)
-        merged.update(self.spec.compare.systems[system].params)
+    def job_overrides(
+        self,
+        *,
+        system: str | None = None,
+        winner: Mapping[str, Any] | None = None,
+        trial: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The parameter overrides of one job; the one place that decides precedence.
+
+        From lowest to highest: the spec's ``params``; the sweep's fixed ``sweep.params``
+        (trials only); the system's ``params`` (comparison jobs); the command line's ``-p``;
+        the sweep winner's searched values (systems ``from_sweep``); the trial's searched
+        values.
+
+        Args:
+            system: The compared system the job runs.
+            winner: The searched values of the sweep configuration the system takes.
+            trial: The searched values of a sweep trial.
+
+        Raises:
+            KeyError: ``system`` is not a system of ``compare``.
+        """
+        merged = {k: v for k, v in self.params.items() if k not in self.cli_params}
+        if trial is not None and self.spec.sweep is not None:
+            merged.update(self.spec.sweep.params)
+        if system is not None:
+            if self.spec.compare is None or system not in self.spec.compare.systems:
+                raise KeyError(system)
+            merged.update(self.spec.compare.systems[system].params)
         merged.update(self.cli_params)
+        merged.update(winner or {})
+        merged.update(trial or {})
         return merged
 
 
@@ -124,6 +156,7 @@ def load_experiment(
     overrides: Sequence[str] = (),
     *,
     root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Experiment:
     """Load a spec and check it against its notebook and the command line.
 
@@ -131,6 +164,9 @@ def load_experiment(
         path: The spec file.
         overrides: ``name=value`` items from ``-p``.
         root: Project root; found from the spec's location by default.
+        environ: The environment ``${VAR}`` references and ``$LOCLAB_SAGEMAKER_*`` settings
+            are read from (the command line passes its own; library callers pass what they
+            mean, nothing is read behind their back). None: an empty environment.
 
     Returns:
         The resolved experiment.
@@ -184,9 +220,22 @@ def load_experiment(
             )
         channels[name] = channel_path
 
+    environ = {} if environ is None else environ
     problems.extend(
         check_sections(spec, notebook, params=params, source=shown, notebook_name=notebook_shown)
     )
+    sagemaker: SageMakerSettings | None = None
+    if spec.backend.kind == "sagemaker":
+        sagemaker, found = resolve_sagemaker(
+            spec.backend, root=root, source=shown, environ=environ
+        )
+        problems.extend(found)
+    sweep_storage: str | None = None
+    if spec.sweep is not None and spec.sweep.storage:
+        sweep_storage, found = expand_vars(
+            spec.sweep.storage, environ, source=shown, field="sweep.storage"
+        )
+        problems.extend(found)
     provided = set(params)
     if spec.compare is not None:
         # Required values may come from every system instead of the shared params.
@@ -209,7 +258,34 @@ def load_experiment(
         params=params,
         cli_params=cli_params,
         channels=channels,
+        sagemaker=sagemaker,
+        sweep_storage=sweep_storage,
     )
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_vars(
+    text: str, environ: Mapping[str, str], *, source: str, field: str
+) -> tuple[str, list[Problem]]:
+    """``text`` with ``${NAME}`` (or ``$NAME``) replaced from ``environ``.
+
+    Returns:
+        The expanded text and one problem per variable that is not set.
+    """
+    problems: list[Problem] = []
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        if name not in environ:
+            problems.append(
+                Problem(source, field, f"names ${{{name}}}, which is not set", f"export {name}")
+            )
+            return m.group(0)
+        return environ[name]
+
+    return _VAR.sub(value, text), problems
 
 
 def _unknown_keys(data: Any, model: Any, prefix: str, shown: str) -> list[Problem]:

@@ -165,6 +165,15 @@ class SweepSpec(SpecModel):
     def _rdb_url(cls, value: str | None) -> str | None:
         if value is None or value.startswith("$"):
             return value
+        return cls.check_storage(value)
+
+    @staticmethod
+    def check_storage(value: str) -> str:
+        """``value`` if it is a database URL (the spec's ``storage`` or ``--storage``).
+
+        Raises:
+            ValueError: It is not.
+        """
         if not _RDB_URL.match(value):
             raise ValueError(
                 f"'{_hide_password(value)}' is not a database URL; use e.g. "

@@ -55,6 +55,7 @@ from ._metrics import (
     segment_statistics,
 )
 from ._multiple import (
+    CORRECTION_NAMES,
     Adjustment,
     FriedmanResult,
     PairwiseComparison,
@@ -76,6 +77,7 @@ from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
+    "CORRECTION_NAMES",
     "CORRELATIONS",
     "ASOResult",
     "AccuracyMetric",

@@ -13,7 +13,8 @@ from scipy import stats as sps
 from ._base import ResultMixin, check_alpha, check_finite, fmt, fmt_p
 
 Correction = Literal["holm", "bh", "bonferroni", "none"]
-_CORRECTION_NAMES = {
+#: How each correction is named to readers (the one table; reports and tables use it).
+CORRECTION_NAMES = {
     "holm": "Holm",
     "bh": "Benjamini-Hochberg",
     "bonferroni": "Bonferroni",
@@ -50,7 +51,7 @@ class Adjustment(ResultMixin):
             what = "per-comparison error rate"
         return (
             f"{sum(self.rejected)} of {self.family_size} hypotheses rejected at {what} "
-            f"{fmt(self.alpha)} ({_CORRECTION_NAMES[self.method]}, family of "
+            f"{fmt(self.alpha)} ({CORRECTION_NAMES[self.method]}, family of "
             f"{self.family_size})."
         )
 
@@ -109,7 +110,7 @@ def adjust(
     if np.any((p < 0) | (p > 1)):
         raise ValueError("`p_values` must lie in [0, 1].")
     alpha = check_alpha(alpha)
-    if method not in _CORRECTION_NAMES:
+    if method not in CORRECTION_NAMES:
         raise ValueError(f"`method` must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}.")
     adj = _adjusted(p, method)
     return Adjustment(
@@ -339,7 +340,7 @@ class PairwiseResult(ResultMixin):
         scope = f"against {self.control}" if self.control else "between all pairs"
         return (
             f"{self.family_size} comparisons {scope} ({self.test}, "
-            f"{_CORRECTION_NAMES[self.correction]}, family of {self.family_size}, alpha = "
+            f"{CORRECTION_NAMES[self.correction]}, family of {self.family_size}, alpha = "
             f"{fmt(self.alpha)}): "
             + (f"{len(hits)} unlikely to be chance: {', '.join(hits)}." if hits else
                "none is unlikely to be chance.")
@@ -446,5 +447,5 @@ def pairwise_tests(
     return PairwiseResult(
         comparisons=comparisons, test=test, correction=correction, family_size=len(rows),
         alpha=alpha, control=control, n=n,
-        method=f"{method}, {_CORRECTION_NAMES[correction]} over {len(rows)} comparisons",
+        method=f"{method}, {CORRECTION_NAMES[correction]} over {len(rows)} comparisons",
     )  # fmt: skip

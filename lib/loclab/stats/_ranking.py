@@ -11,7 +11,7 @@ import numpy as np
 from ._base import ResultMixin, fmt
 from ._dispatch import enough_resamples, prepare, run_default
 from ._metrics import CorpusMetric
-from ._multiple import _CORRECTION_NAMES, Correction, PairwiseComparison, adjust
+from ._multiple import CORRECTION_NAMES, Correction, PairwiseComparison, adjust
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Ranking(ResultMixin):
             parts.append(f"{i}: {members}")
         return (
             "Ranked clusters (a system joins the cluster of the best remaining system unless "
-            f"it is significantly worse; {_CORRECTION_NAMES[self.correction]} over "
+            f"it is significantly worse; {CORRECTION_NAMES[self.correction]} over "
             f"{self.family_size} pairs, alpha = {fmt(self.alpha)}): " + "; ".join(parts) + "."
         )
 

@@ -17,7 +17,7 @@ from ._base import ResultMixin, TestResult, chance_phrase, check_alpha, fmt
 from ._dispatch import enough_resamples, prepare, run_default
 from ._effects import mde_from_se, power_from_se
 from ._metrics import CorpusMetric
-from ._multiple import _CORRECTION_NAMES, Correction, adjust
+from ._multiple import CORRECTION_NAMES, Correction, adjust
 
 TARGET_POWER = 0.8
 
@@ -105,7 +105,7 @@ def _sentence(v: dict[str, Any], result: TestResult, metric_name: str, digits: i
     if v["family_size"] > 1:
         text += (
             f" (allowing for the {v['family_size']} comparisons made, "
-            f"{_CORRECTION_NAMES[v['correction']]})"
+            f"{CORRECTION_NAMES[v['correction']]})"
         )
     text += "."
     label, thr = v["label"], v["threshold"]
@@ -241,7 +241,7 @@ class VerdictFamily(ResultMixin):
             counts[v.label] = counts.get(v.label, 0) + 1
         parts = ", ".join(f"{n} {label}" for label, n in counts.items())
         return (
-            f"{self.family_size} comparisons ({_CORRECTION_NAMES[self.correction]} over the "
+            f"{self.family_size} comparisons ({CORRECTION_NAMES[self.correction]} over the "
             f"family of {self.family_size}, alpha = {fmt(self.alpha)}): {parts}."
         )
 

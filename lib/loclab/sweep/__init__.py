@@ -10,12 +10,13 @@ and its trial told when it ends; other trials it left running are failed and que
 
 from loclab.sweep.driver import SweepDriver, SweepFailedError, SweepOutcome, job_name
 from loclab.sweep.progress import SweepSnapshot, render_status
-from loclab.sweep.results import read_results, winners
+from loclab.sweep.results import build_record
 from loclab.sweep.stage import run_sweep_stage
 from loclab.sweep.storage import (
     StudyLocation,
     StudyNotFoundError,
     load_study,
+    locate,
     open_study,
     resolve_location,
 )
@@ -27,12 +28,12 @@ __all__ = [
     "SweepFailedError",
     "SweepOutcome",
     "SweepSnapshot",
+    "build_record",
     "job_name",
     "load_study",
+    "locate",
     "open_study",
-    "read_results",
     "render_status",
     "resolve_location",
     "run_sweep_stage",
-    "winners",
 ]

@@ -16,93 +16,44 @@ are queued again.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import LoclabError
+from loclab.execution.backends.local import threads_per_job
 from loclab.execution.entrypoint import EXIT_STOPPED
-from loclab.execution.job import JobState
-from loclab.params.types import coerce_value
+from loclab.execution.job import JobRequest, JobState
+from loclab.execution.plan import make_request, plan_trial, trial_job_name
+from loclab.paths import Workspace
+from loclab.results import ExperimentResults
 from loclab.sweep import _recovery as rec
+from loclab.sweep._slot import (
+    Slot,
+    SweepFailedError,
+    SweepOutcome,
+    count_trials,
+    short,
+    trial_state,
+)
+from loclab.sweep._tracking import close_sweep_run, open_sweep_run, tag_trial_run
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
-from loclab.sweep.results import build_results, write_results
-from loclab.sweep.storage import StudyLocation, open_study, resolve_location
+from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record
+from loclab.sweep.storage import StudyLocation, locate, open_study
 
 if TYPE_CHECKING:
     import optuna
 
     from loclab.execution.backends import Backend
-    from loclab.execution.runner import JobRunner, RunningJob
-    from loclab.pipeline import Workspace
+    from loclab.execution.runner import JobRunner
     from loclab.spec import Experiment
     from loclab.tracking import Tracker
 
 __all__ = ["SweepDriver", "SweepFailedError", "SweepOutcome", "job_name", "threads_per_job"]
 
+#: A trial's job name (see :func:`loclab.execution.plan.trial_job_name`).
+job_name = trial_job_name
+
 POLL_S = 0.5
-#: Study user attribute holding the sweep's MLflow parent run (reused when a sweep resumes).
-STUDY_RUN_ATTR = "loclab.mlflow_run_id"
-
-
-class SweepFailedError(LoclabError):
-    """Too many trials failed: the notebook or the space is broken."""
-
-
-@dataclass(frozen=True)
-class SweepOutcome:
-    """What a driver run left behind.
-
-    Attributes:
-        results: The stored ``sweep.json`` data.
-        path: Where it was written.
-        launched: Trials this driver started.
-        recovered: Trials left running by a stopped driver, failed and re-queued.
-        adopted: Trials left running by a stopped driver whose jobs this driver adopted.
-    """
-
-    results: dict[str, Any]
-    path: Any
-    launched: int
-    recovered: list[int]
-    adopted: list[int] = field(default_factory=list)
-
-
-@dataclass
-class _Slot:
-    """A running trial and what the driver has read of its metrics."""
-
-    trial: optuna.Trial
-    job: RunningJob
-    attempt: int
-    seen: int = 0
-    reported: set[int] = field(default_factory=set)
-    last_step: int | None = None
-    last_value: float | None = None
-    final_value: float | None = None
-    pruned_at: int | None = None
-    bad: str | None = None
-    beat: float = field(default_factory=time.time)
-    #: An adopted job that had failed or been stopped before this driver came: its trial is
-    #: queued again.
-    requeue: bool = False
-
-
-def job_name(experiment: str, number: int, attempt: int) -> str:
-    """``<experiment>-t<number>-a<attempt>``: unique, deterministic, a valid SageMaker name."""
-    return f"{experiment}-t{number}-a{attempt}"
-
-
-def threads_per_job(workers: int, cpus: int | None = None) -> int:
-    """CPU threads per trial so ``workers`` trials share the cores instead of fighting."""
-    if cpus is None:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cpus = os.cpu_count() or 1
-    return max(1, cpus // max(1, workers))
 
 
 class SweepDriver:
@@ -113,7 +64,6 @@ class SweepDriver:
         ws: Where runs and results go.
         tracker: MLflow tracker; None runs without tracking.
         parent_run_id: The experiment's MLflow run; the sweep's run is its child.
-        storage: An RDB URL overriding the spec's storage (``--storage``).
         job_timeout: Per-trial time limit (``--timeout``); the spec's ``timeout`` otherwise.
         say: Where progress lines go.
         backend: Where trials run; local processes by default.
@@ -127,7 +77,6 @@ class SweepDriver:
         *,
         tracker: Tracker | None = None,
         parent_run_id: str | None = None,
-        storage: str | None = None,
         job_timeout: float | None = None,
         say: Callable[[str], None] = print,
         backend: Backend | None = None,
@@ -140,14 +89,15 @@ class SweepDriver:
         self.ws = ws
         self.tracker = tracker
         self.parent_run_id = parent_run_id
-        self.location: StudyLocation = resolve_location(exp.name, self.sweep, ws.state, storage)
+        self.location: StudyLocation = locate(exp, ws)
+        self.results = ExperimentResults(ws.state, exp.name)
         self.job_timeout = job_timeout
         self.backend = backend
         self._say = say
         self._show_progress = progress
         self._out: LiveProgress | None = None
         self.sweep_run_id: str | None = None
-        self._running: dict[int, _Slot] = {}
+        self._running: dict[int, Slot] = {}
         self._launched = 0
 
     # -- public -------------------------------------------------------------------------------
@@ -168,7 +118,11 @@ class SweepDriver:
         study.sampler = make_sampler(sweep, len(study.get_trials(deepcopy=False)))
         self.study = study
         self.space = search_space(sweep)
-        self.sweep_run_id = self._open_sweep_run(study)
+        self.sweep_run_id = (
+            open_sweep_run(self.tracker, self.exp, self.location, study, self.parent_run_id)
+            if self.tracker is not None
+            else None
+        )
         backend = self.backend or LocalBackend(threads_per_job=threads_per_job(sweep.workers))
         runner = JobRunner(
             backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
@@ -205,10 +159,13 @@ class SweepDriver:
             self._stop_all(runner, JobState.KILLED, "the sweep driver stopped on an error")
             raise
         finally:
-            results = build_results(study, sweep, self.location, mlflow_run_id=self.sweep_run_id)
-            path = write_results(self.ws.state, self.exp.name, results)
-            self._close_sweep_run(results, path, status)
-        return SweepOutcome(results, path, self._launched, recovered, adopted)
+            record = build_record(
+                study, self.exp.name, sweep, self.location, mlflow_run_id=self.sweep_run_id
+            )
+            path = self.results.write_sweep(record)
+            if self.tracker is not None and self.sweep_run_id:
+                close_sweep_run(self.tracker, self.sweep_run_id, record, path, status)
+        return SweepOutcome(record, path, self._launched, recovered, adopted)
 
     def say(self, line: str) -> None:
         """Print a line (above the progress bar when there is one)."""
@@ -237,7 +194,7 @@ class SweepDriver:
             self.say(f"resuming study {self.location.name}: {done}/{sweep.n_trials} done")
         while True:
             trials = self.study.get_trials(deepcopy=False)
-            counts = _count(trials)
+            counts = count_trials(trials)
             self._check_failures(trials, runner)
             timed_out = sweep.timeout is not None and time.time() - started > sweep.timeout
             if timed_out and not stop_launching:
@@ -261,37 +218,25 @@ class SweepDriver:
                 self._poll(runner, self._running[number])
         self._out_update()
 
-    def _request(self, trial: optuna.Trial | optuna.trial.FrozenTrial, attempt: int) -> Any:
+    def _request(self, trial: optuna.Trial | optuna.trial.FrozenTrial, attempt: int) -> JobRequest:
         """The job request of ``trial``'s attempt (the same again when a job is adopted)."""
-        from loclab.pipeline import JobPlan, make_request
-
-        name = job_name(self.exp.name, trial.number, attempt)
-        notebook = self.exp.notebook
-        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
-        overrides = {
-            **self.exp.params,
-            **self.sweep.params,
-            **self.exp.cli_params,
-            **searched,
-        }
-        tags = {
-            "loclab.stage": "sweep",
-            "loclab.trial": str(trial.number),
-            "loclab.attempt": str(attempt),
-            "optuna.study": self.location.name,
-        }
         requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
-        if requeued is not None:
-            tags["loclab.requeued_from"] = str(requeued)
-        return make_request(self.exp, JobPlan(name, overrides, tags), timeout=self.job_timeout)
+        plan = plan_trial(
+            self.exp,
+            trial.number,
+            attempt,
+            trial.params,
+            study=self.location.name,
+            requeued_from=int(requeued) if requeued is not None else None,
+        )
+        return make_request(self.exp, plan, timeout=self.job_timeout)
 
     def _launch(self, runner: JobRunner) -> None:
         trial = self.study.ask(self.space)
         attempt = int(trial.user_attrs.get(rec.ATTR_ATTEMPT, 1))
         request = self._request(trial, attempt)
         name = request.name
-        notebook = self.exp.notebook
-        searched = {k: coerce_value(v, notebook[k].type) for k, v in trial.params.items()}
+        searched = {k: request.params[k] for k in trial.params}
         requeued = trial.user_attrs.get(rec.ATTR_REQUEUED_FROM)
         run_id = None
         if self.tracker is not None:
@@ -318,7 +263,7 @@ class SweepDriver:
             if self.tracker is not None and run_id:
                 self.tracker.set_tags(run_id, {"loclab.failure": reason})
                 self.tracker.end_run(run_id, "FAILED")
-            self.study.tell(trial, state=_state("FAIL"))
+            self.study.tell(trial, state=trial_state("FAIL"))
             self.say(f"trial {trial.number} FAIL: {reason}")
             return
         launched_as = getattr(job.handle, "job_name", None)
@@ -326,8 +271,8 @@ class SweepDriver:
             # The backend chose another name (a SageMaker re-launch gets ``-r2``).
             trial.set_user_attr(rec.ATTR_BACKEND_JOB, launched_as)
         self._launched += 1
-        self._running[trial.number] = _Slot(trial, job, attempt)
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in searched.items())
+        self._running[trial.number] = Slot(trial, job, attempt)
+        shown = ", ".join(f"{k}={short(v)}" for k, v in searched.items())
         again = f" (again, for trial {requeued})" if requeued is not None else ""
         self.say(f"trial {trial.number} started{again}: {shown}")
 
@@ -346,7 +291,7 @@ class SweepDriver:
             started=started,
         )
         trial = optuna.Trial(self.study, frozen._trial_id)
-        slot = _Slot(trial, job, attempt, requeue=found.ended_badly)
+        slot = Slot(trial, job, attempt, requeue=found.ended_badly)
         # Steps the dead driver reported stay reported (Optuna keeps the first value).
         slot.reported = set(frozen.intermediate_values)
         if frozen.intermediate_values:
@@ -361,7 +306,7 @@ class SweepDriver:
             job.stop(JobState.STOPPED, wait=False)
         self._running[frozen.number] = slot
 
-    def _poll(self, runner: JobRunner, slot: _Slot) -> None:
+    def _poll(self, runner: JobRunner, slot: Slot) -> None:
         job = slot.job
         ended = job.done()
         # A job that already ended trained every epoch: nothing is left to prune.
@@ -378,7 +323,7 @@ class SweepDriver:
             slot.beat = time.time()
             slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
 
-    def _read_metrics(self, slot: _Slot, *, prune: bool) -> None:
+    def _read_metrics(self, slot: Slot, *, prune: bool) -> None:
         """Report new values of the sweep metric; stop the job if pruned or non-finite."""
         records = slot.job.metrics()
         metric = self.sweep.metric
@@ -416,7 +361,7 @@ class SweepDriver:
             slot.job.extra["reason"] = slot.bad
             slot.job.stop(JobState.STOPPED, wait=False)
 
-    def _settle(self, runner: JobRunner, slot: _Slot) -> None:
+    def _settle(self, runner: JobRunner, slot: Slot) -> None:
         """Finish the job and tell the study how the trial ended."""
         trial, job = slot.trial, slot.job
         run_id = job.mlflow_run_id
@@ -426,15 +371,19 @@ class SweepDriver:
         del self._running[trial.number]
         self._read_metrics(slot, prune=False)
         trial.set_user_attr("loclab.job_state", str(result.state))
+        if not result.ok:
+            copy = self.results.keep_notebook(result.name, result.executed_notebook)
+            if copy:
+                trial.set_user_attr(ATTR_NOTEBOOK_COPY, copy)
         metric = self.sweep.metric
         failure: str | None = None
         value: float | None = None
         if slot.pruned_at is not None and result.state == JobState.STOPPED:
-            self.study.tell(trial, state=_state("PRUNED"))
+            self.study.tell(trial, state=trial_state("PRUNED"))
             self._tag_run(run_id, "PRUNED", slot.last_value)
             self.say(
                 f"trial {trial.number} PRUNED at step {slot.pruned_at} "
-                f"({metric}={_short(slot.last_value)}) after {result.duration:.1f} s"
+                f"({metric}={short(slot.last_value)}) after {result.duration:.1f} s"
             )
             return
         if slot.bad is not None:
@@ -451,10 +400,10 @@ class SweepDriver:
         else:
             failure = result.failure or f"job {result.state}"
         if failure is None and value is not None:
-            self.study.tell(trial, values=value, state=_state("COMPLETE"))
+            self.study.tell(trial, values=value, state=trial_state("COMPLETE"))
             self._tag_run(run_id, "COMPLETE", value)
             self.say(
-                f"trial {trial.number} COMPLETE: {metric}={_short(value)} "
+                f"trial {trial.number} COMPLETE: {metric}={short(value)} "
                 f"in {result.duration:.1f} s"
             )
             return
@@ -473,23 +422,14 @@ class SweepDriver:
             self.say(f"trial {trial.number} FAIL: {failure}{where}; queued again")
             return
         trial.set_user_attr(rec.ATTR_FAILURE, failure)
-        self.study.tell(trial, state=_state("FAIL"))
+        self.study.tell(trial, state=trial_state("FAIL"))
         self.say(f"trial {trial.number} FAIL: {failure}{where}")
 
     def _tag_run(
         self, run_id: str | None, state: str, value: float | None, failure: str | None = None
     ) -> None:
-        if self.tracker is None or not run_id:
-            return
-        tags: dict[str, Any] = {"optuna.trial_state": state}
-        if value is not None and math.isfinite(value):
-            tags["optuna.value"] = value
-        if failure is not None:
-            tags["loclab.failure"] = failure
-        self.tracker.set_tags(run_id, tags)
-        if state == "FAIL":
-            # A job can finish cleanly and still fail the trial (no metric, NaN).
-            self.tracker.end_run(run_id, "FAILED")
+        if self.tracker is not None and run_id:
+            tag_trial_run(self.tracker, run_id, state, value, failure)
 
     def _check_failures(self, trials: list[optuna.trial.FrozenTrial], runner: JobRunner) -> None:
         from optuna.trial import TrialState
@@ -549,85 +489,3 @@ class SweepDriver:
             n_trials=self.sweep.n_trials,
             workers=self.sweep.workers,
         )
-
-    # -- MLflow parent run --------------------------------------------------------------------
-
-    def _open_sweep_run(self, study: optuna.Study) -> str | None:
-        """The sweep's MLflow run: reopened when the sweep resumes, else created."""
-        if self.tracker is None:
-            return None
-        found = study.user_attrs.get(STUDY_RUN_ATTR)
-        if found:
-            try:
-                self.tracker.client.get_run(found)
-                self.tracker.client.update_run(found, status="RUNNING")
-                return str(found)
-            except Exception:
-                pass  # another tracking store: start a run in this one
-        sweep = self.sweep
-        run_id = self.tracker.start_run(
-            self.exp.name,
-            f"{self.exp.name}-sweep",
-            parent_run_id=self.parent_run_id,
-            tags={
-                "loclab.stage": "sweep",
-                "optuna.study_name": self.location.name,
-                "optuna.storage": self.location.display,
-                "loclab.metric": sweep.metric,
-                "loclab.direction": sweep.direction,
-            },
-            params={
-                "sweep.n_trials": sweep.n_trials,
-                "sweep.sampler": sweep.sampler,
-                "sweep.pruner": sweep.pruner,
-                "sweep.workers": sweep.workers,
-                "sweep.seed": sweep.seed,
-                **{
-                    f"space.{k}": v.model_dump(exclude_defaults=True)
-                    for k, v in sweep.space.items()
-                },
-            },
-        )
-        study.set_user_attr(STUDY_RUN_ATTR, run_id)
-        return run_id
-
-    def _close_sweep_run(self, results: dict[str, Any], path: Any, status: str) -> None:
-        if self.tracker is None or not self.sweep_run_id:
-            return
-        run_id = self.sweep_run_id
-        tags: dict[str, Any] = {
-            "loclab.complete": results["counts"]["complete"],
-            "loclab.pruned": results["counts"]["pruned"],
-            "loclab.failed": results["counts"]["failed"],
-            "loclab.finished": results["finished"],
-        }
-        if results["best_params"] is not None:
-            tags["best.trial"] = results["best_number"]
-            tags["best.value"] = results["best_value"]
-            tags.update({f"best.{k}": v for k, v in results["best_params"].items()})
-            self.tracker.log_metrics(run_id, {f"best_{self.sweep.metric}": results["best_value"]})
-        try:
-            self.tracker.set_tags(run_id, tags)
-            self.tracker.log_artifact(run_id, path)
-        finally:
-            self.tracker.end_run(run_id, status)
-
-
-def _count(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
-    from optuna.trial import TrialState
-
-    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    running = sum(t.state == TrialState.RUNNING for t in trials)
-    return {"done": done, "running": running}
-
-
-def _state(name: str) -> Any:
-    from optuna.trial import TrialState
-
-    return TrialState[name]
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

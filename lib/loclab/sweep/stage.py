@@ -1,16 +1,16 @@
-"""The sweep as a stage of ``loclab run``: run (or resume) it, hand on its winners."""
+"""The sweep as a stage of ``loclab run``: run (or resume) it, hand on its record."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loclab.exceptions import LoclabError
-from loclab.sweep.results import winners
+from loclab.paths import Workspace
+from loclab.results import SweepRecord
 
 if TYPE_CHECKING:
     from loclab.execution.backends import Backend
-    from loclab.pipeline import Workspace
     from loclab.spec import Experiment
     from loclab.tracking import Tracker
 
@@ -25,28 +25,26 @@ def run_sweep_stage(
     parent_run_id: str | None = None,
     timeout: float | None = None,
     say: Callable[[str], None] = print,
-    storage: str | None = None,
     progress: bool = True,
     backend: Backend | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Run the experiment's sweep to ``n_trials`` finished trials and return its winners.
+) -> SweepRecord:
+    """Run the experiment's sweep to ``n_trials`` finished trials and return its record.
 
-    A finished sweep runs nothing new: its stored winners come back from the study.
+    A finished sweep runs nothing new: its record is rebuilt from the study.
 
     Args:
         exp: An experiment whose spec has a ``sweep:`` section.
-        ws: Where runs and results go (``sweep.json`` in the results folder).
+        ws: Where runs and records go (the study's storage too: ``ws.storage``).
         tracker: MLflow tracker.
         parent_run_id: The experiment's run; the sweep's run is its child.
         timeout: Per-trial time limit (the command line's ``--timeout``).
         say: Where progress lines go.
-        storage: RDB URL overriding the spec's (``--storage``).
         progress: Show a progress bar on a terminal.
         backend: Where trials run (each a SageMaker training job, ``workers`` at once, with
             ``backend: sagemaker``); local processes sharing the cores when None.
 
     Returns:
-        ``{"top1": params, "top2": ...}`` with the searched parameters only, best first.
+        The sweep record; its ``winners`` go to the comparison stage.
 
     Raises:
         SweepFailedError: Too many trials failed.
@@ -59,29 +57,27 @@ def run_sweep_stage(
         ws,
         tracker=tracker,
         parent_run_id=parent_run_id,
-        storage=storage,
         job_timeout=timeout,
         say=say,
         progress=progress,
         backend=backend,
     )
     outcome = driver.run()
-    data = outcome.results
-    c = data["counts"]
+    record = outcome.record
+    c = record.counts
+    best = record.best
     say(
-        f"sweep {exp.name}: {c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed"
+        f"sweep {exp.name}: {c.complete} complete, {c.pruned} pruned, {c.failed} failed"
         + (
-            f"; best {data['metric']} {data['best_value']:.4g} (trial {data['best_number']}): "
-            f"{data['best_params']}"
-            if data["best_params"] is not None
+            f"; best {record.metric} {best.value:.4g} (trial {best.number}): {best.params}"
+            if best is not None
             else ""
         )
     )
     say(f"sweep results: {outcome.path}")
-    found = winners(data)
-    if not found:
+    if best is None:
         raise LoclabError(
-            f"sweep {exp.name} has no completed trial ({c['pruned']} pruned, "
-            f"{c['failed']} failed); see {outcome.path}"
+            f"sweep {exp.name} has no completed trial ({c.pruned} pruned, "
+            f"{c.failed} failed); see {outcome.path}"
         )
-    return found
+    return record

@@ -6,33 +6,29 @@ trial could not reach it), and ``loclab status`` / ``loclab dashboard`` only rea
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loclab.exceptions import LoclabError
-from loclab.paths import StateDir
+from loclab.paths import StateDir, Workspace
 
 if TYPE_CHECKING:
     import optuna
 
-    from loclab.spec import SweepSpec
+    from loclab.spec import Experiment, SweepSpec
 
 __all__ = [
-    "STORAGE_ENV",
     "StudyLocation",
     "StudyNotFoundError",
     "journal_path",
     "load_study",
+    "locate",
     "open_storage",
     "open_study",
     "resolve_location",
 ]
-
-#: Variable that overrides the storage of every sweep (set by ``loclab run --storage``).
-STORAGE_ENV = "LOCLAB_SWEEP_STORAGE"
 
 
 class StudyNotFoundError(LoclabError):
@@ -71,27 +67,20 @@ def journal_path(state: StateDir, experiment: str) -> Path:
     return state.studies() / f"{experiment}.journal"
 
 
-def resolve_location(
-    experiment: str,
-    sweep: SweepSpec,
-    state: StateDir,
-    storage: str | None = None,
-) -> StudyLocation:
-    """Where the study of ``experiment`` lives.
-
-    Precedence: ``storage`` (command line), ``$LOCLAB_SWEEP_STORAGE``, the spec's
-    ``sweep.storage`` (``$VAR`` expanded), then the journal file in the state folder.
-
-    Raises:
-        LoclabError: A ``$VAR`` in the URL is not set.
-    """
-    url = storage or os.environ.get(STORAGE_ENV) or sweep.storage
+def resolve_location(experiment: str, state: StateDir, url: str | None = None) -> StudyLocation:
+    """The study of ``experiment``: in the database at ``url``, else the state's journal file."""
     if url:
-        expanded = os.path.expandvars(url)
-        if "$" in expanded:
-            raise LoclabError(f"sweep storage '{url}' names an unset environment variable")
-        return StudyLocation(experiment, url=expanded)
+        return StudyLocation(experiment, url=url)
     return StudyLocation(experiment, journal=journal_path(state, experiment))
+
+
+def locate(exp: Experiment, ws: Workspace) -> StudyLocation:
+    """Where the study of ``exp`` lives.
+
+    Precedence: the workspace's storage (``--storage``), the spec's ``sweep.storage``
+    (``${VAR}`` expanded when the spec was loaded), then the journal file in the state folder.
+    """
+    return resolve_location(exp.name, ws.state, ws.storage or exp.sweep_storage)
 
 
 def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:

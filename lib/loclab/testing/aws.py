@@ -185,14 +185,12 @@ class MotoServer:
             poll_interval_s: ``DescribeTrainingJob`` and metrics-read interval.
             **overrides: Other settings fields for :meth:`settings`.
         """
-        from loclab.execution.backends.sagemaker import SageMakerBackend
-
         settings = settings if settings is not None else self.settings(**overrides)
         env = self.environ()
         for field in ("region", "role_arn", "bucket", "image_uri", "prefix"):
             env[f"LOCLAB_SAGEMAKER_{field.upper()}"] = str(getattr(settings, field))
-        env[SageMakerBackend.POLL_INTERVAL_ENV] = str(poll_interval_s)
-        env[SageMakerBackend.METRICS_INTERVAL_ENV] = str(poll_interval_s)
+        env["LOCLAB_SAGEMAKER_POLL_INTERVAL_S"] = str(poll_interval_s)
+        env["LOCLAB_SAGEMAKER_METRICS_INTERVAL_S"] = str(poll_interval_s)
         return env
 
     def settings(self, bucket: str = "loclab-test", **overrides: Any) -> Any:

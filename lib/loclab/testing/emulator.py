@@ -33,29 +33,39 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.aws.s3 import parse_s3_uri
-from loclab.aws.training import CONTAINER_ENTRYPOINT, CONTAINER_ROOT, LOG_GROUP
+from loclab.execution.backends.sagemaker._request import (
+    CONTAINER_ENTRYPOINT,
+    CONTAINER_ROOT,
+    LOG_GROUP,
+)
 from loclab.execution.contract import JobLayout, ResourceConfig, environment, write_input_config
+from loclab.execution.entrypoint import inherited_environment
+from loclab.testing._emulated import (
+    ContainerStorage,
+    EmulatedJob,
+    dumps_job,
+    job_arn,
+    kill_group,
+    publish,
+    set_status,
+    transition,
+)
 
 if TYPE_CHECKING:
     from loclab.testing.aws import MotoServer
 
-__all__ = ["EmulatedJob", "TrainingJobEmulator"]
+__all__ = ["EmulatedJob", "TrainingJobEmulator", "dumps_job"]
 
 #: Variable the entry point reads its root from (``--root`` defaults to it, else /opt/ml).
 ROOT_ENV = "SM_ROOT"
@@ -65,55 +75,6 @@ _MAX_FAILURE_REASON = 1024
 _lock = threading.Lock()
 _active: TrainingJobEmulator | None = None
 _original_create: Any = None
-
-
-@dataclass
-class EmulatedJob:
-    """One training job the emulator runs.
-
-    Attributes:
-        name: ``TrainingJobName``.
-        request: The request body exactly as the server received it.
-        status: ``TrainingJobStatus``.
-        secondary: ``SecondaryStatus``.
-        failure_reason: ``FailureReason`` once failed.
-        metrics: Metric name to ``(time, value)`` pairs matched in the log.
-        log: The container's output lines (all attempts).
-        attempts: Instances the job ran on (2 after one spot interruption).
-        roots: The ``/opt/ml`` root of each attempt.
-        exit_code: Exit code of the last attempt's process.
-    """
-
-    name: str
-    request: dict[str, Any]
-    account: str
-    region: str
-    status: str = "InProgress"
-    secondary: str = "Starting"
-    failure_reason: str | None = None
-    metrics: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
-    attempts: int = 0
-    roots: list[Path] = field(default_factory=list)
-    exit_code: int | None = None
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    ended: float | None = None
-    transitions: list[dict[str, Any]] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    stop_requested: bool = False
-    interrupted: bool = False
-    max_runtime_exceeded: bool = False
-    done: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    @property
-    def spot(self) -> bool:  # noqa: D102
-        return bool(self.request.get("EnableManagedSpotTraining"))
-
-    @property
-    def root(self) -> Path | None:
-        """The current (or last) attempt's root."""
-        return self.roots[-1] if self.roots else None
 
 
 class TrainingJobEmulator:
@@ -173,6 +134,7 @@ class TrainingJobEmulator:
             _active = self
         self._s3 = self.server.client("s3")
         self._logs = self.server.client("logs")
+        self._storage = ContainerStorage(self._s3, self._logs)
         return self
 
     def uninstall(self, timeout_s: float = 30.0) -> None:
@@ -236,7 +198,7 @@ class TrainingJobEmulator:
                 f"The request was rejected because the training job is in status {job.status}."
             )
         job.stop_requested = True
-        self._set(job, "Stopping", "Stopping")
+        set_status(job, "Stopping", "Stopping")
         self._terminate(job, self.stop_grace_s)
 
     def interrupt(self, name: str) -> None:
@@ -254,17 +216,17 @@ class TrainingJobEmulator:
         if job.process is None or job.process.poll() is not None:
             raise ValueError(f"{name} has no running container to interrupt")
         job.interrupted = True
-        _kill_group(job.process, signal.SIGKILL)
+        kill_group(job.process, signal.SIGKILL)
 
     # -- the server side ----------------------------------------------------------------------
 
     def _accept(self, request: dict[str, Any], account: str, region: str) -> None:
         job = EmulatedJob(request["TrainingJobName"], request, account, region)
         self.jobs[job.name] = job
-        self._transition(job, "Starting", "Preparing the instances for training")
+        transition(job, "Starting", "Preparing the instances for training")
         # Before CreateTrainingJob returns: a poll right after it must not see moto's
         # "Completed".
-        self._publish(job)
+        publish(job)
         threading.Thread(
             target=self._run, args=(job,), name=f"emulator-{job.name}", daemon=True
         ).start()
@@ -278,30 +240,30 @@ class TrainingJobEmulator:
                 job.roots.append(root)
                 if job.stop_requested:
                     break
-                self._set(job, "InProgress", "Downloading", "Downloading input data")
+                set_status(job, "InProgress", "Downloading", "Downloading input data")
                 self._prepare(job, root)
                 if job.stop_requested:
                     break
                 job.started = job.started or time.time()
-                self._set(job, "InProgress", "Training", "Training image download completed")
+                set_status(job, "InProgress", "Training", "Training image download completed")
                 job.exit_code = self._train(job, root)
                 if job.interrupted and not job.stop_requested:
                     job.interrupted = False
-                    self._transition(job, "Interrupted", "Spot capacity was reclaimed")
-                    self._set(job, "InProgress", "Starting", "Restarting on a new instance")
+                    transition(job, "Interrupted", "Spot capacity was reclaimed")
+                    set_status(job, "InProgress", "Starting", "Restarting on a new instance")
                     continue
                 break
             if root is not None and root.exists():
-                self._set(job, job.status, "Uploading", "Uploading generated training model")
-                self._upload(job, root)
+                set_status(job, job.status, "Uploading", "Uploading generated training model")
+                self._storage.upload(job, root)
             self._finish(job, root)
         except Exception as err:  # the emulator's own failure: the job must still end
             job.failure_reason = f"InternalServerError: emulator: {type(err).__name__}: {err}"
             job.status, job.secondary = "Failed", "Failed"
-            self._publish(job)
+            publish(job)
         finally:
             job.ended = time.time()
-            self._publish(job)
+            publish(job)
             job.done.set()
             if not self.keep_roots:
                 for r in job.roots:
@@ -325,7 +287,7 @@ class TrainingJobEmulator:
                 job.failure_reason = (
                     f"AlgorithmError: the training container exited with code {code}"
                 )
-        self._transition(job, job.secondary, f"Training job {job.status.lower()}")
+        transition(job, job.secondary, f"Training job {job.status.lower()}")
 
     # -- an instance's work -------------------------------------------------------------------
 
@@ -340,11 +302,11 @@ class TrainingJobEmulator:
             if source.get("S3DataType", "S3Prefix") != "S3Prefix":
                 raise ValueError(f"channel {name}: only S3Prefix data is emulated")
             target = layout.channel_dir(name)
-            self._download_prefix(source["S3Uri"], target)
+            self._storage.download_prefix(source["S3Uri"], target)
             channels[name] = target
         checkpoint = request.get("CheckpointConfig")
         if checkpoint:
-            self._download_prefix(checkpoint["S3Uri"], self._local(checkpoint, layout))
+            self._storage.download_prefix(checkpoint["S3Uri"], self._local(checkpoint, layout))
         resources = request.get("ResourceConfig") or {}
         write_input_config(
             layout,
@@ -374,14 +336,15 @@ class TrainingJobEmulator:
     def _environment(self, job: EmulatedJob, root: Path) -> dict[str, str]:
         layout = JobLayout(root)
         hyper = {str(k): str(v) for k, v in (job.request.get("HyperParameters") or {}).items()}
-        env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+        inherited = inherited_environment()
+        env = {k: inherited[k] for k in _KEEP_ENV if k in inherited}
         env.update(
             {k: self._map(str(v), root) for k, v in (job.request.get("Environment") or {}).items()}
         )
         env.update(
             {
                 "TRAINING_JOB_NAME": job.name,
-                "TRAINING_JOB_ARN": _arn(job),
+                "TRAINING_JOB_ARN": job_arn(job),
                 "AWS_REGION": job.region,
                 ROOT_ENV: str(root),
             }
@@ -392,7 +355,7 @@ class TrainingJobEmulator:
 
     def _train(self, job: EmulatedJob, root: Path) -> int:
         stream = f"{job.name}/algo-1-{int(time.time())}"
-        self._ensure_log_stream(stream)
+        self._storage.ensure_log_stream(stream)
         definitions = [
             (d["Name"], re.compile(d["Regex"]))
             for d in (job.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions")
@@ -432,7 +395,7 @@ class TrainingJobEmulator:
                 self._logs.put_log_events(
                     logGroupName=LOG_GROUP, logStreamName=stream, logEvents=batch
                 )
-            self._publish(job)
+            publish(job)
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -446,15 +409,19 @@ class TrainingJobEmulator:
             if time.monotonic() - last_sync >= self.checkpoint_sync_s:
                 last_sync = time.monotonic()
                 if checkpoint and not job.interrupted:
-                    self._sync_checkpoints(checkpoint, JobLayout(root), synced, settle_s=0.2)
+                    self._storage.sync_checkpoints(
+                        checkpoint, self._local(checkpoint, JobLayout(root)), synced, settle_s=0.2
+                    )
                 flush()
             if limit and time.monotonic() - started > limit and not job.max_runtime_exceeded:
                 job.max_runtime_exceeded = True
-                self._set(job, "Stopping", "MaxRuntimeExceeded")
+                set_status(job, "Stopping", "MaxRuntimeExceeded")
                 self._terminate(job, self.stop_grace_s)
         reader.join(timeout=10)
         if checkpoint and not job.interrupted:
-            self._sync_checkpoints(checkpoint, JobLayout(root), synced)
+            self._storage.sync_checkpoints(
+                checkpoint, self._local(checkpoint, JobLayout(root)), synced
+            )
         flush()
         job.process = None
         return process.returncode
@@ -473,145 +440,9 @@ class TrainingJobEmulator:
             try:
                 process.wait(grace_s)
             except subprocess.TimeoutExpired:
-                _kill_group(process, signal.SIGKILL)
+                kill_group(process, signal.SIGKILL)
 
         threading.Thread(target=force, daemon=True).start()
-
-    # -- S3 and CloudWatch --------------------------------------------------------------------
-
-    def _download_prefix(self, uri: str, target: Path) -> None:
-        bucket, prefix = parse_s3_uri(uri)
-        target.mkdir(parents=True, exist_ok=True)
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                rel = obj["Key"][len(prefix) :].lstrip("/")
-                if not rel:
-                    continue
-                dest = target / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                self._s3.download_file(bucket, obj["Key"], str(dest))
-
-    def _sync_checkpoints(
-        self,
-        checkpoint: dict[str, Any],
-        layout: JobLayout,
-        synced: dict[str, tuple[int, int]],
-        settle_s: float = 0.0,
-    ) -> None:
-        """Upload new or changed files of the checkpoint folder.
-
-        While the job runs, a file written in the last ``settle_s`` seconds waits for the next
-        pass: it may be half written (SageMaker uploads a file once it is closed).
-        """
-        folder = self._local(checkpoint, layout)
-        if not folder.exists():
-            return
-        bucket, prefix = parse_s3_uri(checkpoint["S3Uri"])
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            rel = path.relative_to(folder).as_posix()
-            try:
-                st = path.stat()
-            except FileNotFoundError:  # removed while we looked (Lightning rotates files)
-                continue
-            stamp = (st.st_size, st.st_mtime_ns)
-            if synced.get(rel) == stamp or time.time() - st.st_mtime < settle_s:
-                continue
-            key = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
-            try:
-                self._s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-            except FileNotFoundError:
-                continue
-            synced[rel] = stamp
-
-    def _upload(self, job: EmulatedJob, root: Path) -> None:
-        layout = JobLayout(root)
-        output = (job.request.get("OutputDataConfig") or {}).get("S3OutputPath")
-        if not output:
-            return
-        bucket, prefix = parse_s3_uri(output)
-        base = f"{prefix.rstrip('/')}/{job.name}/output" if prefix else f"{job.name}/output"
-        for name, folder in (
-            ("model.tar.gz", layout.model_dir),
-            ("output.tar.gz", layout.output_data_dir),
-        ):
-            archive = root / f".{name}"
-            with tarfile.open(archive, "w:gz") as tar:
-                if folder.exists():
-                    for path in sorted(folder.iterdir()):
-                        tar.add(path, arcname=path.name)
-            self._s3.upload_file(str(archive), bucket, f"{base}/{name}")
-            archive.unlink()
-
-    def _ensure_log_stream(self, stream: str) -> None:
-        for call, kwargs in (
-            (self._logs.create_log_group, {"logGroupName": LOG_GROUP}),
-            (self._logs.create_log_stream, {"logGroupName": LOG_GROUP, "logStreamName": stream}),
-        ):
-            try:
-                call(**kwargs)
-            except Exception as err:
-                if "AlreadyExists" not in type(err).__name__ and "AlreadyExists" not in str(err):
-                    raise
-
-    # -- moto's record ------------------------------------------------------------------------
-
-    def _transition(self, job: EmulatedJob, status: str, message: str) -> None:
-        now = datetime.now(UTC)
-        if job.transitions and "EndTime" not in job.transitions[-1]:
-            job.transitions[-1]["EndTime"] = now
-        job.transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
-
-    def _set(self, job: EmulatedJob, status: str, secondary: str, message: str = "") -> None:
-        job.status = status
-        if secondary != job.secondary:
-            job.secondary = secondary
-            self._transition(job, secondary, message or secondary)
-        self._publish(job)
-
-    def _publish(self, job: EmulatedJob) -> None:
-        """Write the job's state into moto's record (what DescribeTrainingJob returns)."""
-        from moto.sagemaker.models import sagemaker_backends
-
-        # Attributes moto's record lacks become response fields of the same name.
-        record: Any = sagemaker_backends[job.account][job.region].training_jobs.get(job.name)
-        if record is None:
-            return
-        now = datetime.now(UTC)
-        record.training_job_status = job.status
-        record.secondary_status = job.secondary
-        record.failure_reason = job.failure_reason
-        record.last_modified_time = now
-        record.training_start_time = (
-            datetime.fromtimestamp(job.started, UTC) if job.started else None
-        )
-        record.training_end_time = datetime.fromtimestamp(job.ended, UTC) if job.ended else None
-        record.secondary_status_transitions = [dict(t) for t in job.transitions]
-        # moto replaces the request's metric definitions and drops its environment.
-        record.algorithm_specification = dict(job.request.get("AlgorithmSpecification") or {})
-        record.environment = dict(job.request.get("Environment") or {})
-        record.final_metric_data_list = [
-            {
-                "MetricName": name,
-                "Value": values[-1][1],
-                "Timestamp": datetime.fromtimestamp(values[-1][0], UTC),
-            }
-            for name, values in job.metrics.items()
-            if values
-        ]
-        if job.started:
-            seconds = int((job.ended or time.time()) - job.started)
-            record.training_time_in_seconds = seconds
-            record.billable_time_in_seconds = seconds
-
-
-def _arn(job: EmulatedJob) -> str:
-    return f"arn:aws:sagemaker:{job.region}:{job.account}:training-job/{job.name}"
-
-
-def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
 
 
 # -- moto response handlers (installed on moto's SageMakerResponse) -------------------------
@@ -661,20 +492,3 @@ def _stop_training_job(self: Any) -> Any:
     except ValueError as err:
         raise ValidationError(message=str(err)) from None
     return EmptyResult()
-
-
-def dumps_job(job: EmulatedJob) -> str:
-    """A readable summary of an emulated job (for assertion messages)."""
-    return json.dumps(
-        {
-            "name": job.name,
-            "status": job.status,
-            "secondary": job.secondary,
-            "failure_reason": job.failure_reason,
-            "attempts": job.attempts,
-            "exit_code": job.exit_code,
-            "log_tail": job.log[-20:],
-        },
-        indent=1,
-        default=str,
-    )

@@ -29,7 +29,8 @@ def write_notebook(
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    nb = new_notebook()
+    # nbformat has no type annotations.
+    nb = new_notebook()  # type: ignore[no-untyped-call]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -37,13 +38,13 @@ def write_notebook(
     }
     nb.metadata["language_info"] = {"name": "python"}
     if markdown:
-        nb.cells.append(new_markdown_cell(markdown))
-    nb.cells.append(new_code_cell(parameters, metadata={"tags": ["parameters"]}))
-    nb.cells.extend(new_code_cell(src) for src in cells)
+        nb.cells.append(new_markdown_cell(markdown))  # type: ignore[no-untyped-call]
+    nb.cells.append(new_code_cell(parameters, metadata={"tags": ["parameters"]}))  # type: ignore[no-untyped-call]
+    nb.cells.extend(new_code_cell(src) for src in cells)  # type: ignore[no-untyped-call]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
+    nbformat.write(nb, str(path))  # type: ignore[no-untyped-call]
     return path
 
 

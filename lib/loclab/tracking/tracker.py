@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from loclab.execution.job import JobRequest, JobResult
-from loclab.paths import StateDir
+from loclab.paths import StateDir, Workspace
 
 __all__ = ["Tracker", "default_tracking_uri"]
 
@@ -23,10 +22,7 @@ _MAX_PARAM_LEN = 6000
 
 
 def default_tracking_uri(state: StateDir) -> str:
-    """``$MLFLOW_TRACKING_URI`` if set, else a SQLite store in the state folder."""
-    value = os.environ.get("MLFLOW_TRACKING_URI")
-    if value:
-        return value
+    """The state folder's SQLite store."""
     return f"sqlite:///{state.mlflow_db}"
 
 
@@ -57,10 +53,23 @@ class Tracker:
 
     @classmethod
     def for_state(cls, state: StateDir, tags: Mapping[str, str] | None = None) -> Tracker:
-        """The project's tracker: ``$MLFLOW_TRACKING_URI`` or the local SQLite store."""
-        uri = default_tracking_uri(state)
-        root = state.artifacts if uri.startswith("sqlite:") else None
-        return cls(uri, artifact_root=root, tags=tags)
+        """A tracker of the state folder's SQLite store (artifacts in the state folder)."""
+        return cls(default_tracking_uri(state), artifact_root=state.artifacts, tags=tags)
+
+    @classmethod
+    def for_workspace(
+        cls, ws: Workspace, tags: Mapping[str, str] | None = None, *, uri: str | None = None
+    ) -> Tracker:
+        """The workspace's tracker.
+
+        Args:
+            ws: The workspace (its ``tracking_uri``, else the state folder's SQLite store).
+            tags: Tags added to every run.
+            uri: A tracking URI that wins over the workspace's (a SageMaker backend's server).
+        """
+        found = uri or ws.tracking_uri or default_tracking_uri(ws.state)
+        root = ws.state.artifacts if found.startswith("sqlite:") else None
+        return cls(found, artifact_root=root, tags=tags)
 
     def experiment_id(self, name: str) -> str:
         """The MLflow experiment named ``name``, created on first use."""
@@ -99,7 +108,7 @@ class Tracker:
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = self.client.create_run(self.experiment_id(experiment), tags=all_tags)
-        run_id = run.info.run_id
+        run_id = str(run.info.run_id)
         if params:
             self.log_params(run_id, params)
         return run_id

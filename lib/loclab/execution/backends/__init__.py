@@ -39,9 +39,4 @@ def tracking_uri(exp: Experiment) -> str | None:
     SageMaker jobs cannot reach a local SQLite store; with ``backend.mlflow_tracking_uri`` the
     launcher tracks in that server too, so each job logs into the run the launcher opened.
     """
-    if exp.spec.backend.kind != "sagemaker":
-        return None
-    from loclab.spec.backend import resolve_sagemaker
-
-    settings, _ = resolve_sagemaker(exp.spec.backend, root=exp.root, source=exp.display_path)
-    return settings.mlflow_tracking_uri if settings is not None else None
+    return exp.sagemaker.mlflow_tracking_uri if exp.sagemaker is not None else None

@@ -15,10 +15,10 @@ from typing import Any
 
 from loclab.execution.backends.base import Backend, JobHandle
 from loclab.execution.contract import JobLayout, write_input_config
-from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV
+from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV, inherited_environment
 from loclab.execution.job import LOG_FILE, JobRequest, read_metrics
 
-__all__ = ["LocalBackend", "LocalJobHandle", "stage_job"]
+__all__ = ["LocalBackend", "LocalJobHandle", "stage_job", "threads_per_job"]
 
 
 def stage_job(request: JobRequest, layout: JobLayout, *, link_channels: bool = True) -> None:
@@ -44,6 +44,16 @@ def stage_job(request: JobRequest, layout: JobLayout, *, link_channels: bool = T
                 (target / source.name).symlink_to(source)
             else:
                 shutil.copy2(source, target / source.name)
+
+
+def threads_per_job(workers: int, cpus: int | None = None) -> int:
+    """CPU threads per trial so ``workers`` trials share the cores instead of fighting."""
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, workers))
 
 
 class LocalJobHandle(JobHandle):
@@ -109,10 +119,7 @@ class LocalBackend(Backend):
     ) -> LocalJobHandle:
         layout = JobLayout(run_dir)
         stage_job(request, layout)
-        job_env = dict(os.environ)
-        # Variables of the launching process must not leak into the job's contract.
-        for key in [k for k in job_env if k.startswith(("SM_", "MLFLOW_RUN_ID"))]:
-            del job_env[key]
+        job_env = inherited_environment()
         job_env.update(
             {
                 "PYTHONUNBUFFERED": "1",

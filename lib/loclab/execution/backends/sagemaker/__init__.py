@@ -11,12 +11,42 @@ directory, so the :class:`~loclab.execution.runner.JobRunner` tracks it as it tr
 from loclab.execution.backends.sagemaker._backend import JobStillRunningError, SageMakerBackend
 from loclab.execution.backends.sagemaker._handle import EXIT_CODES, SageMakerJobHandle
 from loclab.execution.backends.sagemaker._record import RECORD_FILE, read_record
+from loclab.execution.backends.sagemaker._request import (
+    CONTAINER_ENTRYPOINT,
+    CONTAINER_ROOT,
+    LOG_GROUP,
+    S3Layout,
+    build_training_job_request,
+    container_environment,
+    job_tags,
+    metric_definitions,
+    request_field,
+    training_job_name,
+)
+from loclab.execution.backends.sagemaker._validate import (
+    training_job_rules,
+    validate_experiment,
+    validate_training_job,
+)
 
 __all__ = [
+    "CONTAINER_ENTRYPOINT",
+    "CONTAINER_ROOT",
     "EXIT_CODES",
+    "LOG_GROUP",
     "RECORD_FILE",
     "JobStillRunningError",
+    "S3Layout",
     "SageMakerBackend",
     "SageMakerJobHandle",
+    "build_training_job_request",
+    "container_environment",
+    "job_tags",
+    "metric_definitions",
     "read_record",
+    "request_field",
+    "training_job_name",
+    "training_job_rules",
+    "validate_experiment",
+    "validate_training_job",
 ]

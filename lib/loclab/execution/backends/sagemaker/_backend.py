@@ -16,18 +16,18 @@ from loclab.aws.errors import (
     RequestValidationError,
 )
 from loclab.aws.s3 import S3Stager, bundle_digest, code_bundle, folder_bundle
-from loclab.aws.training import (
+from loclab.execution.backends.base import Backend
+from loclab.execution.backends.sagemaker._handle import TERMINAL, SageMakerJobHandle
+from loclab.execution.backends.sagemaker._record import RECORD_FILE, read_record, write_record
+from loclab.execution.backends.sagemaker._request import (
     OFFLINE_MLFLOW_PATH,
     S3Layout,
     build_training_job_request,
     container_environment,
     job_tags,
     training_job_name,
-    validate_training_job,
 )
-from loclab.execution.backends.base import Backend
-from loclab.execution.backends.sagemaker._handle import TERMINAL, SageMakerJobHandle
-from loclab.execution.backends.sagemaker._record import RECORD_FILE, read_record, write_record
+from loclab.execution.backends.sagemaker._validate import validate_training_job
 from loclab.execution.contract import JobLayout, write_input_config
 from loclab.execution.entrypoint import CODE_CHANNEL, OFFLINE_MLFLOW_ENV
 from loclab.execution.job import JobRequest
@@ -57,25 +57,15 @@ class SageMakerBackend(Backend):
         clients: AWS clients; built from ``settings.region`` and the default credential
             chain when None (endpoints honour ``AWS_ENDPOINT_URL``).
         poll_interval_s: Least time between two ``DescribeTrainingJob`` calls of one job
-            (``$LOCLAB_SAGEMAKER_POLL_INTERVAL_S``, else ``POLL_INTERVAL_S``, when None).
+            (the settings' ``poll_interval_s`` when None).
         metrics_interval_s: Least time between two reads of a job's ``metrics.jsonl``
-            (``$LOCLAB_SAGEMAKER_METRICS_INTERVAL_S``, else ``METRICS_INTERVAL_S``, when
-            None).
+            (the settings' ``metrics_interval_s`` when None).
         collect_timeout_s: How long :meth:`SageMakerJobHandle.collect` waits for a job that
             is still stopping or uploading.
         download_model: Also unpack ``model.tar.gz`` into the run folder's ``model/``.
     """
 
     name = "sagemaker"
-    #: Default least time between two ``DescribeTrainingJob`` calls of one job: SageMaker's
-    #: states change in minutes, and a sweep polls many jobs against one API rate limit.
-    POLL_INTERVAL_S = 15.0
-    #: Default least time between two reads of a job's ``metrics.jsonl`` from S3.
-    METRICS_INTERVAL_S = 10.0
-    #: Variables overriding both intervals, in seconds (a test server answers at once, and a
-    #: ``loclab run`` subprocess cannot be given them otherwise).
-    POLL_INTERVAL_ENV = "LOCLAB_SAGEMAKER_POLL_INTERVAL_S"
-    METRICS_INTERVAL_ENV = "LOCLAB_SAGEMAKER_METRICS_INTERVAL_S"
 
     def __init__(
         self,
@@ -93,12 +83,12 @@ class SageMakerBackend(Backend):
         self.project_root = Path(project_root)
         self.metric_names = list(metric_names)
         self.clients = clients or AwsClients(settings.region)
-        if poll_interval_s is None:
-            poll_interval_s = _seconds(self.POLL_INTERVAL_ENV, self.POLL_INTERVAL_S)
-        if metrics_interval_s is None:
-            metrics_interval_s = _seconds(self.METRICS_INTERVAL_ENV, self.METRICS_INTERVAL_S)
-        self.poll_interval_s = poll_interval_s
-        self.metrics_interval_s = metrics_interval_s
+        self.poll_interval_s = (
+            settings.poll_interval_s if poll_interval_s is None else poll_interval_s
+        )
+        self.metrics_interval_s = (
+            settings.metrics_interval_s if metrics_interval_s is None else metrics_interval_s
+        )
         self.collect_timeout_s = collect_timeout_s
         self.download_model = download_model
         self.layout = S3Layout(settings.bucket, settings.prefix)
@@ -111,14 +101,13 @@ class SageMakerBackend(Backend):
         Raises:
             SpecError: A setting is missing or invalid (``loclab validate`` says the same).
         """
-        from loclab.exceptions import SpecError
-        from loclab.spec.backend import resolve_sagemaker
+        from loclab.exceptions import Problem, SpecError
 
-        settings, problems = resolve_sagemaker(
-            exp.spec.backend, root=exp.root, source=exp.display_path
-        )
+        settings = exp.sagemaker
         if settings is None:
-            raise SpecError(problems)
+            raise SpecError(
+                [Problem(exp.display_path, "backend", "the SageMaker settings were not resolved")]
+            )
         metrics: list[str] = []
         if exp.spec.sweep is not None:
             metrics.append(exp.spec.sweep.metric)
@@ -353,20 +342,6 @@ class SageMakerBackend(Backend):
         handle = SageMakerJobHandle(self, run_dir, record)
         handle.described(found)
         return handle
-
-
-def _seconds(var: str, default: float) -> float:
-    """A non-negative number of seconds from ``$var``, else ``default``."""
-    text = os.environ.get(var, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"${var} must be a number of seconds, not {text!r}") from None
-    if value < 0:
-        raise ValueError(f"${var} must not be negative ({text})")
-    return value
 
 
 def _stage_locally(request: JobRequest, layout: JobLayout) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tarfile
 import time
@@ -14,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from loclab.aws.clients import error_code, error_message, is_throttling
 from loclab.aws.errors import AwsCallError
 from loclab.aws.s3 import join_uri
-from loclab.aws.training import LOG_GROUP, OFFLINE_MLFLOW_DIR
 from loclab.execution.backends.base import JobHandle
 from loclab.execution.backends.sagemaker._record import write_record
+from loclab.execution.backends.sagemaker._request import LOG_GROUP, OFFLINE_MLFLOW_DIR
 from loclab.execution.contract import METRICS_FILE, JobLayout
 from loclab.execution.entrypoint import EXIT_FAILED, EXIT_STOPPED, OFFLINE_MLFLOW_DB
 from loclab.execution.job import LOG_FILE, read_metrics
+from loclab.io import write_bytes
 
 if TYPE_CHECKING:
     from loclab.execution.backends.sagemaker._backend import SageMakerBackend
@@ -184,9 +184,7 @@ class SageMakerJobHandle(JobHandle):
         # Mirror the file into the run folder: JobResult.final_metrics() reads it there.
         layout = JobLayout(self.run_dir)
         layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        tmp = layout.metrics_file.with_suffix(".tmp")
-        tmp.write_bytes(body)
-        os.replace(tmp, layout.metrics_file)
+        write_bytes(layout.metrics_file, body)
         self._records = read_metrics(layout.metrics_file)
 
     # -- collect ------------------------------------------------------------------------------
@@ -413,6 +411,7 @@ def _summary(description: dict[str, Any]) -> dict[str, Any]:
         "FinalMetricDataList",
         "ModelArtifacts",
     )
-    return json.loads(
+    kept: dict[str, Any] = json.loads(
         json.dumps({k: description[k] for k in keep if k in description}, default=str)
     )
+    return kept

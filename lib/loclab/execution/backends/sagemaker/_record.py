@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from loclab.io import write_json
 
 __all__ = ["RECORD_FILE", "read_record", "write_record"]
 
@@ -26,6 +27,4 @@ def read_record(run_dir: Path) -> dict[str, Any] | None:
 
 def write_record(run_dir: Path, record: Mapping[str, Any]) -> None:
     """Replace ``sagemaker.json`` atomically (a crash never leaves half a file)."""
-    tmp = run_dir / (RECORD_FILE + ".tmp")
-    tmp.write_text(json.dumps(dict(record), indent=2, sort_keys=True, default=str))
-    os.replace(tmp, run_dir / RECORD_FILE)
+    write_json(run_dir / RECORD_FILE, dict(record))

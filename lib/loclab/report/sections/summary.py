@@ -26,6 +26,7 @@ from loclab.report.html import (
     table,
     tag,
 )
+from loclab.stats import CORRECTION_NAMES
 
 __all__ = [
     "executive_summary",
@@ -51,17 +52,9 @@ _TOC = [
 ]
 
 
-_CORRECTIONS = {
-    "holm": "Holm",
-    "bh": "Benjamini-Hochberg",
-    "bonferroni": "Bonferroni",
-    "none": "no correction",
-}
-
-
 def correction_name(key: Any) -> str:
-    """The display name of a multiple-comparison correction."""
-    return _CORRECTIONS.get(str(key), str(key or ""))
+    """The display name of a multiple-comparison correction (``loclab.stats``' table)."""
+    return CORRECTION_NAMES.get(str(key), str(key or ""))
 
 
 def _date(ts: float | None) -> str:

@@ -23,14 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loclab.aws.errors import RequestProblem
-from loclab.aws.s3 import BUCKET_NAME, join_uri
-from loclab.execution.entrypoint import OFFLINE_MLFLOW_ENV
+from loclab.aws.s3 import join_uri
 
 if TYPE_CHECKING:
-    from loclab.params import NotebookParameters
     from loclab.spec.backend import SageMakerSettings
-    from loclab.spec.model import Spec
 
 __all__ = [
     "CHECKPOINT_PATH",
@@ -38,15 +34,15 @@ __all__ = [
     "CONTAINER_ROOT",
     "LOG_GROUP",
     "MAX_JOB_NAME",
+    "OFFLINE_MLFLOW_PATH",
+    "OPERATION",
     "S3Layout",
     "build_training_job_request",
     "container_environment",
+    "job_tags",
     "metric_definitions",
-    "representative_request",
     "request_field",
     "training_job_name",
-    "training_job_rules",
-    "validate_training_job",
 ]
 
 OPERATION = "CreateTrainingJob"
@@ -63,11 +59,6 @@ OFFLINE_MLFLOW_DIR = ".mlflow"
 OFFLINE_MLFLOW_PATH = f"{CONTAINER_ROOT}/output/data/{OFFLINE_MLFLOW_DIR}"
 MAX_JOB_NAME = 63
 _NAME_OK = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-_ECR = re.compile(r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/.+")
-_IMAGE = re.compile(
-    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})"
-)
-
 #: Request paths → the spec field that sets them (for ``loclab validate`` messages).
 _FIELDS = (
     ("TrainingJobName", "name"),
@@ -135,7 +126,7 @@ class S3Layout:
     prefix: str = "loclab"
 
     @property
-    def root(self) -> str:  # noqa: D102
+    def root(self) -> str:
         return join_uri(f"s3://{self.bucket}", self.prefix)
 
     def code(self, digest: str) -> str:
@@ -169,7 +160,7 @@ class S3Layout:
 
 def metric_definitions(names: Iterable[str]) -> list[dict[str, str]]:
     """``MetricDefinitions`` for the ``[loclab-metric]`` lines, one per distinct name."""
-    from loclab.runtime import metric_regex
+    from loclab.execution.contract import metric_regex
 
     seen: list[str] = []
     for name in names:
@@ -293,267 +284,6 @@ def _channel(name: str, uri: str) -> dict[str, Any]:
         },
         "InputMode": "File",
     }
-
-
-def training_job_rules(
-    request: Mapping[str, Any], *, region: str | None = None
-) -> list[RequestProblem]:
-    """Cross-field rules of ``CreateTrainingJob`` that the service model cannot express.
-
-    Args:
-        request: The request.
-        region: The region the job is sent to (checks the image's ECR region).
-    """
-    out: list[RequestProblem] = []
-    stopping = request.get("StoppingCondition") or {}
-    resources = request.get("ResourceConfig") or {}
-    spot = bool(request.get("EnableManagedSpotTraining"))
-    runtime = stopping.get("MaxRuntimeInSeconds")
-    wait = stopping.get("MaxWaitTimeInSeconds")
-    where = "StoppingCondition.MaxWaitTimeInSeconds"
-    if spot and wait is None:
-        out.append(
-            RequestProblem(
-                where,
-                "is required with managed spot training",
-                "set it longer than MaxRuntimeInSeconds: it covers waiting for spot capacity "
-                "plus the run",
-            )
-        )
-    elif spot and isinstance(wait, int) and isinstance(runtime, int) and wait <= runtime:
-        out.append(
-            RequestProblem(
-                where,
-                f"is {wait} s; with managed spot training it must be longer than "
-                f"MaxRuntimeInSeconds ({runtime} s)",
-                "it covers waiting for spot capacity plus the run",
-            )
-        )
-    elif not spot and wait is not None:
-        out.append(RequestProblem(where, "is only allowed with managed spot training"))
-    if spot and resources.get("KeepAlivePeriodInSeconds"):
-        out.append(
-            RequestProblem(
-                "ResourceConfig.KeepAlivePeriodInSeconds",
-                "warm pools cannot be used with managed spot training",
-                "set keep_alive to 0 or spot to false",
-            )
-        )
-    for key, what in (("InstanceCount", "instance"), ("VolumeSizeInGB", "GB of storage")):
-        value = resources.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-            out.append(
-                RequestProblem(
-                    f"ResourceConfig.{key}", f"is {value}; a job needs at least 1 {what}"
-                )
-            )
-    out.extend(_s3_rules(request))
-    out.extend(_tag_rules(request.get("Tags") or []))
-    out.extend(_metric_rules(request.get("AlgorithmSpecification") or {}))
-    image = (request.get("AlgorithmSpecification") or {}).get("TrainingImage")
-    if isinstance(image, str):
-        out.extend(_image_rules(image, region))
-    return out
-
-
-def _s3_rules(request: Mapping[str, Any]) -> list[RequestProblem]:
-    out: list[RequestProblem] = []
-    uris: list[tuple[str, Any]] = [
-        (
-            "OutputDataConfig.S3OutputPath",
-            (request.get("OutputDataConfig") or {}).get("S3OutputPath"),
-        ),
-        ("CheckpointConfig.S3Uri", (request.get("CheckpointConfig") or {}).get("S3Uri")),
-    ]
-    names: list[str] = []
-    for i, channel in enumerate(request.get("InputDataConfig") or []):
-        if not isinstance(channel, Mapping):
-            continue
-        source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
-        uris.append((f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri", source.get("S3Uri")))
-        name = channel.get("ChannelName")
-        if name in names:
-            out.append(
-                RequestProblem(f"InputDataConfig[{i}].ChannelName", f"'{name}' appears twice")
-            )
-        names.append(str(name))
-    for path, uri in uris:
-        if not isinstance(uri, str):
-            continue
-        if not uri.startswith("s3://"):
-            # The model's pattern reports anything else; https:// passes it but loclab's
-            # staging and SageMaker's checkpoint sync want s3://.
-            if uri.startswith("https://"):
-                out.append(RequestProblem(path, f"'{uri}' is not an s3:// URI"))
-            continue
-        bucket = uri[5:].partition("/")[0]
-        if not BUCKET_NAME.fullmatch(bucket):
-            out.append(
-                RequestProblem(
-                    path,
-                    f"'{bucket}' is not a valid S3 bucket name",
-                    "3 to 63 lower-case letters, digits, dots and hyphens",
-                )
-            )
-    return out
-
-
-def _tag_rules(tags: list[Any]) -> list[RequestProblem]:
-    out: list[RequestProblem] = []
-    seen: set[str] = set()
-    for i, tag in enumerate(tags):
-        key = tag.get("Key") if isinstance(tag, Mapping) else None
-        if not isinstance(key, str):
-            continue
-        if key.lower().startswith("aws:"):
-            out.append(RequestProblem(f"Tags[{i}].Key", f"'{key}': the aws: prefix is reserved"))
-        if key in seen:
-            out.append(RequestProblem(f"Tags[{i}].Key", f"'{key}' appears twice"))
-        seen.add(key)
-    return out
-
-
-def _metric_rules(algorithm: Mapping[str, Any]) -> list[RequestProblem]:
-    out: list[RequestProblem] = []
-    seen: set[str] = set()
-    for i, item in enumerate(algorithm.get("MetricDefinitions") or []):
-        if not isinstance(item, Mapping):
-            continue
-        name, pattern = item.get("Name"), item.get("Regex")
-        where = f"AlgorithmSpecification.MetricDefinitions[{i}]"
-        if name in seen:
-            out.append(RequestProblem(f"{where}.Name", f"'{name}' appears twice"))
-        seen.add(str(name))
-        if not isinstance(pattern, str):
-            continue
-        try:
-            groups = re.compile(pattern).groups
-        except re.error as err:
-            out.append(RequestProblem(f"{where}.Regex", f"does not compile: {err}"))
-            continue
-        if groups != 1:
-            out.append(
-                RequestProblem(
-                    f"{where}.Regex",
-                    f"has {groups} capture groups; it needs exactly one (the value)",
-                )
-            )
-    return out
-
-
-def _image_rules(image: str, region: str | None) -> list[RequestProblem]:
-    where = "AlgorithmSpecification.TrainingImage"
-    if not image:
-        return [RequestProblem(where, "must not be empty", "build and push the Dockerfile")]
-    ecr = _ECR.fullmatch(image)
-    if ecr is None and not _IMAGE.fullmatch(image):
-        return [
-            RequestProblem(
-                where,
-                f"'{image}' is not an image URI",
-                "expected e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/loclab:0.1.0",
-            )
-        ]
-    if ecr is not None and region and ecr.group(2) != region:
-        return [
-            RequestProblem(
-                where,
-                f"the image is in {ecr.group(2)} but the job runs in {region}",
-                "push the image to ECR in the job's region",
-            )
-        ]
-    return []
-
-
-def validate_training_job(
-    request: Mapping[str, Any], *, region: str | None = None
-) -> list[RequestProblem]:
-    """Every problem of a ``CreateTrainingJob`` request: model constraints, then the rules."""
-    from loclab.aws.validate import validate_request
-
-    return [*validate_request(OPERATION, request), *training_job_rules(request, region=region)]
-
-
-def representative_request(
-    spec: Spec,
-    notebook: NotebookParameters,
-    params: Mapping[str, Any],
-    settings: SageMakerSettings,
-) -> dict[str, Any]:
-    """The request of the experiment's most demanding job, for offline validation.
-
-    It has the longest job name the experiment produces, every hyperparameter any of its jobs
-    may set (each with its longest value), the spec's channels and metrics, and placeholder
-    digests of realistic length. Nothing is uploaded or sent.
-    """
-    from loclab.params import encode_value
-
-    names = [f"{spec.name}-run"]
-    options: dict[str, list[Any]] = {k: [v] for k, v in params.items()}
-    metrics: list[str] = []
-    tags = {"loclab.system": "x" * 8}
-    if spec.compare is not None:
-        metrics += spec.compare.metrics
-        for system, cfg in spec.compare.systems.items():
-            for key, value in cfg.params.items():
-                options.setdefault(key, []).append(value)
-            if "seed" in notebook:
-                options.setdefault("seed", []).extend(spec.compare.seeds)
-            names += [f"{spec.name}-{system}-s{seed}" for seed in spec.compare.seeds]
-    if spec.sweep is not None:
-        from loclab.spec.sweep import grid_values
-
-        metrics.insert(0, spec.sweep.metric)
-        # A trial's job: <experiment>-t<number>-a<attempt>, tagged as the sweep driver does.
-        trial = str(max(spec.sweep.n_trials - 1, 0))
-        names.append(f"{spec.name}-t{trial}-a9")
-        tags.update(
-            {
-                "loclab.stage": "sweep",
-                "loclab.trial": trial,
-                "loclab.attempt": "9",
-                "loclab.requeued_from": trial,
-                "optuna.study": spec.name,
-            }
-        )
-        for key, value in spec.sweep.params.items():
-            options.setdefault(key, []).append(value)
-        for key, entry in spec.sweep.space.items():
-            values = grid_values(entry) if entry.is_finite else [entry.low, entry.high]
-            if entry.type == "int":
-                values = [int(v) for v in values if v is not None]
-            options.setdefault(key, []).extend(values)
-    hyper: dict[str, str] = {}
-    for key, values in options.items():
-        if key not in notebook:
-            continue
-        texts = [encode_value(v, notebook[key].type) for v in values]
-        hyper[key] = max(texts, key=len)
-    name = max(names, key=len)
-    digest = "0" * 16
-    layout = S3Layout(settings.bucket, settings.prefix)
-    extra = dict(settings.environment)
-    if settings.mlflow_tracking_uri:
-        extra.update(MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri, MLFLOW_RUN_ID="0" * 32)
-    else:
-        extra[OFFLINE_MLFLOW_ENV] = OFFLINE_MLFLOW_PATH
-    env = container_environment(
-        notebook.path.name,
-        code_dirs=settings.code_dirs,
-        region=settings.region,
-        extra=extra,
-    )
-    return build_training_job_request(
-        settings,
-        job_name=training_job_name(name),
-        experiment=spec.name,
-        hyperparameters=hyper,
-        code_uri=layout.code(digest),
-        channel_uris={ch: layout.channel(ch, digest) for ch in spec.channels},
-        environment=env,
-        metric_names=metrics,
-        tags=job_tags(spec.name, name, tags),
-    )
 
 
 def job_tags(experiment: str, job: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -127,7 +127,7 @@ def provenance_footer(ctx: ReportContext) -> Html:
         parts.append(
             table([name for name, _ in versions], [[v for _, v in versions]], class_="versions")
         )
-    jobs = (ctx.comparison or {}).get("jobs") or ctx.job_list
+    jobs = ctx.job_list
     if jobs:
         parts.append(tag("h3", "Jobs and their MLflow runs"))
         parts.append(

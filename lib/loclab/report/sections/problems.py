@@ -1,14 +1,13 @@
 """What went wrong: failed and pruned trials, failed jobs, their reasons and saved notebooks.
 
-A failed job's notebook is saved as far as it ran; the report links to a scrubbed copy kept
-beside the report (so the link survives publishing), or names the file when no copy is made.
+A failed job's notebook is saved as far as it ran; the stage that recorded the job kept a
+scrubbed copy with the records, and the report links to a copy of it kept beside the report
+(so the link survives publishing), or names the job's notebook when no copy was kept.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-from pathlib import Path
 from typing import Any
 
 from loclab.report.context import ReportContext
@@ -16,43 +15,35 @@ from loclab.report.html import Html, esc, note, section, table, tag
 
 __all__ = ["attach_notebook", "what_went_wrong"]
 
-#: Notebooks larger than this are named, not copied next to the report.
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 _MAX_REASON = 600
 
 
-def attach_notebook(ctx: ReportContext, name: str, path: str | None) -> Html:
-    """A link to a scrubbed copy of a job's executed notebook (or its path, or a dash)."""
-    if not path:
-        return Html("–")
-    source = Path(path)
-    if not source.exists():
-        return tag("span", "not saved", class_="muted")
-    if ctx.attachments is None or source.stat().st_size > MAX_ATTACHMENT_BYTES:
-        return tag("code", str(source), class_="path")
-    from loclab.security import scrub_notebook_file
+def attach_notebook(ctx: ReportContext, name: str, copy: str | None, original: str | None) -> Html:
+    """A link to the kept copy of a job's executed notebook (or its path, or a dash).
 
+    Args:
+        ctx: The report's context.
+        name: The job's name.
+        copy: The record's ``notebook_copy`` (relative to the records folder).
+        original: The notebook in the job's run folder (named, never opened).
+    """
+    kept = ctx.notebook_copy(copy)
+    if kept is None:
+        if not original:
+            return Html("–")
+        return tag("code", str(original), class_="path")
+    if ctx.attachments is None:
+        return tag("code", str(kept), class_="path")
     ctx.attachments.mkdir(parents=True, exist_ok=True)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "job"
     target = ctx.attachments / f"{safe}.ipynb"
-    shutil.copyfile(source, target)
-    scrub_notebook_file(target)
+    shutil.copyfile(kept, target)
     href = (
         f"{ctx.attachments_href.rstrip('/')}/{target.name}"
         if ctx.attachments_href
         else (target.as_uri())
     )
     return tag("a", "saved notebook", href=href, download=target.name)
-
-
-def _status_failure(run_dir: str | None) -> str | None:
-    if not run_dir:
-        return None
-    path = Path(run_dir) / "status.json"
-    try:
-        return json.loads(path.read_text()).get("failure") if path.exists() else None
-    except (OSError, ValueError):
-        return None
 
 
 def _reason(text: str | None) -> Html:
@@ -77,7 +68,7 @@ def what_went_wrong(ctx: ReportContext) -> Html:
             continue
         name = t.get("job") or f"trial {t.get('number')}"
         seen.add(name)
-        detail = t.get("failure") or _status_failure(t.get("run_dir"))
+        detail = t.get("failure")
         if state == "PRUNED":
             step = t.get("last_step")
             plain = (
@@ -97,16 +88,13 @@ def what_went_wrong(ctx: ReportContext) -> Html:
             plain += f" It re-ran trial {t['requeued_from']} after a crash."
         notebook = None
         if t.get("run_dir"):
-            notebook = str(Path(t["run_dir"]) / "output" / "data" / "executed.ipynb")
+            notebook = f"{t['run_dir']}/output/data/executed.ipynb"
         rows.append([
             f"sweep trial {t.get('number')}", what,
             Html(tag("p", plain) + (_reason(detail) if detail else "")),
-            attach_notebook(ctx, name, notebook),
+            attach_notebook(ctx, name, t.get("notebook_copy"), notebook),
         ])  # fmt: skip
     jobs = list(ctx.job_list)
-    for j in (ctx.comparison or {}).get("missing_jobs") or []:
-        if j.get("name") not in {x.get("name") for x in jobs}:
-            jobs.append(j)
     for j in jobs:
         if j.get("state") == "COMPLETED" or j.get("name") in seen:
             continue
@@ -115,7 +103,7 @@ def what_went_wrong(ctx: ReportContext) -> Html:
             f"job {j['name']}", str(j.get("state", "")).lower(),
             Html(tag("p", "The job did not complete; it is left out of the statistics.")
                  + _reason(j.get("failure"))),
-            attach_notebook(ctx, j["name"], j.get("executed_notebook")),
+            attach_notebook(ctx, j["name"], j.get("notebook_copy"), j.get("executed_notebook")),
         ])  # fmt: skip
     if not rows:
         n_jobs = len(ctx.job_list)

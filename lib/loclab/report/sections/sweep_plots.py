@@ -1,22 +1,19 @@
 """The sweep: optimization history, parameter importances and parallel coordinates.
 
-The trials come from the Optuna study (its journal file in the state folder, or its database);
-when the study cannot be opened (another machine, a database that is down) they are rebuilt
-from the stored ``sweep.json``, and importances from that copy.
+Everything comes from the sweep record: its trial table (states, values, parameters,
+intermediate values) and the importances the sweep stage computed from the study.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from pathlib import Path
 from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, digits_for, esc, figure, fmt_num, note, table, tag
 from loclab.report.style import PALETTE, figure_style, new_figure, short
 
-__all__ = ["load_trials", "sweep_section"]
+__all__ = ["sweep_section", "trial_rows"]
 
 _STATE_STYLE = {
     "COMPLETE": ("o", PALETTE["blue"], "completed"),
@@ -25,68 +22,21 @@ _STATE_STYLE = {
 }
 
 
-def load_trials(ctx: ReportContext) -> tuple[Any | None, str]:
-    """The sweep's Optuna study, and where it was read from (None, reason when unreadable)."""
-    sweep = ctx.sweep or {}
-    try:
-        import optuna
+def trial_rows(ctx: ReportContext) -> list[dict[str, Any]]:
+    """One row per trial: number, state, value, params, intermediate values.
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        name = sweep.get("study_name") or ctx.experiment
-        if sweep.get("storage_kind", "journal") == "journal":
-            from loclab.sweep.storage import journal_path
-
-            candidates = [journal_path(ctx.state, ctx.experiment)]
-            if sweep.get("storage"):
-                candidates.append(Path(sweep["storage"]))
-            path = next((p for p in candidates if p.exists()), None)
-            if path is None:
-                return None, "the study's journal file is not in the state folder"
-            from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-            storage: Any = JournalStorage(JournalFileBackend(str(path)))
-            where = str(path)
-        else:
-            return None, "the study is in a database; the stored trial table is used"
-        return optuna.load_study(study_name=name, storage=storage), where
-    except Exception as err:  # a report shows what it can
-        return None, f"the study could not be opened ({type(err).__name__}: {err})"
-
-
-def _trial_rows(ctx: ReportContext, study: Any | None) -> list[dict[str, Any]]:
-    """One row per trial: number, state, value, params, intermediate values."""
-    if study is not None:
-        out = []
-        for t in study.get_trials(deepcopy=False):
-            value = t.value if t.values is not None else None
-            if t.state.name == "PRUNED" and value is None and t.intermediate_values:
-                value = t.intermediate_values[max(t.intermediate_values)]
-            out.append({
-                "number": t.number, "state": t.state.name, "value": value,
-                "params": dict(t.params), "intermediate": dict(t.intermediate_values),
-            })  # fmt: skip
-        return out
+    A pruned trial's value is its last reported (intermediate) value.
+    """
     rows = []
-    for t in (ctx.sweep or {}).get("trials") or []:
-        rows.append({**t, "intermediate": {}})
+    for t in ctx.sweep_record.trials if ctx.sweep_record else []:
+        value = t.value
+        if t.state == "PRUNED" and value is None and t.intermediate:
+            value = t.intermediate[max(t.intermediate)]
+        rows.append({
+            "number": t.number, "state": t.state, "value": value,
+            "params": dict(t.params), "intermediate": dict(t.intermediate),
+        })  # fmt: skip
     return rows
-
-
-def _importances(study: Any | None, ctx: ReportContext) -> tuple[dict[str, float] | None, str]:
-    if study is None:
-        return None, "the study could not be opened"
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    if len(complete) < 2:
-        return None, "fewer than two trials completed"
-    try:
-        import optuna
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = optuna.importance.get_param_importances(study)
-        return dict(found), "fANOVA (Optuna's default evaluator) over the completed trials"
-    except Exception as err:
-        return None, f"{type(err).__name__}: {err}"
 
 
 def sweep_section(ctx: ReportContext) -> Html:
@@ -95,8 +45,7 @@ def sweep_section(ctx: ReportContext) -> Html:
     sweep = ctx.sweep
     if not sweep:
         return Html(head + note("Left out: this experiment has no sweep.", "omitted"))
-    study, where = load_trials(ctx)
-    rows = _trial_rows(ctx, study)
+    rows = trial_rows(ctx)
     metric = sweep.get("metric", "objective")
     maximize = sweep.get("direction", "maximize") == "maximize"
     counts = sweep.get("counts") or {}
@@ -116,8 +65,6 @@ def sweep_section(ctx: ReportContext) -> Html:
         trial = sweep.get("best_number")
         lead += f" Best {metric}: {fmt_num(best, digits)} (trial {trial}; {params})."
     parts.append(tag("p", lead))
-    if study is None:
-        parts.append(note(f"Trials from sweep.json: {where}.", "warn"))
     top = sweep.get("top_k") or []
     if top:
         names = sorted({k for row in top for k in row.get("params", {})})
@@ -129,7 +76,9 @@ def sweep_section(ctx: ReportContext) -> Html:
             "with several seeds when a system is taken from the sweep).",
         ))  # fmt: skip
     parts.append(_history(rows, metric, maximize, digits))
-    importances, how = _importances(study, ctx)
+    record = ctx.sweep_record
+    importances = record.importances if record else None
+    how = record.importances_note if record else ""
     parts.append(_importance_plot(importances, how))
     parts.append(_parallel(rows, metric, maximize, ctx))
     return Html("".join(esc(p) for p in parts))

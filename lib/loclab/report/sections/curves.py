@@ -1,105 +1,45 @@
 """Learning curves: per-epoch metrics of the comparison's jobs and the sweep's trials.
 
-They are read from MLflow (each job's run); a job whose run cannot be read falls back on the
-per-epoch metrics it wrote itself (``checkpoints/metrics.jsonl`` in its run folder).
+They come from the records: each job's per-epoch metrics (its ``metrics.jsonl``, kept in the
+jobs record) and each trial's intermediate values of the sweep metric (the sweep record).
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, figure, note, tag
 from loclab.report.style import PALETTE, figure_style, new_figure, short, system_colours
 
-__all__ = ["learning_curves", "read_histories"]
+__all__ = ["job_histories", "learning_curves", "trial_histories"]
 
 Curve = list[tuple[float, float]]
 _MAX_PANELS = 3
 
 
-def _client(ctx: ReportContext) -> Any | None:
-    from loclab.tracking import default_tracking_uri
-
-    uri = ctx.tracking_uri or default_tracking_uri(ctx.state)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        return None  # opening it would create an empty store
-    try:
-        from mlflow.tracking import MlflowClient
-
-        return MlflowClient(tracking_uri=uri)
-    except Exception:
-        return None
-
-
-def _from_mlflow(client: Any, run_id: str) -> dict[str, Curve]:
-    run = client.get_run(run_id)
-    keys = list(run.data.metrics)
-    epochs: dict[int, float] = {}
-    if "epoch" in keys:
-        for m in client.get_metric_history(run_id, "epoch"):
-            epochs[m.step] = m.value
-    out: dict[str, Curve] = {}
-    for key in keys:
-        if key == "epoch":
-            continue
-        history = client.get_metric_history(run_id, key)
-        if len(history) < 2:
-            continue
-        points = []
-        for i, m in enumerate(sorted(history, key=lambda m: (m.step, m.timestamp))):
-            x = epochs[m.step] + 1 if m.step in epochs else float(i + 1)
-            if math.isfinite(m.value):
-                points.append((x, m.value))
-        out[key] = points
+def job_histories(ctx: ReportContext) -> dict[str, dict[str, Curve]]:
+    """Per-epoch metric curves of each job of the run (by job name), two points or more."""
+    out: dict[str, dict[str, Curve]] = {}
+    for job in ctx.run.jobs if ctx.run else []:
+        curves: dict[str, Curve] = {}
+        for epoch in job.epochs:
+            for key, value in epoch.metrics.items():
+                curves.setdefault(key, []).append((float(epoch.step) + 1, value))
+        curves = {k: v for k, v in curves.items() if len(v) >= 2 and k != "epoch"}
+        if curves:
+            out[job.name] = curves
     return out
 
 
-def _from_run_dir(run_dir: str | None) -> dict[str, Curve]:
-    if not run_dir:
-        return {}
-    from loclab.execution.contract import JobLayout
-
-    path = JobLayout(Path(run_dir)).metrics_file
-    if not path.exists():
-        return {}
-    out: dict[str, Curve] = defaultdict(list)
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        step = record.get("step")
-        for key, value in (record.get("metrics") or {}).items():
-            if isinstance(value, int | float) and math.isfinite(value) and step is not None:
-                out[key].append((float(step) + 1, float(value)))
-    return {k: v for k, v in out.items() if len(v) >= 2}
-
-
-def read_histories(ctx: ReportContext, runs: list[dict[str, Any]]) -> dict[str, dict[str, Curve]]:
-    """Per-epoch metric curves of each run (by job name), from MLflow or the run folder.
-
-    Args:
-        ctx: The report's context (state folder, tracking URI).
-        runs: ``{"name", "mlflow_run_id", "run_dir"}`` of each job or trial.
-    """
-    client = _client(ctx)
+def trial_histories(ctx: ReportContext) -> dict[str, dict[str, Curve]]:
+    """The sweep metric's intermediate values of each trial (by trial name), two or more."""
+    sweep = ctx.sweep_record
     out: dict[str, dict[str, Curve]] = {}
-    for run in runs:
-        curves: dict[str, Curve] = {}
-        if client is not None and run.get("mlflow_run_id"):
-            try:
-                curves = _from_mlflow(client, run["mlflow_run_id"])
-            except Exception:
-                curves = {}
-        if not curves:
-            curves = _from_run_dir(run.get("run_dir"))
-        if curves:
-            out[run["name"]] = curves
+    for t in sweep.trials if sweep else []:
+        points = [(float(step) + 1, v) for step, v in sorted(t.intermediate.items())]
+        if len(points) >= 2:
+            out[t.job or f"trial {t.number}"] = {sweep.metric: points}  # type: ignore[union-attr]
     return out
 
 
@@ -124,17 +64,17 @@ def learning_curves(ctx: ReportContext) -> Html:
     parts = [head]
     comp_jobs = [
         {**j, "system": j.get("system") or (j.get("tags") or {}).get("loclab.system")}
-        for j in ((ctx.comparison or {}).get("jobs") or ctx.job_list)
+        for j in ctx.job_list
     ]
     trials = [
         {"name": t.get("job") or f"trial {t['number']}", **t}
         for t in (ctx.sweep or {}).get("trials") or []
     ]
     sweep_metric = (ctx.sweep or {}).get("metric")
-    jobs_hist = read_histories(ctx, comp_jobs)
+    jobs_hist = job_histories(ctx)
     if jobs_hist:
         parts.append(_jobs_figure(ctx, comp_jobs, jobs_hist, sweep_metric))
-    trial_hist = read_histories(ctx, trials) if trials else {}
+    trial_hist = trial_histories(ctx) if trials else {}
     if trial_hist and sweep_metric:
         parts.append(_trials_figure(trials, trial_hist, sweep_metric))
     if len(parts) == 1:
@@ -197,8 +137,8 @@ def _jobs_figure(
             "per training run, coloured by system."
         )
         caption = (
-            "Learning curves of the compared systems: one line per training run (seed), read "
-            "from each job's MLflow run. Validation metrics are measured on held-out data after "
+            "Learning curves of the compared systems: one line per training run (seed), as "
+            "each job reported them. Validation metrics are measured on held-out data after "
             "each epoch."
         )
         return figure(fig, alt, caption)

@@ -14,6 +14,7 @@ from typing import Any
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, digits_for, esc, figure, fmt_ci, fmt_num, join, note, tag
+from loclab.report.sections.summary import correction_name
 from loclab.report.style import (
     LABEL_COLOURS,
     PALETTE,
@@ -22,7 +23,6 @@ from loclab.report.style import (
     short,
     system_colours,
 )
-from loclab.report.summary import correction_name
 
 __all__ = ["breakdown_plots", "effect_plot", "ranking_diagram", "system_scores"]
 

@@ -1,0 +1,120 @@
+"""Execute a notebook with Papermill: the one place loclab starts a kernel on a notebook.
+
+The job entry point, the report renderer and the tutorials' test all run notebooks through
+:func:`execute_notebook`, so kernel, logging and failure handling are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loclab.exceptions import LoclabError
+
+__all__ = ["CellError", "execute_notebook"]
+
+#: The kernel every loclab notebook runs on.
+KERNEL = "python3"
+
+
+class CellError(LoclabError):
+    """A cell raised: which one, and what.
+
+    Attributes:
+        cell_index: 0-based index of the cell in the notebook.
+        exec_count: Its execution count (``In [n]``).
+        ename: The exception's class name.
+        evalue: Its message.
+        traceback: The formatted traceback lines (ANSI colours removed).
+    """
+
+    def __init__(
+        self,
+        cell_index: int | None,
+        exec_count: int | None,
+        ename: str,
+        evalue: str,
+        traceback: list[str],
+    ) -> None:
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+        super().__init__(f"{self.where} raised {ename}: {evalue}".strip())
+
+    @property
+    def where(self) -> str:
+        """``cell 3 (In [2])``, or ``a cell`` when unknown."""
+        where = f"cell {self.cell_index}" if self.cell_index is not None else "a cell"
+        if self.exec_count is not None:
+            where += f" (In [{self.exec_count}])"
+        return where
+
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path,
+    cell_timeout: float | None = None,
+    stream: bool = False,
+    autosave: bool = False,
+    quiet_kernel: bool = False,
+) -> None:
+    """Run ``notebook`` top to bottom with ``parameters`` injected; write it to ``output``.
+
+    Args:
+        notebook: The notebook (its ``parameters`` cell is overridden).
+        output: Where the executed notebook goes (also as far as it ran, on failure).
+        parameters: Values for the parameters cell.
+        cwd: The kernel's working folder.
+        cell_timeout: Seconds a single cell may run (None: no limit).
+        stream: Echo the cells' output on this process's stdout/stderr (a job's log).
+        autosave: Save the notebook after every cell (a job's partial notebook survives a
+            dead kernel) and shut the kernel down at once at the end.
+        quiet_kernel: Keep the kernel's start-up warnings out of this process's output.
+
+    Raises:
+        CellError: A cell raised.
+        Exception: Whatever else the engine raises (a dead kernel, a timeout).
+    """
+    from loclab._imports import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    options: dict[str, Any] = {}
+    if stream:
+        options.update(stdout_file=sys.stdout, stderr_file=sys.stderr)
+    if autosave:
+        options.update(
+            request_save_on_cell_execute=True, autosave_cell_every=10, shutdown_kernel="immediate"
+        )
+    if cell_timeout is not None:
+        options["execution_timeout"] = cell_timeout
+    if quiet_kernel:
+        options["extra_arguments"] = ["--log-level=ERROR"]
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=dict(parameters or {}),
+            kernel_name=KERNEL,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(cwd),
+            **options,
+        )
+    except PapermillExecutionError as err:
+        raise CellError(
+            getattr(err, "cell_index", None),
+            getattr(err, "exec_count", None),
+            str(err.ename),
+            str(err.evalue),
+            list(err.traceback or []),
+        ) from err

@@ -1,0 +1,188 @@
+"""Where an experiment's records live, and the one reader and one atomic writer of each.
+
+``<state>/results/<experiment>/``::
+
+    jobs.json          JobsRecord: the latest run, its spec as run and its job stage
+    sweep.json         SweepRecord: the study's trials and winners
+    comparison.json    ComparisonRecord: tests, verdicts, breakdowns, ranking
+    comparison.txt     the verdict table as printed
+    notebooks/         scrubbed copies of the notebooks of jobs and trials that did not complete
+    report-failed.ipynb  the report notebook as far as it ran, when rendering failed
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from loclab.exceptions import LoclabError
+from loclab.io import read_json, write_text
+from loclab.paths import StateDir
+from loclab.results._base import Record
+from loclab.results._comparison import ComparisonRecord
+from loclab.results._jobs import JobsRecord
+from loclab.results._sweep import SweepRecord
+
+__all__ = [
+    "COMPARISON_FILE",
+    "JOBS_FILE",
+    "NOTEBOOKS_DIR",
+    "SWEEP_FILE",
+    "TABLE_FILE",
+    "ExperimentResults",
+    "RecordError",
+]
+
+JOBS_FILE = "jobs.json"
+SWEEP_FILE = "sweep.json"
+COMPARISON_FILE = "comparison.json"
+TABLE_FILE = "comparison.txt"
+NOTEBOOKS_DIR = "notebooks"
+REPORT_FAILED_FILE = "report-failed.ipynb"
+#: Notebooks larger than this are not copied (the record names the original).
+MAX_NOTEBOOK_COPY_BYTES = 10 * 1024 * 1024
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordError(LoclabError):
+    """A stored record cannot be read: damaged, or written by another version of loclab."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ExperimentResults:
+    """The records of one experiment.
+
+    Attributes:
+        state: The state folder.
+        experiment: The experiment's name.
+    """
+
+    state: StateDir
+    experiment: str
+
+    @property
+    def folder(self) -> Path:
+        """``<state>/results/<experiment>``."""
+        return self.state.results(self.experiment)
+
+    @property
+    def jobs_file(self) -> Path:
+        return self.folder / JOBS_FILE
+
+    @property
+    def sweep_file(self) -> Path:
+        return self.folder / SWEEP_FILE
+
+    @property
+    def comparison_file(self) -> Path:
+        return self.folder / COMPARISON_FILE
+
+    @property
+    def table_file(self) -> Path:
+        return self.folder / TABLE_FILE
+
+    @property
+    def report_failed_file(self) -> Path:
+        return self.folder / REPORT_FAILED_FILE
+
+    def exists(self) -> bool:
+        """True when any record is stored."""
+        return any(p.exists() for p in (self.jobs_file, self.sweep_file, self.comparison_file))
+
+    # -- readers ------------------------------------------------------------------------------
+
+    def read_jobs(self) -> JobsRecord | None:
+        """The jobs record, None when there is none.
+
+        Raises:
+            RecordError: It is damaged or from another version of loclab.
+        """
+        return _read(self.jobs_file, JobsRecord)
+
+    def read_sweep(self) -> SweepRecord | None:
+        """The sweep record, None when there is none (see :meth:`read_jobs`)."""
+        return _read(self.sweep_file, SweepRecord)
+
+    def read_comparison(self) -> ComparisonRecord | None:
+        """The comparison record, None when there is none (see :meth:`read_jobs`)."""
+        return _read(self.comparison_file, ComparisonRecord)
+
+    # -- writers ------------------------------------------------------------------------------
+
+    def write_jobs(self, record: JobsRecord) -> Path:
+        """Store the jobs record atomically; return its path."""
+        return _write(self.jobs_file, record)
+
+    def write_sweep(self, record: SweepRecord) -> Path:
+        """Store the sweep record atomically; return its path."""
+        return _write(self.sweep_file, record)
+
+    def write_comparison(self, record: ComparisonRecord, table: str | None = None) -> Path:
+        """Store the comparison record (and its printed table) atomically; return its path."""
+        if table is not None:
+            write_text(self.table_file, table)
+        return _write(self.comparison_file, record)
+
+    def keep_notebook(self, name: str, source: Path) -> str | None:
+        """Keep a scrubbed copy of a job's executed notebook with the records.
+
+        Args:
+            name: The job's name (the copy's file name).
+            source: The executed notebook.
+
+        Returns:
+            The copy's path relative to the results folder, or None when there is nothing
+            to copy (no notebook, or one too large).
+        """
+        from loclab.security import scrub_notebook_file
+
+        if not source.is_file() or source.stat().st_size > MAX_NOTEBOOK_COPY_BYTES:
+            return None
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "job"
+        target = self.folder / NOTEBOOKS_DIR / f"{safe}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(source, tmp)
+        scrub_notebook_file(tmp)
+        tmp.replace(target)
+        return f"{NOTEBOOKS_DIR}/{target.name}"
+
+
+def _read(path: Path, model: type[R]) -> R | None:
+    if not path.exists():
+        return None
+    again = "run the experiment again (loclab run SPEC) to rewrite it"
+    try:
+        data = read_json(path)
+    except (OSError, ValueError) as err:
+        raise RecordError(f"{path}: damaged ({_first_line(err)}); {again}") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path}: damaged (not a JSON object); {again}")
+    found = data.get("schema")
+    if found != model.SCHEMA:
+        raise RecordError(
+            f"{path}: written by another version of loclab (schema {found or 'none'}; this "
+            f"version reads {model.SCHEMA}); {again}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RecordError(f"{path}: damaged ({where}: {first['msg']}); {again}") from None
+
+
+def _write(path: Path, record: Record) -> Path:
+    return write_text(path, record.model_dump_json(by_alias=True, indent=2) + "\n")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

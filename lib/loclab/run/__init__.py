@@ -1,0 +1,12 @@
+"""Running experiments: load and check a spec completely, then run its stages in order.
+
+:func:`prepare_experiment` is what every command that runs or validates calls first: the spec
+checked against its notebook and the command line, and (``backend: sagemaker``) every request
+the experiment can send validated offline; :func:`run_experiment` then runs the stages (sweep,
+jobs, analysis, report), each handing the next a typed record (:mod:`loclab.results`).
+"""
+
+from loclab.run.pipeline import log_report, run_experiment, write_report
+from loclab.run.prepare import prepare_experiment
+
+__all__ = ["log_report", "prepare_experiment", "run_experiment", "write_report"]

@@ -1,0 +1,42 @@
+"""Load a spec and check everything that can be checked before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from loclab.exceptions import SpecError
+from loclab.spec import Experiment, load_experiment
+
+__all__ = ["prepare_experiment"]
+
+
+def prepare_experiment(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str],
+) -> Experiment:
+    """The experiment of a spec file, checked completely; nothing is run or written.
+
+    The spec is checked against its notebook and the command line
+    (:func:`loclab.spec.load_experiment`); with ``backend: sagemaker`` every request the
+    experiment can send is built by the real planners and validated offline against
+    botocore's service model.
+
+    Args:
+        path: The spec file.
+        overrides: ``name=value`` items from ``-p``.
+        environ: The environment the command was started with.
+
+    Raises:
+        SpecError: Everything wrong, one problem per line.
+    """
+    exp = load_experiment(path, overrides, environ=environ)
+    if exp.sagemaker is not None:
+        from loclab.execution.backends.sagemaker import validate_experiment
+
+        problems = validate_experiment(exp)
+        if problems:
+            raise SpecError(problems)
+    return exp
