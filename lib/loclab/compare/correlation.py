@@ -69,7 +69,8 @@ def arrays(metric: MetricData, kind: str, system: str, mask: np.ndarray | None =
     if mask is not None:
         values, gold = values[:, mask], gold[mask]
     if kind == "seed_level":
-        return np.asarray([correlation(run, gold, metric.key) for run in values])
+        method: Any = metric.key
+        return np.asarray([correlation(run, gold, method) for run in values])
     if kind == "correlation_seeds":
         return values, gold
     return values.mean(axis=0), gold
@@ -97,8 +98,9 @@ def variance(result: Any) -> dict[str, Any] | None:
     """Each system's correlation with the gold scores, for the verdict's details."""
     if not hasattr(result, "correlation"):
         return None
+    out: dict[str, Any]
     if hasattr(result, "seed_share"):
-        return jsonable(
+        out = jsonable(
             {
                 "correlation_system": float(np.mean(result.r_a)),
                 "correlation_baseline": float(np.mean(result.r_b)),
@@ -108,7 +110,8 @@ def variance(result: Any) -> dict[str, Any] | None:
                 "se": result.se,
             }
         )
-    return jsonable(
+        return out
+    out = jsonable(
         {
             "correlation_system": result.r_a,
             "correlation_baseline": result.r_b,
@@ -116,6 +119,7 @@ def variance(result: Any) -> dict[str, Any] | None:
             "se": result.se,
         }
     )
+    return out
 
 
 def per_seed(
@@ -148,7 +152,7 @@ def per_seed(
     for row, p in zip(rows, adjusted.adjusted, strict=True):
         row["p_adjusted"] = p
     low, high = min(r["estimate"] for r in rows), max(r["estimate"] for r in rows)
-    return jsonable(
+    out: dict[str, Any] = jsonable(
         {
             "test": "Williams' test per training seed (runs with the same seed paired)",
             "correction": "holm",
@@ -161,3 +165,4 @@ def per_seed(
             ),
         }
     )
+    return out

@@ -89,7 +89,7 @@ class SourceSimilarity(_Pickled):
         x = self._similarity(frame)
         coef = np.array([self.lines_.get(str(loc), self.global_) for loc in frame["locale"]])
         coef = coef.reshape(len(frame), 2)
-        return coef[:, 0] + coef[:, 1] * x
+        return np.asarray(coef[:, 0] + coef[:, 1] * x, dtype=np.float64)
 
     def _similarity(self, frame: pd.DataFrame) -> np.ndarray:
         measure = chrf_similarity if self.similarity == "chrf" else edit_similarity
