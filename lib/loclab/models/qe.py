@@ -120,20 +120,21 @@ class QEModule(L.LightningModule):
 
     def forward(self, batch: PairBatch) -> torch.Tensor:
         """Standardized predicted scores, shape (batch,)."""
-        return self.net(batch.source, batch.target, batch.locale, batch.features)[0]
+        out: torch.Tensor = self.net(batch.source, batch.target, batch.locale, batch.features)[0]
+        return out
 
     def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """Squared error of one batch, plus the auxiliary losses on its good translations."""
         predicted, lid, nll = self.net(batch.source, batch.target, batch.locale, batch.features)
         loss = nn.functional.mse_loss(predicted, batch.label)
-        edge = self.hparams.good_score
-        good = batch.label >= edge if self.hparams.higher_is_better else batch.label <= edge
-        if self.hparams.lid_weight > 0 and bool(good.any()):
+        edge = self.hparams["good_score"]
+        good = batch.label >= edge if self.hparams["higher_is_better"] else batch.label <= edge
+        if self.hparams["lid_weight"] > 0 and bool(good.any()):
             lid_loss = nn.functional.cross_entropy(lid[good], batch.locale[good])
-            loss = loss + self.hparams.lid_weight * lid_loss
+            loss = loss + self.hparams["lid_weight"] * lid_loss
         if nll is not None and bool(good.any()):
             positions = ((batch.target[good] != 0).sum() + int(good.sum())).clamp(min=1)
-            loss = loss + self.hparams.lm_weight * nll[good].sum() / positions
+            loss = loss + self.hparams["lm_weight"] * nll[good].sum() / positions
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 
@@ -147,12 +148,13 @@ class QEModule(L.LightningModule):
 
     def predict_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """Predicted scores on the data's own scale."""
-        return self(batch) * self.hparams.score_std + self.hparams.score_mean
+        out: torch.Tensor = self(batch) * self.hparams["score_std"] + self.hparams["score_mean"]
+        return out
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> Any:
         """AdamW with linear warm-up and cosine decay (see ``warmup_cosine``)."""
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+            self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
         )
         total = int(self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
@@ -189,9 +191,10 @@ class QEModule(L.LightningModule):
 
     def _evaluate(self, stage: str, batch: PairBatch) -> None:
         predicted = self(batch)
-        self.metrics[f"{stage}_loss"].update((predicted - batch.label) ** 2)
-        self.metrics[f"{stage}_pearson"].update(predicted, batch.label)
-        self.metrics[f"{stage}_spearman"].update(predicted, batch.label)
+        metrics: Any = self.metrics  # torchmetrics objects behind nn.ModuleDict's Module type
+        metrics[f"{stage}_loss"].update((predicted - batch.label) ** 2)
+        metrics[f"{stage}_pearson"].update(predicted, batch.label)
+        metrics[f"{stage}_spearman"].update(predicted, batch.label)
         for name in ("loss", "pearson", "spearman"):
             key = f"{stage}_{name}"
-            self.log(key, self.metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))
+            self.log(key, metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))

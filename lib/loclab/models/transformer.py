@@ -94,7 +94,7 @@ class TransformerPairModule(L.LightningModule):
     @property
     def classify(self) -> bool:
         """Whether this is the term-QA classifier (else the QE regressor)."""
-        return bool(self.hparams.task == "classify")
+        return bool(self.hparams["task"] == "classify")
 
     def trainable_parameters(self) -> int:
         """Number of weights that train."""
@@ -108,7 +108,7 @@ class TransformerPairModule(L.LightningModule):
         if column in frame.columns:
             target = frame[column].to_numpy(dtype=np.float64)
             if not self.classify:
-                target = (target - self.hparams.score_mean) / self.hparams.score_std
+                target = (target - self.hparams["score_mean"]) / self.hparams["score_std"]
             batch["target"] = torch.tensor(target, dtype=torch.float32)
         else:
             batch["target"] = torch.zeros(len(frame))
@@ -141,12 +141,12 @@ class TransformerPairModule(L.LightningModule):
         """Accumulate the test metrics."""
         self._evaluate("test", batch)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> Any:
         """AdamW on the trainable weights, with linear warm-up and cosine decay."""
         optimizer = torch.optim.AdamW(
             [p for p in self.parameters() if p.requires_grad],
-            lr=self.hparams.lr,
-            weight_decay=self.hparams.weight_decay,
+            lr=self.hparams["lr"],
+            weight_decay=self.hparams["weight_decay"],
         )
         total = int(self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
@@ -174,7 +174,7 @@ class TransformerPairModule(L.LightningModule):
         if self.classify:
             raise ValueError("predict is for task='regress'; use predict_proba")
         standardized = self._outputs(frame, batch_size)
-        return np.asarray(standardized * self.hparams.score_std + self.hparams.score_mean)
+        return np.asarray(standardized * self.hparams["score_std"] + self.hparams["score_mean"])
 
     def save(self, path: Path | str) -> Path:
         """Write the hyperparameters and the weights that trained.
@@ -214,20 +214,22 @@ class TransformerPairModule(L.LightningModule):
                 "pearson": (output, target),
                 "spearman": (output, target),
             }
+        metrics: Any = self.metrics  # torchmetrics objects behind nn.ModuleDict's Module type
         for name, args in updates.items():
             key = f"{stage}_{name}"
-            self.metrics[key].update(*args)
-            self.log(key, self.metrics[key], on_step=False, on_epoch=True, batch_size=size)
+            metrics[key].update(*args)
+            self.log(key, metrics[key], on_step=False, on_epoch=True, batch_size=size)
 
 
 def _metric(name: str) -> nn.Module:
-    return {
+    made: nn.Module = {
         "loss": MeanMetric,
         "acc": BinaryAccuracy,
         "f1": BinaryF1Score,
         "pearson": PearsonCorrCoef,
         "spearman": SpearmanCorrCoef,
     }[name]()
+    return made
 
 
 class _Rows(Dataset[int]):
