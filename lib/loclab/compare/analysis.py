@@ -87,6 +87,11 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
 
     started = time.perf_counter()
     rank = compare.rank if compare.rank is not None else len(data.systems) >= 3
+    if rank and primary.source == "correlation":
+        # Ranking tests every pair with seed-level tests, too weak for a few seeds and at
+        # odds with the correlation verdicts; the tests against the baseline decide.
+        rank = False
+        notes.append("No ranking for correlation metrics: the tests against the baseline decide.")
     ranking = _ranking(data, compare, primary, notes) if rank else None
     timings["ranking_s"] = time.perf_counter() - started
 
