@@ -112,10 +112,10 @@ def test_ter_verdicts_and_ranking_read_its_direction(texts, tmp_path):
     assert promt["estimate"] > 0 and promt["label"] in ("worse", "needs more data")
     assert doc["ranking"]["systems"] == sorted(scores, key=scores.get)  # fewest edits first
 
+    from loclab.io import jsonable
     from loclab.paths import StateDir
     from loclab.report.context import ReportContext
     from loclab.report.sections import statistical_details
-    from loclab.io import jsonable
     from loclab.results import ComparisonRecord, ExperimentResults
 
     records = ExperimentResults(StateDir.for_project(tmp_path), "mt")

@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 from scipy import stats as sps
 
+from loclab.compare import correlation
 from loclab.compare.data import ComparisonData, ComparisonError, MetricData
 from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
@@ -86,6 +87,11 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
 
     started = time.perf_counter()
     rank = compare.rank if compare.rank is not None else len(data.systems) >= 3
+    if rank and primary.source == "correlation":
+        # Ranking tests every pair with seed-level tests, too weak for a few seeds and at
+        # odds with the correlation verdicts; the tests against the baseline decide.
+        rank = False
+        notes.append("No ranking for correlation metrics: the tests against the baseline decide.")
     ranking = _ranking(data, compare, primary, notes) if rank else None
     timings["ranking_s"] = time.perf_counter() - started
 
@@ -117,6 +123,7 @@ def _describe_metric(metric: MetricData, index: int, compare: CompareSpec) -> di
     kind = {
         "predictions": "binary" if metric.binary else "continuous",
         "corpus": "corpus",
+        "correlation": "correlation",
         "final": "run",
     }[metric.source]
     return {
@@ -143,6 +150,8 @@ def _plan(
 ) -> tuple[str, list[str]]:
     """The kind of test (``loclab.stats`` data kind) for one comparison, and caveats."""
     notes: list[str] = []
+    if metric.source == "correlation":
+        return correlation.plan(metric, runs_a, runs_b, test)
     if metric.source == "final":
         if test not in ("auto", "seed_level"):
             raise ComparisonError(
@@ -183,6 +192,8 @@ def _plan(
 
 
 def _arrays(metric: MetricData, kind: str, system: str, mask: np.ndarray | None = None) -> Any:
+    if metric.source == "correlation":
+        return correlation.arrays(metric, kind, system, mask)
     values = metric.values[system]
     if mask is not None:
         values = values[:, mask]
@@ -214,6 +225,8 @@ def _run_test(
             return two_level_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
     if kind == "seed_level":
         return seed_level_test(a, b, n_resamples=n_resamples, seed=seed)
+    if kind.startswith("correlation"):
+        return correlation.run_test(kind, a, b, metric.key, n_resamples, seed)
     assert metric.metric is not None
     return corpus_metric_test(a, b, metric.metric, test="ar", n_resamples=n_resamples, seed=seed)
 
@@ -322,6 +335,8 @@ def _family(
 def _variance(result: TestResult) -> dict[str, Any] | None:
     """Where the uncertainty comes from (two-level), or the counts behind the test."""
     r: Any = result
+    if hasattr(r, "correlation"):
+        return correlation.variance(r)
     if hasattr(r, "seed_share"):
         return jsonable(
             {
@@ -345,6 +360,8 @@ def _per_seed(
     metric: MetricData, kind: str, system: str, base: str, data: ComparisonData
 ) -> dict[str, Any] | None:
     """McNemar on each seed both systems ran (supporting evidence, not the verdict)."""
+    if kind == "correlation_seeds":
+        return correlation.per_seed(metric, system, base, data)
     if kind != "seeds" or not metric.binary:
         return None
     seeds_a, seeds_b = data.systems[system].seeds, data.systems[base].seeds
@@ -396,7 +413,7 @@ def _breakdowns(
 ) -> dict[str, Any] | None:
     if not data.breakdowns:
         return None
-    if metric.source != "predictions":
+    if metric.source not in ("predictions", "correlation"):
         raise ComparisonError(
             f"breakdowns need a per-example metric first in metrics, not '{metric.key}'"
         )

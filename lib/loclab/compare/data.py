@@ -15,7 +15,8 @@ import numpy as np
 
 from loclab.compare.segments import CorpusStatistics, read_corpus_statistics
 from loclab.exceptions import LoclabError
-from loclab.spec.compare import CORPUS_METRICS, CompareSpec
+from loclab.spec.compare import CORPUS_METRICS, CORRELATION_METRICS, CompareSpec
+from loclab.stats import correlation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,12 +95,14 @@ class MetricData:
         key: The name in the spec (``accuracy``, a column, ``bleu``, ``test_f1``...).
         name: Display name (``accuracy``, ``BLEU``, ``chrF2``...).
         source: ``predictions`` (per example), ``corpus`` (per-example statistics of a corpus
-            metric) or ``final`` (one value per run).
+            metric), ``correlation`` (predicted scores correlated with gold scores, see
+            :mod:`loclab.compare.correlation`) or ``final`` (one value per run).
         binary: Whether per-example values are all 0/1.
         values: System to ``(runs, examples)`` (predictions), ``(runs, examples, n_stats)``
             (corpus) or ``(runs,)`` (final).
         metric: The corpus metric, for ``corpus``.
         signature: sacrebleu's signature of the scores, when the job wrote one.
+        gold: The gold scores every run is correlated with, for ``correlation``.
     """
 
     key: str
@@ -109,6 +112,7 @@ class MetricData:
     values: Mapping[str, np.ndarray]
     metric: CorpusMetric | None = None
     signature: str | None = None
+    gold: np.ndarray | None = None
 
     def per_run(self, system: str) -> np.ndarray:
         """One value per run of ``system`` (mean, corpus score, or the final metric)."""
@@ -118,6 +122,9 @@ class MetricData:
         if self.source == "corpus":
             assert self.metric is not None
             return np.asarray([self.metric.corpus_score(run) for run in v])
+        if self.source == "correlation":
+            method: Any = self.key
+            return np.asarray([correlation(run, self.gold, method) for run in v])
         return v
 
 
@@ -318,6 +325,8 @@ def _metric(
             )
         signature = runs[0].corpus[key].info.get("signature")
         return MetricData(key, metric.name, "corpus", False, stats, metric, signature)
+    if key in CORRELATION_METRICS and sample is not None and {"label", "score"} <= set(sample):
+        return _correlation_metric(key, by_system, order, frames)
     if runs and all(key in r.final_metrics for r in runs):
         values = {
             name: np.asarray([float(r.final_metrics[key]) for r in by_system[name]])
@@ -332,6 +341,31 @@ def _metric(
         f"metric of job {lacking.name} (predictions columns: {columns}; final metrics: "
         f"{finals})"
     )
+
+
+def _correlation_metric(
+    key: str,
+    by_system: Mapping[str, Sequence[RunOutput]],
+    order: Sequence[str],
+    frames: Mapping[str, pd.DataFrame],
+) -> MetricData:
+    """Each run's predicted ``score`` per example, and the one ``label`` (gold) they share."""
+    values = {
+        name: np.stack([_per_example("score", r, frames) for r in by_system[name]])
+        for name in order
+    }
+    runs = [r for name in order for r in by_system[name]]
+    gold = _per_example("label", runs[0], frames)
+    for run in runs[1:]:
+        other = _per_example("label", run, frames)
+        if not np.array_equal(other, gold):
+            raise ComparisonError(
+                f"gold scores ('label') of {run.name} differ from {runs[0].name}'s on "
+                f"{int(np.count_nonzero(other != gold)):,} examples; correlations must be taken "
+                f"against the same gold scores ({_SAME_SPLIT})"
+            )
+    name = CORRELATION_METRICS[key]
+    return MetricData(key, name, "correlation", False, values, gold=gold)
 
 
 def _per_example(key: str, run: RunOutput, frames: Mapping[str, pd.DataFrame]) -> np.ndarray:

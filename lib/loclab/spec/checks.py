@@ -12,7 +12,7 @@ from loclab.exceptions import Problem
 from loclab.params import NotebookParameters
 from loclab.params.types import coerce_value
 from loclab.params.validate import did_you_mean, resolve_overrides
-from loclab.spec.compare import CORPUS_METRICS, SINGLE_RUN_TESTS
+from loclab.spec.compare import CORPUS_METRICS, CORRELATION_METRICS, SINGLE_RUN_TESTS
 from loclab.spec.model import Spec
 from loclab.spec.sweep import PRUNER_OPTIONS, SAMPLER_OPTIONS, SweepSpec, grid_values
 
@@ -292,6 +292,16 @@ def check_compare(
             "two_level_bootstrap needs at least 2 seeds per system (5 recommended)",
             "set seeds: 5",
         )
+    if compare.test in ("williams", "bootstrap"):
+        for i, metric in enumerate(metrics):
+            kendall = (compare.test, metric) == ("williams", "kendall")
+            if metric not in CORRELATION_METRICS or kendall:
+                add(
+                    f"metrics.{i}" if compare.metrics else "metrics",
+                    f"test {compare.test} compares correlations with gold scores, not '{metric}'",
+                    "use pearson or spearman (williams), pearson, spearman or kendall "
+                    "(bootstrap), or test: auto",
+                )
     if compare.test == "ar":
         for i, metric in enumerate(metrics):
             if metric not in CORPUS_METRICS and not compare.discovered:

@@ -11,6 +11,9 @@ Which test to use (:func:`default_test`):
   (cross-checks: :func:`paired_t_test`, :func:`wilcoxon_signed_rank`; intervals:
   :func:`paired_bootstrap`);
 * per-example 0/1 outcomes: :func:`mcnemar`;
+* two QE systems' correlations with the same gold scores: :func:`williams_test` (Pearson, as
+  WMT QE does), :func:`correlation_bootstrap` (any coefficient), and over several training
+  runs :func:`correlation_seeds_test`;
 * corpus metrics that do not average over examples (BLEU, chrF, chrF++, TER, F1, Pearson):
   :func:`corpus_metric_test` with :class:`BleuMetric`, :class:`ChrfMetric`,
   :class:`TerMetric` (lower is better: each metric's ``higher_is_better`` says so),
@@ -36,6 +39,16 @@ functions that extract BLEU/chrF/TER statistics, score them or print their signa
 from ._aso import ASOResult, aso
 from ._base import TestResult
 from ._corpus import CorpusTestResult, corpus_metric_test
+from ._correlation import (
+    CORRELATIONS,
+    CorrelationSeedsResult,
+    CorrelationTestResult,
+    correlation,
+    correlation_bootstrap,
+    correlation_seeds_test,
+    jackknife_pseudo_values,
+    williams_test,
+)
 from ._dispatch import DefaultTest, default_test
 from ._effects import EffectSizes, PowerResult, effect_sizes, power
 from ._friedman import FriedmanResult, friedman_nemenyi
@@ -64,6 +77,7 @@ from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
     "CORRECTION_NAMES",
+    "CORRELATIONS",
     "ASOResult",
     "AccuracyMetric",
     "Adjustment",
@@ -71,6 +85,8 @@ __all__ = [
     "ChrfMetric",
     "CorpusMetric",
     "CorpusTestResult",
+    "CorrelationSeedsResult",
+    "CorrelationTestResult",
     "DefaultTest",
     "EffectSizes",
     "F1Metric",
@@ -91,10 +107,14 @@ __all__ = [
     "aso",
     "compare_systems",
     "corpus_metric_test",
+    "correlation",
+    "correlation_bootstrap",
+    "correlation_seeds_test",
     "decide",
     "default_test",
     "effect_sizes",
     "friedman_nemenyi",
+    "jackknife_pseudo_values",
     "mcnemar",
     "paired_bootstrap",
     "paired_permutation_test",
@@ -107,4 +127,5 @@ __all__ = [
     "two_level_bootstrap",
     "verdict",
     "wilcoxon_signed_rank",
+    "williams_test",
 ]
