@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "atomic_path",
+    "json_object",
     "jsonable",
     "read_json",
     "source_fingerprint",
@@ -112,6 +113,18 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return jsonable(value.item())
     return str(value)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """:func:`jsonable` of a mapping (or an object that converts to one), typed as a dict.
+
+    Raises:
+        TypeError: ``value`` does not convert to a JSON object.
+    """
+    found = jsonable(value)
+    if not isinstance(found, dict):
+        raise TypeError(f"expected a JSON object, got {type(found).__name__}")
+    return found
 
 
 def source_fingerprint(parts: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
