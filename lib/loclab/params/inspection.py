@@ -140,6 +140,8 @@ def _parse_cell(source: str, shown: str) -> tuple[dict[str, Parameter], list[Pro
     params: dict[str, Parameter] = {}
     for node in tree.body:
         where = f"parameters cell line {node.lineno}"
+        if isinstance(node, ast.ImportFrom) and node.module == "typing":
+            continue  # ``from typing import Literal``: what the annotations below need
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
             annotation = ast.unparse(node.annotation)

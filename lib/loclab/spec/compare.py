@@ -126,7 +126,7 @@ class CompareSpec(SpecModel):
     higher_is_better: bool = True
     rank: bool | None = None
     n_resamples: int = Field(default=10_000, ge=1_000, le=1_000_000)
-    stats_seed: int = 0
+    stats_seed: int = Field(default=0, ge=0)
     unit: str = Field(default="test examples", min_length=1)
     workers: int | None = Field(default=None, ge=1, le=64)
 
@@ -173,6 +173,9 @@ class CompareSpec(SpecModel):
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
+        negative = [s for s in value if s < 0]
+        if negative:
+            raise ValueError(f"seed {negative[0]} is negative; seeds are 0 or more")
         if len(set(value)) != len(value):
             raise ValueError("seeds contain duplicates")
         if not value:

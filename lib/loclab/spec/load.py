@@ -22,6 +22,7 @@ from loclab.params.validate import (
     parse_assignments,
     resolve_overrides,
 )
+from loclab.spec._yaml import read_yaml
 from loclab.spec.backend import SageMakerSettings, resolve_sagemaker
 from loclab.spec.checks import check_sections
 from loclab.spec.model import Spec
@@ -130,33 +131,28 @@ def load_spec(path: str | Path) -> Spec:
     Raises:
         SpecError: One problem per unknown key, missing field or invalid value.
     """
-    import yaml
     from pydantic import ValidationError
 
     shown = str(path)
     path = Path(path)
     if not path.is_file():
-        raise SpecError([Problem(shown, "", "spec file not found", "check the path")])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(
-            [Problem(shown, where, f"invalid YAML: {what}", "fix the syntax")]
-        ) from None
+        what = "is a folder, not a spec file" if path.is_dir() else "spec file not found"
+        raise SpecError([Problem(shown, "", what, "give the path of a .yaml spec")])
+    data, found = read_yaml(path, shown)
+    if data is None and found:
+        raise SpecError(found)
     if not isinstance(data, dict):
         raise SpecError(
-            [Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)", "")]
+            [*found, Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)")]
         )
-    problems = _unknown_keys(data, Spec, "", shown)
+    problems = [*found, *_unknown_keys(data, Spec, "", shown)]
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError([*problems, *_pydantic_problems(err, shown)]) from None
     if problems:
         raise SpecError(problems)
-    try:
-        return Spec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(_pydantic_problems(err, shown)) from None
+    return spec
 
 
 def load_experiment(
@@ -370,6 +366,8 @@ def _nested_models(annotation: Any) -> list[tuple[str, Any]]:
 def _pydantic_problems(err: Any, shown: str) -> list[Problem]:
     problems = []
     for e in err.errors():
+        if e["type"] == "extra_forbidden":
+            continue  # reported with the closest valid key (_unknown_keys)
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
         kind = e["type"]
         msg = str(e["msg"]).removeprefix("Value error, ")
