@@ -6,6 +6,7 @@ raised together as one :class:`~loclab.exceptions.SpecError` (one line per probl
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -368,6 +369,9 @@ def _pydantic_problems(err: Any, shown: str) -> list[Problem]:
     for e in err.errors():
         if e["type"] == "extra_forbidden":
             continue  # reported with the closest valid key (_unknown_keys)
+        found = e.get("input")
+        if isinstance(found, float) and not math.isfinite(found):
+            continue  # reported with its line by the YAML reader
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
         kind = e["type"]
         msg = str(e["msg"]).removeprefix("Value error, ")
