@@ -81,12 +81,26 @@ ReportsOpt = Annotated[
 
 #: Where the environment is read: here, once.
 ENVIRON = os.environ
+#: ``--debug``: show the traceback of an unexpected error instead of one line.
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    """Typed notebook experiments: run, sweep, compare with statistics, report."""
+    DEBUG["on"] = debug
 INTERRUPTED = "interrupted: running jobs were stopped and marked KILLED"
 
 
 def err(text: str) -> None:
-    """Print a line on stderr."""
-    typer.echo(text, err=True)
+    """Print a line on stderr, secrets scrubbed (it may quote a failure or an exception)."""
+    from loclab.security import scrub
+
+    typer.echo(scrub(text), err=True)
 
 
 def cli_problem(field: str, message: str, fix: str = "") -> Problem:
@@ -141,6 +155,26 @@ def workspace(
     if storage is not None:
         check_storage_url(storage)
     state = state_dir or (Path(ENVIRON[STATE_ENV]) if ENVIRON.get(STATE_ENV) else None)
+    problems = []
+    where = "--state-dir" if state_dir else f"${STATE_ENV}" if state else ".loclab"
+    chosen = state or exp.root / ".loclab"
+    if chosen.exists() and not chosen.is_dir():
+        problems.append(
+            cli_problem(where, f"{chosen} is a file, not a folder", "give a folder (or move it)")
+        )
+    reports = reports_dir or exp.root / "reports"
+    if reports.exists() and not reports.is_dir():
+        problems.append(
+            cli_problem("--reports-dir", f"{reports} is a file, not a folder", "give a folder")
+        )
+    for label, folder in ((where, chosen), ("--reports-dir", reports)):
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and existing.is_dir() and not os.access(existing, os.W_OK):
+            problems.append(
+                cli_problem(label, f"{existing} is not writable", "give a folder you can write to")
+            )
+    if problems:
+        raise SpecError(problems)
     return Workspace.for_project(
         exp.root,
         state_dir=state,
@@ -210,4 +244,11 @@ def main() -> None:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if DEBUG["on"] or "--debug" in sys.argv[1:2]:
+            raise
+        text = str(exc).strip().splitlines()
+        err(
+            f"error: unexpected {type(exc).__name__}: {text[0] if text else 'no message'} "
+            "(run loclab --debug ... for the traceback; please report it)"
+        )
+        sys.exit(1)
