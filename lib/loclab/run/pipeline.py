@@ -72,7 +72,15 @@ def run_experiment(
     results = ExperimentResults(ws.state, exp.name)
     tags = provenance(exp.root)
     # SageMaker jobs log into the launcher's runs only when both use the same server.
+    # Everything that can refuse to open does so before anything is written.
+    if exp.spec.sweep is not None and run_sweep:
+        from loclab.sweep.storage import locate, open_storage
+
+        location = locate(exp, ws)
+        if location.url is not None:
+            open_storage(location)
     tracker = Tracker.for_workspace(ws, tags=tags, uri=tracking_uri(exp))
+    tracker.check()
     parent = tracker.start_run(
         exp.name,
         f"{exp.name}-{time.strftime('%Y%m%d-%H%M%S')}",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import LoclabError
+from loclab.exceptions import LoclabError, StateError
 from loclab.paths import StateDir, Workspace
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:
         assert location.journal is not None
         location.journal.parent.mkdir(parents=True, exist_ok=True)
         if location.journal.exists() and not location.journal.is_file():
-            raise LoclabError(f"{location.journal} is not a file; move it aside")
+            raise StateError(f"{location.journal} is not a file; move it aside")
         try:
             return JournalStorage(JournalFileBackend(str(location.journal)))
         except (ValueError, UnicodeDecodeError) as err:
@@ -130,15 +130,15 @@ def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:
         return RDBStorage(location.url, engine_kwargs={"pool_pre_ping": True})
     except Exception as err:  # an unreachable server, bad credentials, a missing driver
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LoclabError(
+        raise StateError(
             f"sweep storage {location.display} cannot be opened ({first}); check the server "
             "and the URL (--storage or sweep.storage)"
         ) from None
 
 
-def _damaged(location: StudyLocation, err: BaseException) -> LoclabError:
+def _damaged(location: StudyLocation, err: BaseException) -> StateError:
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return LoclabError(
+    return StateError(
         f"{location.display} is damaged ({first}); move it aside to start the study again, "
         "or restore it from a backup"
     )
