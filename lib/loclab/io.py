@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "atomic_path",
+    "exclusive_lock",
     "json_object",
     "jsonable",
     "read_json",
@@ -51,6 +52,29 @@ def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` for the block if no other process holds it.
+
+    Yields True when the lock is held, False when another process has it (the block then
+    decides what to do: refuse, skip, wait). The operating system releases the lock when
+    the holder exits, however it exits (SIGKILL included), so a crash never leaves it stuck.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:

@@ -93,6 +93,8 @@ def _options(
 ) -> None:
     """Typed notebook experiments: run, sweep, compare with statistics, report."""
     DEBUG["on"] = debug
+
+
 INTERRUPTED = "interrupted: running jobs were stopped and marked KILLED"
 
 
