@@ -123,7 +123,9 @@ def collect(
     }
     flat = [r for name in order for r in by_system[name]]
     ids, frames = _align_predictions(flat)
-    metrics = {key: _metric(key, by_system, order, frames, ids) for key in compare.metric_names()}
+    metrics = {
+        key: _metric(key, by_system, order, frames, ids) for key in compare.compared_metrics()
+    }
     breakdowns = _breakdowns(compare.breakdowns, flat, frames)
     return ComparisonData(systems, baseline, metrics, ids, breakdowns)
 
@@ -339,7 +341,7 @@ def _collect_discovered(
             f"the job did not complete, so there are no systems to compare{lost}"
         )
     run = runs[0]
-    keys = compare.metric_names()
+    keys = compare.compared_metrics()
     absent = [k for k in keys if k not in run.corpus]
     if absent:
         raise ComparisonError(

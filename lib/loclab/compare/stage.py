@@ -127,6 +127,9 @@ def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, tab
         "loclab.compare.family_size": doc.family_size,
         "loclab.compare.correction": doc.correction,
     }
+    if doc.answer is not None:
+        tags["loclab.compare.status"] = doc.answer.status
+        tags["loclab.compare.use"] = doc.answer.use
     for c in doc.comparisons:
         prefix = f"compare.{c.metric}.{c.system}"
         for field, value in (
@@ -137,7 +140,7 @@ def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, tab
             if value is not None:
                 metrics[f"{prefix}.{field}"] = value
         if c.family == "confirmatory":
-            tags[f"loclab.compare.verdict.{c.system}"] = c.label
+            tags[f"loclab.compare.verdict.{c.system}"] = c.outcome
     for system in doc.systems:
         for key, summary in system.metrics.items():
             if summary.mean is not None:
