@@ -38,6 +38,7 @@ from loclab.compare.data import ComparisonData, MetricData
 from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
+    CORRECTION_NAMES,
     TestResult,
     decide,
     default_test,
@@ -282,6 +283,22 @@ def _family(
         "alpha": compare.alpha,
         "threshold": threshold,
         "systems": candidates,
-        "summary": family.summary(),
+        "summary": _family_summary(family.verdicts, compare, data.systems[base].label),
     }
     return summary, out
+
+
+def _family_summary(verdicts: Any, compare: CompareSpec, base: str) -> str:
+    """The family's outcome in one sentence, with its adjustment named."""
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.decision] = counts.get(v.decision, 0) + 1
+    m = len(verdicts)
+    how = (
+        f"{CORRECTION_NAMES[compare.correction]} over {m} comparisons"
+        if m > 1
+        else "a single comparison, so no adjustment"
+    )
+    parts = ", ".join(f"{n} {d}" for d, n in counts.items())
+    who = "1 system" if m == 1 else f"{m} systems"
+    return f"{who} against {base} ({how}, alpha {compare.alpha:g}): {parts}."
