@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from loclab.compare._display import Display
 from loclab.compare._types import ComparisonData, MetricData
 from loclab.spec.compare import CompareSpec
 from loclab.stats import TestResult, power
@@ -110,6 +111,7 @@ def next_step(
     runs: tuple[int, int],
     compare: CompareSpec,
     caveat: str,
+    show: Display,
 ) -> dict[str, Any]:
     """What would settle a comparison that is too close to call (``text`` "" otherwise).
 
@@ -121,6 +123,7 @@ def next_step(
         runs: Completed runs of the system and of the baseline.
         compare: The ``compare:`` section.
         caveat: The one-run caveat, if any (more seeds are then part of the answer).
+        show: How the metric is written (the difference to detect, in the reader's units).
     """
     out: dict[str, Any] = {"text": "", "target": None, "examples": None, "seeds": None}
     if verdict.get("decision") != "too close to call":
@@ -170,5 +173,9 @@ def next_step(
             f"train more seeds per system and use more {compare.unit}: neither alone would "
             "detect the difference that matters 80% of the time"
         )
-    out.update(text=" and ".join(parts), examples=examples, seeds=seeds)
+    what = "the smallest gain that matters" if thr > 0 else "a gap as large as the one seen"
+    text = (
+        " and ".join(parts) + f", enough to detect {what} ({show.amount(target)}) 80% of the time"
+    )
+    out.update(text=text, examples=examples, seeds=seeds)
     return out

@@ -64,6 +64,7 @@ def named(text: str, a: str, b: str) -> str:
 
     return _AB.sub(swap, text)
 
+
 #: Shown wherever verdicts are: what "significant" means.
 SIGNIFICANCE_NOTE = (
     '"Better" and "worse" mean the difference is unlikely to be chance (statistically '
@@ -235,7 +236,7 @@ def _family(
             kept = [n for n in caveats[system] if not n.startswith("Only one training run")]
             caveats[system] = [caveat, *kept]
         found = _CHANCE.search(verdict.sentence)
-        step = next_step(entry, result, kind, arrays[system], runs, compare, caveat)
+        step = next_step(entry, result, kind, arrays[system], runs, compare, caveat, show)
         entry.update(
             system=system,
             baseline=base,

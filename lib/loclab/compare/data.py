@@ -51,12 +51,15 @@ def run_outputs(results: Sequence[JobResult]) -> tuple[list[RunOutput], list[Job
         results: The comparison's jobs, as the runner returned them.
 
     Returns:
-        One :class:`RunOutput` per completed job, and the jobs that did not complete.
+        One :class:`RunOutput` per completed job, and the jobs that did not complete (jobs
+        skipped because their system proved deterministic are neither).
     """
     import pandas as pd
 
     runs, missing = [], []
     for result in results:
+        if result.skipped:
+            continue  # not run on purpose: it would repeat a deterministic system's run
         if not result.ok:
             missing.append(result)
             continue

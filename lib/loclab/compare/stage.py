@@ -74,6 +74,7 @@ def run_analysis_stage(
     loaded = time.perf_counter() - started
     analysis = analyse(data, compare)
     analysis["timings"] = {"load_s": loaded, **analysis["timings"]}
+    _note_skipped(analysis, results)
     doc: dict[str, Any] = {
         "experiment": exp.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -100,6 +101,20 @@ def run_analysis_stage(
     if tracker is not None and parent_run_id:
         _track(tracker, parent_run_id, record, path, store.table_file)
     return record
+
+
+def _note_skipped(analysis: dict[str, Any], results: Sequence[JobResult]) -> None:
+    """Seeds not run because their system proved deterministic, on each system's summary."""
+    skipped: dict[str, list[int]] = {}
+    for r in results:
+        seed = r.tags.get("loclab.seed", "")
+        if r.skipped and seed.lstrip("-").isdigit():
+            skipped.setdefault(r.tags.get("loclab.system", ""), []).append(int(seed))
+    for system in analysis["systems"]:
+        found = skipped.get(system["name"])
+        if found:
+            system["skipped_seeds"] = sorted(found)
+            system["deterministic"] = True
 
 
 def _stored(store: ExperimentResults, key: str) -> ComparisonRecord | None:

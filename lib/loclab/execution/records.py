@@ -29,7 +29,7 @@ def job_record(
     tags = result.tags
     seed = tags.get("loclab.seed")
     copy = None
-    if not result.ok and results is not None:
+    if not result.ok and not result.skipped and results is not None:
         copy = results.keep_notebook(result.name, result.executed_notebook)
     return JobRecord(
         name=result.name,

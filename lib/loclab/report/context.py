@@ -26,12 +26,14 @@ _SMALL_WORDS = {"a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "t
 def readable_name(name: str) -> str:
     """An experiment's name as a title: ``term-qa`` reads "Term QA", ``mt-engines`` "MT engines".
 
-    Short words that are not English function words read as acronyms (QA, MT, QE, LR).
+    Words of two letters, or three without a vowel, that are not English function words read
+    as acronyms (QA, MT, QE, CNN, NMT).
     """
     words = [w for w in re.split(r"[-_.\s]+", name) if w]
     out = []
     for i, word in enumerate(words):
-        if len(word) <= 3 and word.isalpha() and word.lower() not in _SMALL_WORDS:
+        short = len(word) <= 2 or (len(word) == 3 and not set(word.lower()) & set("aeiouy"))
+        if short and word.isalpha() and word.lower() not in _SMALL_WORDS:
             out.append(word.upper())
         elif i == 0:
             out.append(word[:1].upper() + word[1:])
