@@ -24,7 +24,7 @@ _MARK = {
 def adjustment_text(correction: str, size: int, alpha: float) -> str:
     """``Holm over 15 comparisons, alpha 0.05``, or that one comparison needs no adjustment."""
     if size <= 1:
-        return f"a single comparison, no adjustment, alpha {alpha:g}"
+        return f"one comparison, alpha {alpha:g}"
     return (
         f"{CORRECTION_NAMES.get(correction, correction)} over {size} comparisons, alpha {alpha:g}"
     )
