@@ -84,13 +84,17 @@ def test_clearly_better_system_is_better_with_seed_decomposition():
     assert c["family_size"] == 1 and c["correction"] == "holm"
     assert c["estimate"] > 0.1 and c["ci"][0] > 0
     assert c["n_examples"] == N and c["n_seeds"] == {"system": 5, "baseline": 5}
-    assert c["sentence"].startswith("neural checker minus n-gram baseline: +")
+    assert c["sentence"].startswith("neural checker minus n-gram baseline on accuracy: +")
+    assert c["decision"] == "better" and (c["scale"], c["scale_unit"]) == (100.0, "points")
+    assert " points " in c["sentence"]
     assert '"Better" means unlikely to be chance, not large.' in c["sentence"]
     assert set(c["variance"]) >= {"seed_sd_system", "seed_sd_baseline", "example_se", "seed_share"}
     per_seed = c["per_seed"]
     assert [r["seed"] for r in per_seed["rows"]] == [0, 1, 2, 3, 4]
     assert all(r["estimate"] > 0 and r["p_adjusted"] >= r["p_value"] for r in per_seed["rows"])
-    assert doc["headline"].startswith("neural checker is better than n-gram baseline on accuracy")
+    assert doc["headline"].startswith("Switch to neural checker: it scored ")
+    assert " points higher than n-gram baseline on accuracy" in doc["headline"]
+    assert doc["answer"]["status"] == "better" and doc["answer"]["use"] == "neural"
     summary = {s["name"]: s for s in doc["systems"]}
     acc = summary["neural"]["metrics"]["accuracy"]
     assert acc["n"] == 5 and acc["ci"][0] < acc["mean"] < acc["ci"][1]
@@ -121,9 +125,14 @@ def test_clearly_better_system_is_better_with_seed_decomposition():
 def test_equal_systems_show_no_detectable_difference():
     compare = spec()
     data = collect(compare, runs_for({"baseline": 0.7, "neural": 0.7}, 5, rng_seed=3))
-    [c] = analyse(data, compare)["comparisons"]
+    doc = analyse(data, compare)
+    [c] = doc["comparisons"]
     assert c["label"] == "no detectable difference"
+    # Without a practical threshold equal performance cannot be shown: too close to call.
+    assert c["decision"] == "too close to call"
     assert c["p_value"] > 0.05
+    assert doc["headline"].startswith("Too close to call: neural checker scored ")
+    assert "; to decide, " in doc["headline"] and doc["answer"]["use"] == "baseline"
 
 
 def test_deterministic_baseline_has_zero_seed_variance():
@@ -132,9 +141,16 @@ def test_deterministic_baseline_has_zero_seed_variance():
     data = collect(compare, runs)
     rows = data.metrics["accuracy"].values["baseline"]
     assert np.all(rows == rows[0])
-    [c] = analyse(data, compare)["comparisons"]
+    doc = analyse(data, compare)
+    [c] = doc["comparisons"]
     assert c["variance"]["seed_sd_baseline"] == 0.0
     assert c["label"] == "better"
+    summary = {s["name"]: s for s in doc["systems"]}
+    assert summary["baseline"]["deterministic"] and not summary["neural"]["deterministic"]
+    assert c["deterministic"] == {"system": False, "baseline": True}
+    # Said once, in the comparison's notes, naming the system (not the statistics' "B").
+    assert any(w.startswith("n-gram baseline gave identical results") for w in doc["warnings"])
+    assert not any("ignores its training seed" in w for w in c["warnings"])
 
 
 def test_breakdown_finds_the_slice_where_a_system_is_better():
@@ -203,6 +219,9 @@ def test_missing_runs_are_left_out_and_few_seeds_warned():
     [c] = doc["comparisons"]
     assert c["n_seeds"] == {"system": 2, "baseline": 5}
     assert any("training seeds" in w for w in c["warnings"])
+    # The statistics' caveats name the systems, not "A" and "B".
+    assert any("(neural checker)" in w for w in c["warnings"])
+    assert not any("(A)" in w or "(B)" in w for w in c["warnings"])
 
 
 def test_final_metric_is_compared_per_run():
@@ -236,3 +255,13 @@ def test_three_systems_are_ranked_and_holm_adjusted():
     assert ranking["systems"][0] == "good" and ranking["family_size"] == 3
     assert ranking["groups"][0]["systems"] == ["good"]
     assert ranking["group_of"]["base"] == ranking["group_of"]["same"]
+    # Letters: systems the tests cannot tell apart share one.
+    letters = ranking["letters_of"]
+    assert set(letters["base"]) & set(letters["same"]) and not set(letters["good"]) & set(
+        letters["base"]
+    )
+    assert [g["letter"] for g in ranking["groups"]] == ["a", "b"]
+    assert doc["answer"]["status"] == "better" and doc["answer"]["use"] == "good"
+    assert doc["headline"].startswith("Switch to good: it scored ")
+    assert doc["headline"].endswith("Of 2 systems compared with base on accuracy: 1 better, 1 "
+                                    "too close to call.")  # fmt: skip

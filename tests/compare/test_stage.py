@@ -35,7 +35,8 @@ TOP_KEYS = {
     "schema", "experiment", "created", "mode", "baseline", "baseline_label", "primary_metric",
     "alpha", "correction", "family_size",
     "practical_threshold", "higher_is_better", "unit", "n_examples", "metrics", "systems",
-    "families", "comparisons", "breakdowns", "ranking", "headline", "significance_note",
+    "families", "comparisons", "breakdowns", "ranking", "headline", "answer",
+    "significance_note",
     "warnings", "timings", "jobs", "missing_jobs", "mlflow_parent_run_id", "inputs_key",
 }  # fmt: skip
 
@@ -68,13 +69,12 @@ def test_compare_prints_verdicts_and_stores_a_complete_comparison(compared):
     root, out = compared
     lines = out.stdout.splitlines()
     title = next(line for line in lines if line.startswith("cmp: "))
-    assert title == "cmp: 1 system(s) against old on accuracy (Holm, family of 1, alpha 0.05)"
+    assert title == "cmp: 1 system(s) against old on accuracy (one comparison, alpha 0.05)"
     row = next(line for line in lines if line.split()[:2] == ["new", "2"])
-    assert "no detectable diff." in row
+    assert "too close to call" in row and "+0.0 (+0.0 to +0.0)" in row
     assert "Systems: old = old probe; new = new probe." in lines
-    assert any(
-        line.startswith("Verdict: No detectable difference between new probe") for line in lines
-    )
+    answer = next(line for line in lines if line.startswith("Answer: "))
+    assert answer.startswith("Answer: Too close to call: new probe scored the same as old probe")
     doc = json.loads((root / ".loclab/results/cmp/comparison.json").read_text())
     assert set(doc) == TOP_KEYS
     assert doc["schema"] == "loclab.comparison/2" and doc["mode"] == "jobs"
@@ -95,6 +95,9 @@ def test_compare_prints_verdicts_and_stores_a_complete_comparison(compared):
         "seeds",
     )
     assert primary["label"] == "no detectable difference" and primary["estimate"] == 0.0
+    # Every probe job writes the same predictions: both systems ignore their seed.
+    assert primary["decision"] == "too close to call"
+    assert primary["deterministic"] == {"system": True, "baseline": True}
     assert primary["per_seed"]["rows"][0]["p_value"] == 1.0
     assert (secondary["metric"], secondary["kind"]) == ("test_score", "seed_level")
     assert secondary["estimate"] == pytest.approx(1.0)
@@ -114,7 +117,8 @@ def test_compare_prints_verdicts_and_stores_a_complete_comparison(compared):
     client = MlflowClient(f"sqlite:///{root / '.loclab' / 'mlflow.db'}")
     parent = client.get_run(doc["mlflow_parent_run_id"])
     assert parent.info.status == "FINISHED"
-    assert parent.data.tags["loclab.compare.verdict.new"] == "no detectable difference"
+    assert parent.data.tags["loclab.compare.verdict.new"] == "too close to call"
+    assert parent.data.tags["loclab.compare.status"] == "too close to call"
     assert parent.data.tags["loclab.compare.headline"] == doc["headline"]
     assert parent.data.metrics["compare.test_score.new.estimate"] == pytest.approx(1.0)
     names = {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")}

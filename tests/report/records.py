@@ -10,6 +10,7 @@ from typing import Any
 
 from loclab.paths import StateDir
 from loclab.results import (
+    Answer,
     BreakdownRow,
     Breakdowns,
     ComparisonEntry,
@@ -37,7 +38,12 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 PASSWORD = "p4ss-" + "word"
 EXPERIMENT = "demo"
-LABELS = ["better", "worse", "no detectable difference", "needs more data"]
+DECISIONS = ["better", "worse", "no difference", "too close to call"]
+#: The earlier wording of each decision (records keep it as ``label``).
+LEGACY = {"better": "better", "worse": "worse", "no difference": "no detectable difference",
+          "too close to call": "needs more data"}  # fmt: skip
+#: A caveat two comparisons share: the report says it once.
+CAVEAT = "Training noise was not measured: s1 label ran once."
 
 
 def spec(audience: str = "stakeholders", *, sweep: bool = True) -> Spec:
@@ -62,25 +68,35 @@ def spec(audience: str = "stakeholders", *, sweep: bool = True) -> Spec:
     return Spec.model_validate(data)
 
 
-def verdict(system: str, label: str, est: float, p: float, *, family: str = "confirmatory",
-            metric: str = "accuracy", family_size: int = 3) -> ComparisonEntry:  # fmt: skip
+def verdict(system: str, decision: str, est: float, p: float, *,
+            family: str = "confirmatory", metric: str = "accuracy", family_size: int = 3,
+            warnings: list[str] | None = None) -> ComparisonEntry:  # fmt: skip
     """One candidate against the baseline, with the fields the statistics add (power, mde...)."""
+    p_adj = min(1.0, p * family_size)
+    level = 1 - 0.05 * p / p_adj
+    thr = 0.02 if family == "confirmatory" else 0.0
     return ComparisonEntry(
         system=system, baseline="base", system_label=f"{system} label",
         baseline_label="base label", metric=metric, metric_name=metric, family=family,
-        label=label, estimate=est, ci=(est - 0.02, est + 0.02), p_value=p, p_adjusted=p,
+        label=LEGACY[decision], decision=decision, estimate=est,
+        ci=(est - 0.02, est + 0.02), ci_level=level, ci_unadjusted=(est - 0.015, est + 0.015),
+        p_value=p, p_adjusted=p_adj, chance=f"about 1 time in {round(1 / p)}",
         kind="binary", test="bootstrap", test_reason="paired examples, several seeds",
-        method="two-level bootstrap", warnings=[],
-        sentence=f"On 200 test examples {system} differs by {est}; a gap this large would "
+        method="two-level bootstrap", warnings=warnings or [],
+        sentence=f"{system} label minus base label on {metric}: {100 * est:+.1f} points on 200 "
+                 f"test examples. For this comparison alone p = {p}: a gap this large would "
                  f"appear by chance about 1 time in {round(1 / p)} if the systems were "
-                 f"equally good. Verdict: {label}.",
+                 f"equally good. Verdict: {decision}.",
         n_examples=200, n_seeds={"system": 2, "baseline": 2},
-        result={"summary": f"bootstrap summary of {system}"},
+        variance={"seed_sd_system": 0.01, "seed_sd_baseline": 0.0, "seed_share": 0.4},
+        deterministic={"system": False, "baseline": True},
+        result={"summary": f"bootstrap summary of {system}: A minus B"},
         per_seed={"summary": f"per-seed summary of {system}"} if family == "confirmatory"
         else None,
-        # Fields of loclab.stats.Verdict that the record keeps beyond its declared ones.
         alpha=0.05, correction="holm", family_size=family_size, power=0.5, mde=0.03,
-        threshold=0.02 if family == "confirmatory" else 0.0,
+        threshold=thr, higher_is_better=True, clears_threshold=est >= thr if thr else None,
+        gain_ruled_out=est + 0.02 < thr if thr else None, scale=100.0, scale_unit="points",
+        digits=1,
     )  # fmt: skip
 
 
@@ -104,15 +120,17 @@ def comparison(n_candidates: int = 3, *, ranked: bool = True,
                secondary: bool = False) -> ComparisonRecord:  # fmt: skip
     """Candidates ``s0``... against ``base`` on accuracy (and on F1 as a secondary family)."""
     cands = [f"s{i}" for i in range(n_candidates)]
-    comps = [verdict(s, LABELS[i % 4], 0.03 - 0.02 * i, 0.01 * (i + 1),
-                     family_size=n_candidates) for i, s in enumerate(cands)]  # fmt: skip
+    comps = [verdict(s, DECISIONS[i % 4], 0.03 - 0.02 * i, 0.01 * (i + 1),
+                     family_size=n_candidates, warnings=[CAVEAT] if i < 2 else [])
+             for i, s in enumerate(cands)]  # fmt: skip
     metrics = [MetricInfo(key="accuracy", name="accuracy", source="predictions", kind="binary",
-                          role="confirmatory")]  # fmt: skip
+                          role="confirmatory", scale=100.0, scale_unit="points", digits=1,
+                          percent=True)]  # fmt: skip
     families = [Family(metric="accuracy", metric_name="accuracy", role="confirmatory",
                        correction="holm", family_size=n_candidates, alpha=0.05, threshold=0.02,
                        systems=cands, summary=f"{n_candidates} comparisons (Holm).")]  # fmt: skip
     if secondary:
-        comps += [verdict(s, "no detectable difference", 0.01, 0.5, family="secondary",
+        comps += [verdict(s, "no difference", 0.01, 0.5, family="secondary",
                           metric="f1", family_size=n_candidates) for s in cands]  # fmt: skip
         metrics.append(MetricInfo(key="f1", name="f1", source="predictions", kind="continuous",
                                   role="secondary"))  # fmt: skip
@@ -128,11 +146,14 @@ def comparison(n_candidates: int = 3, *, ranked: bool = True,
     ranking = RankingRecord(
         metric="accuracy", metric_name="accuracy", kind="binary", systems=names,
         scores=[0.72 - 0.01 * i for i in range(len(names))],
-        groups=[RankingGroup(group=g + 1, systems=part, labels=[f"{n} label" for n in part])
-                for g, part in enumerate((names[:2], names[2:]))],
+        groups=[RankingGroup(group=g + 1, letter="ab"[g], systems=part,
+                             labels=[f"{n} label" for n in part])
+                for g, part in enumerate((names[:2], names[1:]))],
         group_of={n: 1 if i < 2 else 2 for i, n in enumerate(names)},
-        # Fields of loclab.stats.Ranking.
-        method="pairwise bootstrap", correction="holm", family_size=6, summary="Two groups.",
+        # The second system sits between the two groups: it carries both letters.
+        letters_of={n: "a" if i == 0 else "ab" if i == 1 else "b" for i, n in enumerate(names)},
+        method="pairwise bootstrap", correction="holm", family_size=6,
+        summary="Ranking, best first; systems sharing a letter cannot be told apart.",
     )  # fmt: skip
     return ComparisonRecord(
         experiment=EXPERIMENT, created="2027-01-01T00:00:00", mode="jobs", baseline="base",
@@ -149,7 +170,9 @@ def comparison(n_candidates: int = 3, *, ranked: bool = True,
                   for v, e, pa in cells],
         ),
         ranking=ranking if ranked and len(names) >= 3 else None,
-        headline=f"s0 label is better than base label ({SCRIPT}).",
+        headline=f"Switch to s0 label: it scored 3.0 points higher than base label ({SCRIPT}).",
+        answer=Answer(status="better", use="s0",
+                      headline=f"Switch to s0 label: it scored 3.0 points higher ({SCRIPT})."),
         significance_note="Better means unlikely to be chance.",
         jobs=["demo-base-s0"], missing_jobs=[MissingJob(name="demo-s0-s1", system="s0",
                                                         state="FAILED", failure="broke")],
@@ -168,6 +191,7 @@ def sweep() -> SweepRecord:
             params={"lr": 10 ** (-3 + 0.3 * i), "hidden": [32, 64][i % 2]},
             failure=f"{SCRIPT} crashed" if state == "FAIL" else None, job=f"demo-t{i}-a1",
             run_dir=f"/nowhere/runs/demo/demo-t{i}-a1",
+            job_tags={"loclab.data_fingerprint": "fp-sweep", "loclab.validation_examples": "288"},
         ))  # fmt: skip
     return SweepRecord(
         experiment=EXPERIMENT, study_name="demo", storage="/nowhere/demo.journal",
@@ -178,6 +202,7 @@ def sweep() -> SweepRecord:
             Winner(rank=2, number=1, value=0.62, params={"lr": 0.002, "hidden": 64}),
         ],
         importances={"lr": 0.8, "hidden": 0.2}, importances_note="fANOVA over 3 trials",
+        validation_examples=288,
         mlflow_run_id="sweep-run", trials=trials,
     )  # fmt: skip
 

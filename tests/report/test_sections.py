@@ -9,13 +9,16 @@ import pytest
 
 from loclab.report import page as report
 from loclab.report import sections
-from loclab.report.context import NoResultsError, ReportContext, load_context
+from loclab.report.context import NoResultsError, ReportContext, load_context, readable_name
 from loclab.report.html import Html, esc, table
 from loclab.report.render import check_offline
+from loclab.report.sections._common import Units
 from loclab.report.sections.summary import threshold_status
 from loclab.results import ComparisonRecord, ExperimentResults, RecordError
+from loclab.spec import Spec
 
 from .records import (
+    CAVEAT,
     EXPERIMENT,
     IMG,
     PASSWORD,
@@ -26,6 +29,7 @@ from .records import (
     spec,
     store,
     sweep,
+    verdict,
 )
 
 
@@ -81,15 +85,32 @@ def test_every_section_renders_and_escapes(full):
 
 def test_summary_says_the_answer_with_effect_interval_chance_and_threshold(full):
     html = report.executive_summary(full)
-    assert 'class="answer"' in html and "s0 label is better than base label" in html
+    # The answer comes first, before anything else in the section.
+    assert html.index('class="answer"') < html.index('class="exec"')
+    assert "Switch to s0 label: it scored 3.0 points higher" in html
     said = text(html)
     assert full.comparison_record is not None
     for c in full.comparison_record.confirmatory:
         assert c.sentence.split(";")[0] in said
-    assert "about 1 time in 100" in said  # the chance phrase of s0
-    assert "practical threshold" in said
+    assert "about 1 time in 100" in said  # s0's chance phrase, from its raw p-value
+    assert "How often chance alone gives such a gap" in said
+    # The interval beside each verdict is the verdict's own, adjusted like it, and named so.
+    assert "98.3% interval, adjusted for 3 comparisons" in said
+    assert "+1.0 to +5.0 points" in said.replace("\u2212", "-")
+    assert "p adjusted (Holm over 3 comparisons)" in said
+    assert "Practical threshold" in said
     assert html.count('<article class="card') == 3  # up to four verdicts: one card each
+    assert said.count(CAVEAT) == 1  # two comparisons share a caveat: said once
     assert 'href="#glossary"' in html  # stakeholders get a glossary at the end
+
+
+def test_the_authors_summary_follows_the_answer(tmp_path):
+    the_spec = spec().model_copy(
+        update={"report": spec().report.model_copy(update={"summary": "We ship s0 in May."})}
+    )
+    state = store(tmp_path, jobs_record=jobs(the_spec), comparison_record=comparison())
+    html = report.executive_summary(load_context(EXPERIMENT, state.root))
+    assert html.index('class="answer"') < html.index("We ship s0 in May.") < html.index("exec")
 
 
 def test_many_verdicts_become_a_table(tmp_path):
@@ -97,45 +118,63 @@ def test_many_verdicts_become_a_table(tmp_path):
     html = report.executive_summary(load_context(EXPERIMENT, state.root))
     assert '<article class="card' not in html and 'class="verdicts"' in html
     assert html.count("<tr>") == 7 + 1
-    assert "All 7 verdicts (2 better, 2 worse, 2 no detectable difference" in html
+    assert "All 7 verdicts (2 better, 2 worse, 2 no difference, 1 too close to call)" in html
+    assert "Interval (adjusted for 7 comparisons)" in html
+    assert "p adjusted (Holm over 7 comparisons)" in html
+
+
+POINTS = Units("accuracy", 100.0, "points", 1, True)
 
 
 @pytest.mark.parametrize(
-    ("est", "ci", "label"),
+    ("decision", "est", "label"),
     [
-        (0.05, (0.03, 0.07), "clears it"),
-        (0.005, (-0.01, 0.015), "too small to matter"),
-        (0.03, (-0.01, 0.07), "estimate clears it; range unsure"),
-        (0.01, (-0.03, 0.05), "below it; range unsure"),
-        (None, None, "unknown"),
+        ("better", 0.05, "clears it"),  # the whole interval is a gain of 2 points or more
+        ("no difference", -0.005, "a gain of 2 points ruled out"),
+        ("too close to call", 0.03, "estimate clears it"),
+        ("too close to call", 0.01, "a gain of 2 points still possible"),
+        # A loss as large as the threshold never clears it (direction-aware).
+        ("worse", -0.05, "a gain of 2 points ruled out"),
     ],
 )
-def test_threshold_status(est, ci, label):
-    got, sentence = threshold_status(est, ci, 0.02)
+def test_threshold_status_is_direction_aware(decision, est, label):
+    c = verdict("s0", decision, est, 0.01, family_size=1)
+    got, sentence = threshold_status(c, POINTS)
     assert got == label
-    assert "0.020" in sentence or label == "unknown"
-    none, _ = threshold_status(est, ci, 0.0)
-    assert none == "no threshold set"
+    assert "2 points" in sentence
+    none, _ = threshold_status(c.model_copy(update={"threshold": 0.0}), POINTS)
+    assert none == "none set"
 
 
-def test_results_table_has_ci_verdict_groups_and_missing_jobs(full):
+def test_results_table_has_ci_verdict_letters_and_missing_jobs(full):
     html = report.results_table(full)
-    assert "± 0.010" in html and "Group" in html and "badge better" in html
-    assert ">test_acc<" not in html  # the same numbers as accuracy: not repeated
-    assert ">test_f1<" in html
+    assert "70.0%" in html and "± 1.0" in html and "badge better" in html
+    assert ">Letters<" in html and ">ab<" in html
+    assert "test_acc" not in html and ">test accuracy<" not in html  # the same numbers
+    assert ">test F1<" in html  # a final metric under its readable name
+    assert "+3.0 points (+1.0 to +5.0 points)" in html.replace("\u2212", "-")
     # Systems in the ranking's order; the job left out of the statistics is named.
     assert html.index("base label") < html.index("s0 label") < html.index("s2 label")
     assert "1 job(s) did not complete" in html and "demo-s0-s1" in html
 
 
-def test_statistical_details_show_power_and_the_tests_own_summaries(full):
+def test_statistical_details_name_p_values_and_explain_once(full):
     html = report.statistical_details(full)
-    assert "Holm over 3 comparison(s), alpha 0.05" in html
-    assert ">50%<" in html and ">0.030<" in html  # power and detectable difference
-    assert "bootstrap summary of s0" in html and "per-seed summary of s0" in html
-    assert "Why this test: paired examples, several seeds" in html
+    said = text(html)
+    assert "p adjusted: Holm over 3 comparisons" in said and "p: this comparison alone" in said
+    assert ">50%<" in html and ">3 points<" in html  # power and detectable difference
+    # The test's own summary speaks of A and B and of its unadjusted interval: not shown.
+    assert "bootstrap summary" not in html
+    assert "per-seed summary of s0" in html
+    # Why this test: once for the three comparisons that used it.
+    assert said.count("paired examples, several seeds") == 1
+    assert "two-level bootstrap (3 comparisons): paired examples, several seeds" in said
+    # Every detail line names both systems.
+    for name in ("s0 label", "s1 label", "s2 label"):
+        assert f"{name} vs base label" in said
+    assert "0 (deterministic) for base label" in said
     assert "Scores per training run (accuracy)" in html and "seed 1" in html
-    assert "Two groups." in html
+    assert "Systems that share a letter cannot be told apart" in said and ">ab<" in html
 
 
 def test_figures_are_inline_pngs_with_alt_text(full):
@@ -150,15 +189,26 @@ def test_figures_are_inline_pngs_with_alt_text(full):
     assert "locale = de" in bd and "locale = fr" not in bd
     ranking = report.ranking_diagram(full)
     assert "pairwise bootstrap; Holm over 6 pairs" in ranking
+    assert "Systems that share a letter cannot be told apart" in ranking
+    effects = report.effect_plot(full)
+    assert "intervals adjusted for the 3 comparisons like the verdicts" in effects
+    assert "candidate minus the baseline" in effects
 
 
 def test_sweep_section_from_the_sweep_record(full):
     html = report.sweep_section(full)
-    assert "6 trials searched 2 parameters to maximize val_acc" in html
+    assert "6 trials searched 2 parameters to maximize validation accuracy" in html
     assert "3 completed, 2 pruned" in html and "1 failed" in html
-    assert "Best val_acc: 0.660 (trial 3; lr = 0.0079, hidden = 64)" in html
+    assert "Best validation accuracy: 66.0% (trial 3; lr = 0.0079, hidden = 64)" in html
+    assert "Measured on 288 validation examples" in html
     assert html.count('<img src="data:image/png') == 3  # history, importances, parallel
     assert "fANOVA over 3 trials" in html
+    # The history shows the sampling noise of 288 validation examples.
+    assert "±1 standard error of an accuracy measured on 288 validation examples" in html
+    # One searched parameter has nothing to be ranked against: no importances chart.
+    one = sweep().model_copy(update={"importances": {"lr": 1.0}})
+    full.sweep_record = one
+    assert "only one parameter was searched" in report.sweep_section(full)
     # Without importances the sweep stage says why, and the report repeats it.
     record = sweep().model_copy(update={"importances": None, "importances_note": "too few"})
     full.sweep_record = record
@@ -210,16 +260,48 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
         EXPERIMENT, store(tmp_path / "a", jobs_record=jobs(spec(sweep=False))).root
     )
     assert "no comparison stage" in report.executive_summary(plain)
-    assert "test_acc" in report.results_table(plain)
+    assert "test accuracy" in report.results_table(plain)
     assert "Left out" in report.ranking_diagram(plain)
     assert "no sweep" in report.sweep_section(plain)
     assert "Left out: no comparison stage." in report.statistical_details(plain)
     assert plain.headline == "1 of 2 job(s) completed; no comparison was configured."
     # A sweep without compare: and without a job stage.
     only = load_context(EXPERIMENT, store(tmp_path / "b", sweep_record=sweep()).root)
-    assert "Sweep of 6 trials: best val_acc 0.66" in only.headline
-    assert "sweep only" in report.results_table(only)
+    assert only.headline.startswith(
+        "Sweep of 6 trials (3 completed, 2 pruned, 1 failed): best validation accuracy 66.0% "
+        "(trial 3); "
+    )
+    assert "within one standard error (±2.8 points on 288 validation examples)" in only.headline
+    assert "a sweep only: 6 trial(s) ran" in report.results_table(only)
+    assert "No jobs ran" not in report.results_table(only)
+    # The trials read the data: their fingerprint is the experiment's.
+    assert "fp-sweep" in report.provenance_footer(only)
+    assert only.title == "Demo"  # no spec stored: the experiment's name, readable
     assert "sweep trial 5" in report.what_went_wrong(only)
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [("term-qa", "Term QA"), ("mt-engines", "MT engines"), ("quickstart", "Quickstart"),
+     ("qe_baselines", "QE baselines"), ("state-of-the-art", "State of the art"),
+     ("cnn-vs-lr", "CNN vs LR")],
+)  # fmt: skip
+def test_readable_names(name, title):
+    assert readable_name(name) == title
+
+
+def test_a_spec_without_a_title_reads_its_question(tmp_path):
+    data = spec(sweep=False).model_dump(by_alias=True)
+    data["report"]["title"] = None
+    data["description"] = "Does the CNN beat the baseline?"
+    state = store(tmp_path, jobs_record=jobs(Spec.model_validate(data)))
+    ctx = load_context(EXPERIMENT, state.root)
+    assert ctx.title == "Does the CNN beat the baseline?"
+    head = report.title_block(ctx)
+    assert head.count("Does the CNN beat the baseline?") == 1  # not repeated as the question
+    data["description"] = "A long description. " * 10
+    store(tmp_path, jobs_record=jobs(Spec.model_validate(data)))
+    assert load_context(EXPERIMENT, state.root).title == "Demo"
 
 
 def test_a_sweep_from_an_earlier_run_is_not_shown(tmp_path):
@@ -258,4 +340,4 @@ def test_a_secondary_metric_is_supporting_evidence(tmp_path):
     assert summary.count('<article class="card') == 3  # the verdicts are the deciding metric's
     details = report.statistical_details(ctx)
     assert details.index("Deciding metric: accuracy") < details.index("Secondary metric: f1")
-    assert "bootstrap summary" in details[: details.index("Secondary metric: f1")]
+    assert "per-seed summary of s0" in details[: details.index("Secondary metric: f1")]

@@ -13,7 +13,7 @@ Modules: :mod:`~loclab.compare.segments` (per-segment corpus statistics written 
 verdict table) and :mod:`~loclab.compare.stage` (the pipeline stage).
 """
 
-from loclab.compare._summaries import headline
+from loclab.compare._answer import STATUSES, answer
 from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse
 from loclab.compare.data import (
     ComparisonData,
@@ -41,6 +41,7 @@ from loclab.compare.table import render_verdicts
 
 __all__ = [
     "SIGNIFICANCE_NOTE",
+    "STATUSES",
     "ComparisonData",
     "ComparisonError",
     "CorpusStatistics",
@@ -48,12 +49,12 @@ __all__ = [
     "RunOutput",
     "SystemRuns",
     "analyse",
+    "answer",
     "collect",
     "corpus_metric",
     "corpus_scores",
     "extract_statistics",
     "file_fingerprint",
-    "headline",
     "read_corpus_statistics",
     "read_translations",
     "render_verdicts",

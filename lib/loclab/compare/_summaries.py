@@ -1,7 +1,4 @@
-"""What the analysis adds around the verdicts.
-
-Breakdowns, the ranking, per-system summaries and the headline.
-"""
+"""What the analysis adds around the verdicts: breakdowns, the ranking, per-system summaries."""
 
 from __future__ import annotations
 
@@ -13,8 +10,8 @@ from typing import Any, cast
 import numpy as np
 from scipy import stats as sps
 
+from loclab.compare._display import Display
 from loclab.compare._tests import (
-    digits_of,
     higher_is_better,
     resamples,
     run_test,
@@ -26,7 +23,7 @@ from loclab.io import json_object
 from loclab.spec.compare import CompareSpec
 from loclab.stats import CORRECTION_NAMES, TestResult, decide, rank_systems
 
-__all__ = ["EXPLORATORY_NOTE", "breakdowns", "headline", "ranking", "system_summary"]
+__all__ = ["EXPLORATORY_NOTE", "breakdowns", "ranking", "system_summary"]
 
 EXPLORATORY_NOTE = (
     "Exploratory: the same test on subsets of the examples, adjusted together with "
@@ -40,6 +37,7 @@ def breakdowns(
     compare: CompareSpec,
     metric: MetricData,
     confirmatory: Sequence[dict[str, Any]],
+    show: Display,
 ) -> dict[str, Any] | None:
     if not data.breakdowns:
         return None
@@ -82,7 +80,10 @@ def breakdowns(
         threshold=0.0,
         higher_is_better=higher_is_better(metric, compare),
         unit=compare.unit,
-        digits=digits_of(metric),
+        metric_name=show.name,
+        digits=show.digits,
+        scale=show.scale,
+        scale_unit=show.unit,
     )
     rows = []
     for cell, verdict in zip(cells, family.verdicts, strict=True):
@@ -93,10 +94,12 @@ def breakdowns(
                 "metric": metric.key,
                 "estimate": verdict.estimate,
                 "ci": verdict.ci,
+                "ci_level": verdict.ci_level,
                 "p_value": verdict.p_value,
                 "p_adjusted": verdict.p_adjusted,
                 "significant": verdict.label in ("better", "worse"),
                 "label": verdict.label,
+                "decision": verdict.decision,
                 "flag": "exploratory",
                 "method": verdict.method,
                 "sentence": verdict.sentence,
@@ -119,7 +122,11 @@ def breakdowns(
 
 
 def ranking(
-    data: ComparisonData, compare: CompareSpec, metric: MetricData, notes: list[str]
+    data: ComparisonData,
+    compare: CompareSpec,
+    metric: MetricData,
+    notes: list[str],
+    show: Display,
 ) -> dict[str, Any]:
     names = list(data.systems)
     runs = {len(data.systems[s].seeds) for s in names}
@@ -147,16 +154,24 @@ def ranking(
         )
     notes.extend(f"ranking: {w.message}" for w in caught)
     groups = [
-        {"group": i, "systems": list(cluster), "labels": [data.systems[s].label for s in cluster]}
-        for i, cluster in enumerate(ranking.clusters, start=1)
+        {
+            "group": i,
+            "letter": letter,
+            "systems": list(cluster),
+            "labels": [data.systems[s].label for s in cluster],
+        }
+        for i, (cluster, letter) in enumerate(
+            zip(ranking.clusters, ranking.group_letters, strict=True), start=1
+        )
     ]
     out = json_object(ranking.to_dict())
     out.update(
         metric=metric.key,
-        metric_name=metric.name,
+        metric_name=show.name,
         kind=kind,
         groups=groups,
         group_of=dict(zip(ranking.systems, ranking.cluster_of, strict=True)),
+        letters_of=dict(zip(ranking.systems, ranking.letters, strict=True)),
     )
     return out
 
@@ -175,7 +190,13 @@ def mean_ci(values: Any) -> dict[str, Any]:
     return {"mean": mean, "sd": sd, "ci": [mean - half, mean + half], "n": n}
 
 
-def system_summary(data: ComparisonData, name: str) -> dict[str, Any]:
+def system_summary(
+    data: ComparisonData,
+    name: str,
+    compare: CompareSpec,
+    shows: Mapping[str, Display],
+    deterministic: bool,
+) -> dict[str, Any]:
     runs = data.systems[name]
     keys = [str(s) if s is not None else "run" for s in runs.seeds]
     metrics: dict[str, Any] = {}
@@ -183,7 +204,7 @@ def system_summary(data: ComparisonData, name: str) -> dict[str, Any]:
         values = metric.per_run(name)
         metrics[key] = {
             **mean_ci(values),
-            "name": metric.name,
+            "name": shows[key].name,
             "source": metric.source,
             "per_seed": dict(zip(keys, values.tolist(), strict=True)),
         }
@@ -192,7 +213,7 @@ def system_summary(data: ComparisonData, name: str) -> dict[str, Any]:
         per = {s: m[key] for s, m in zip(keys, runs.final_metrics, strict=True) if key in m}
         metrics[key] = {
             **mean_ci(list(per.values())),
-            "name": key,
+            "name": compare.metric_label(key),
             "source": "final",
             "per_seed": per,
         }
@@ -206,90 +227,6 @@ def system_summary(data: ComparisonData, name: str) -> dict[str, Any]:
             "jobs": list(runs.jobs),
             "metrics": metrics,
             "confidence": 0.95,
+            "deterministic": deterministic,
         }
     )
-
-
-def headline(
-    data: ComparisonData,
-    comparisons: Sequence[Mapping[str, Any]],
-    ranking: Mapping[str, Any] | None,
-    compare: CompareSpec,
-) -> str:
-    """One plain sentence with the main verdict, for the reports index."""
-    primary = [c for c in comparisons if c["family"] == "confirmatory"]
-    if not primary:
-        return "Nothing was compared."
-    metric = primary[0]["metric_name"]
-    digits = 2 if data.metrics[primary[0]["metric"]].source == "corpus" else 3
-    base = data.systems[data.baseline].label
-    if len(primary) == 1:
-        c = primary[0]
-        gap = signed(c["estimate"], digits)
-        lo, hi = (c["ci"] or [None, None])[:2]
-        span = (
-            f" (plausibly {signed(lo, digits)} to {signed(hi, digits)})"
-            if lo is not None and hi is not None
-            else ""
-        )
-        if c["label"] in ("better", "worse"):
-            return (
-                f"{c['system_label']} is {c['label']} than {base} on {metric}: {gap}{span}, "
-                "unlikely to be chance."
-            )
-        if c["label"] == "no detectable difference":
-            return (
-                f"No detectable difference between {c['system_label']} and {base} on "
-                f"{metric}: {gap}{span}."
-            )
-        return (
-            f"Not enough data to tell whether {c['system_label']} differs from {base} on "
-            f"{metric}: {gap}{span}."
-        )
-    counts = {
-        label: [c for c in primary if c["label"] == label]
-        for label in ("better", "worse", "no detectable difference", "needs more data")
-    }
-    parts = []
-    for label, items in counts.items():
-        if not items:
-            continue
-        names = ""
-        if label == "better" and len(items) <= 3:
-            names = (
-                " ("
-                + ", ".join(f"{c['system_label']} {signed(c['estimate'], digits)}" for c in items)
-                + ")"
-            )
-        verb = {
-            "better": "better",
-            "worse": "worse",
-            "no detectable difference": "not detectably different",
-            "needs more data": "in need of more data",
-        }[label]
-        parts.append(f"{len(items)} {verb}{names}")
-    text = (
-        f"Of {len(primary)} systems compared with {base} on {metric} "
-        f"({CORRECTION_NAMES[compare.correction]}-adjusted), " + join_words(parts)
-    )
-    if ranking and ranking.get("systems"):
-        top = ranking["groups"][0]["labels"]
-        best = (
-            top[0]
-            if len(top) == 1
-            else f"{len(top)} systems that cannot be told apart ({', '.join(top)})"
-        )
-        text += f"; the best is {best}"
-    return text + "."
-
-
-def signed(x: float | None, digits: int) -> str:
-    if x is None or not math.isfinite(x):
-        return "undefined"
-    return f"{x:+,.{digits}f}"
-
-
-def join_words(parts: Sequence[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from loclab.compare import correlation
+from loclab.compare._display import Display
 from loclab.compare.data import ComparisonData, ComparisonError, MetricData
 from loclab.io import json_object
 from loclab.spec.compare import CompareSpec
@@ -27,7 +28,6 @@ from loclab.stats import (
 )
 
 __all__ = [
-    "digits_of",
     "higher_is_better",
     "per_seed_tests",
     "plan_test",
@@ -151,10 +151,6 @@ def unique_labels(data: ComparisonData) -> dict[str, str]:
     return labels
 
 
-def digits_of(metric: MetricData) -> int:
-    return 2 if metric.source == "corpus" else 3
-
-
 def variance_of(result: TestResult) -> dict[str, Any] | None:
     """Where the uncertainty comes from (two-level), or the counts behind the test."""
     r: Any = result
@@ -180,7 +176,12 @@ def variance_of(result: TestResult) -> dict[str, Any] | None:
 
 
 def per_seed_tests(
-    metric: MetricData, kind: str, system: str, base: str, data: ComparisonData
+    metric: MetricData,
+    kind: str,
+    system: str,
+    base: str,
+    data: ComparisonData,
+    show: Display,
 ) -> dict[str, Any] | None:
     """McNemar on each seed both systems ran (supporting evidence, not the verdict)."""
     if kind == "correlation_seeds":
@@ -220,9 +221,9 @@ def per_seed_tests(
             "rows": rows,
             "summary": (
                 f"Per seed, {data.systems[system].label} minus {data.systems[base].label}: "
-                f"{low:+.3f} to {high:+.3f}; beyond chance on {beyond} of {len(rows)} seeds "
-                f"(mid-p McNemar, Holm over {len(rows)} seeds; supporting evidence, not the "
-                "verdict)."
+                f"{show.diff(low, unit=False)} to {show.diff(high)}; beyond chance on "
+                f"{beyond} of {len(rows)} seeds (mid-p McNemar per seed, Holm-adjusted over "
+                f"the {len(rows)} seeds; supporting evidence, not the verdict)."
             ),
         }
     )

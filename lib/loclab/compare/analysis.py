@@ -9,14 +9,22 @@ exploratory. The test for each comparison follows :func:`loclab.stats.default_te
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, cast
 
+from loclab.compare._advice import (
+    deterministic_systems,
+    next_step,
+    one_run_caveat,
+    seed_agreement,
+)
+from loclab.compare._answer import answer
+from loclab.compare._display import Display, display_of
 from loclab.compare._summaries import breakdowns as breakdown_cells
-from loclab.compare._summaries import headline, system_summary
 from loclab.compare._summaries import ranking as rank_all
+from loclab.compare._summaries import system_summary
 from loclab.compare._tests import (
-    digits_of,
     higher_is_better,
     per_seed_tests,
     plan_test,
@@ -30,12 +38,32 @@ from loclab.compare.data import ComparisonData, MetricData
 from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
+    CORRECTION_NAMES,
     TestResult,
     decide,
     default_test,
 )
 
 __all__ = ["SIGNIFICANCE_NOTE", "analyse"]
+
+#: How the verdict sentence says how often chance alone gives such a gap (from the raw p).
+_CHANCE = re.compile(r"would appear by chance (.+?) if the systems were equally good")
+#: How the statistics name the two systems of a test in their caveats ("runs of B").
+_AB = re.compile(r"\b(of|for) ([AB])\b|\(([AB])\)|^([AB])(?=, the system)")
+
+
+def named(text: str, a: str, b: str) -> str:
+    """A caveat of the statistics with "A" and "B" replaced by the systems' names."""
+
+    def swap(m: re.Match[str]) -> str:
+        letter = m.group(2) or m.group(3) or m.group(4)
+        name = a if letter == "A" else b
+        if m.group(1):
+            return f"{m.group(1)} {name}"
+        return f"({name})" if m.group(3) else name
+
+    return _AB.sub(swap, text)
+
 
 #: Shown wherever verdicts are: what "significant" means.
 SIGNIFICANCE_NOTE = (
@@ -64,11 +92,14 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
     comparisons: list[dict[str, Any]] = []
     notes: list[str] = []
     threshold = compare.practical_threshold or 0.0
+    deterministic = deterministic_systems(data)
+    shows = {key: display_of(data.metrics[key], compare) for key in keys}
     for index, key in enumerate(keys):
         role = "confirmatory" if index == 0 else "secondary"
         family, found = _family(
-            data, compare, data.metrics[key], role, threshold if index == 0 else 0.0
-        )
+            data, compare, data.metrics[key], role, threshold if index == 0 else 0.0,
+            shows[key], deterministic,
+        )  # fmt: skip
         families.append(family)
         comparisons.extend(found)
     timings["tests_s"] = time.perf_counter() - started
@@ -76,7 +107,7 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
     confirmatory = [c for c in comparisons if c["family"] == "confirmatory"]
 
     started = time.perf_counter()
-    breakdowns = breakdown_cells(data, compare, primary, confirmatory)
+    breakdowns = breakdown_cells(data, compare, primary, confirmatory, shows[keys[0]])
     timings["breakdowns_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -86,8 +117,17 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
         # odds with the correlation verdicts; the tests against the baseline decide.
         rank = False
         notes.append("No ranking for correlation metrics: the tests against the baseline decide.")
-    ranking = rank_all(data, compare, primary, notes) if rank else None
+    ranking = rank_all(data, compare, primary, notes, shows[keys[0]]) if rank else None
     timings["ranking_s"] = time.perf_counter() - started
+    labels = {name: s.label for name, s in data.systems.items()}
+    found_answer = answer(confirmatory, ranking, shows[keys[0]], data.baseline, labels)
+    for name in sorted(deterministic, key=list(data.systems).index):
+        runs = len(data.systems[name].seeds)
+        notes.append(
+            f"{labels[name]} gave identical results on all {runs} of its runs: it ignores its "
+            "training seed (deterministic), so its seed-to-seed spread is exactly zero and one "
+            "run stands for all."
+        )
 
     return {
         "baseline": data.baseline,
@@ -100,20 +140,28 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
         "higher_is_better": higher_is_better(primary, compare),
         "unit": compare.unit,
         "n_examples": None if data.example_ids is None else len(data.example_ids),
-        "metrics": [_describe_metric(data.metrics[k], i, compare) for i, k in enumerate(keys)],
-        "systems": [system_summary(data, name) for name in data.systems],
+        "metrics": [
+            _describe_metric(data.metrics[k], i, compare, shows[k]) for i, k in enumerate(keys)
+        ],
+        "systems": [
+            system_summary(data, name, compare, shows, name in deterministic)
+            for name in data.systems
+        ],
         "families": families,
         "comparisons": comparisons,
         "breakdowns": breakdowns,
         "ranking": ranking,
-        "headline": headline(data, comparisons, ranking, compare),
+        "headline": found_answer["headline"],
+        "answer": found_answer,
         "significance_note": SIGNIFICANCE_NOTE,
         "warnings": sorted(set(notes)),
         "timings": timings,
     }
 
 
-def _describe_metric(metric: MetricData, index: int, compare: CompareSpec) -> dict[str, Any]:
+def _describe_metric(
+    metric: MetricData, index: int, compare: CompareSpec, show: Display
+) -> dict[str, Any]:
     kind = {
         "predictions": "binary" if metric.binary else "continuous",
         "corpus": "corpus",
@@ -122,13 +170,17 @@ def _describe_metric(metric: MetricData, index: int, compare: CompareSpec) -> di
     }[metric.source]
     return {
         "key": metric.key,
-        "name": metric.name,
+        "name": show.name,
         "source": metric.source,
         "kind": kind,
         "role": "confirmatory" if index == 0 else "secondary",
         "higher_is_better": higher_is_better(metric, compare),
         "options": getattr(metric.metric, "_kwargs", None),
         "signature": metric.signature,
+        "scale": show.scale,
+        "scale_unit": show.unit,
+        "digits": show.digits,
+        "percent": show.percent,
     }
 
 
@@ -138,6 +190,8 @@ def _family(
     metric: MetricData,
     role: str,
     threshold: float,
+    show: Display,
+    deterministic: set[str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Test every candidate on one metric and turn the family into verdicts."""
     labels = unique_labels(data)
@@ -148,6 +202,7 @@ def _family(
     results: dict[tuple[str, str], TestResult] = {}
     kinds: dict[str, str] = {}
     caveats: dict[str, list[str]] = {}
+    arrays: dict[str, tuple[Any, Any]] = {}
     for system in candidates:
         runs_a, runs_b = len(data.systems[system].seeds), len(data.systems[base].seeds)
         kind, found = plan_test(metric, runs_a, runs_b, compare.test, system)
@@ -155,7 +210,7 @@ def _family(
         results[(labels[system], labels[base])] = run_test(
             kind, a, b, metric, n_resamples, compare.stats_seed
         )
-        kinds[system], caveats[system] = kind, found
+        kinds[system], caveats[system], arrays[system] = kind, found, (a, b)
     all_runs = all(k == "seed_level" for k in kinds.values())
     family = decide(
         results,
@@ -164,26 +219,41 @@ def _family(
         threshold=threshold,
         higher_is_better=higher_is_better(metric, compare),
         unit="training runs" if all_runs else compare.unit,
-        metric_name=metric.name if metric.source == "corpus" else "",
-        digits=digits_of(metric),
+        metric_name=show.name,
+        digits=show.digits,
+        scale=show.scale,
+        scale_unit=show.unit,
     )
     out = []
     for system, verdict in zip(candidates, family.verdicts, strict=True):
         result = results[(labels[system], labels[base])]
         kind = kinds[system]
         entry = jsonable(verdict.to_dict())
+        runs = (len(data.systems[system].seeds), len(data.systems[base].seeds))
+        caveat = one_run_caveat(data, compare, system, deterministic)
+        if caveat:
+            # It replaces the test's own one-run note: one caveat, said once.
+            kept = [n for n in caveats[system] if not n.startswith("Only one training run")]
+            caveats[system] = [caveat, *kept]
+        found = _CHANCE.search(verdict.sentence)
+        step = next_step(entry, result, kind, arrays[system], runs, compare, caveat, show)
         entry.update(
             system=system,
             baseline=base,
             system_label=data.systems[system].label,
             baseline_label=data.systems[base].label,
             metric=metric.key,
-            metric_name=metric.name,
+            metric_name=show.name,
             family=role,
             kind=kind,
             test=default_test(cast(Any, kind)).test,
             test_reason=default_test(cast(Any, kind)).reason,
-            warnings=[*entry["warnings"], *caveats[system], *notes],
+            warnings=[
+                named(w, data.systems[system].label, data.systems[base].label)
+                for w in [*entry["warnings"], *caveats[system], *notes]
+                # A deterministic system is said once, in the comparison's notes.
+                if "ignores its training seed" not in w
+            ],
             n_examples=None if kind == "seed_level" else int(result.n),
             n_seeds={
                 "system": len(data.systems[system].seeds),
@@ -191,20 +261,45 @@ def _family(
             },
             variance=variance_of(result),
             result=jsonable(result.to_dict()),
-            per_seed=per_seed_tests(metric, kind, system, base, data)
+            per_seed=per_seed_tests(metric, kind, system, base, data, show)
             if role == "confirmatory"
             else None,
+            chance=found.group(1) if found else "",
+            design_caveat=caveat,
+            next_step=step["text"],
+            needed={k: v for k, v in step.items() if k != "text"},
+            seed_agreement=seed_agreement(metric, data, system, deterministic),
+            deterministic={
+                "system": system in deterministic,
+                "baseline": base in deterministic,
+            },
         )
         out.append(entry)
     summary = {
         "metric": metric.key,
-        "metric_name": metric.name,
+        "metric_name": show.name,
         "role": role,
         "correction": compare.correction,
         "family_size": family.family_size,
         "alpha": compare.alpha,
         "threshold": threshold,
         "systems": candidates,
-        "summary": family.summary(),
+        "summary": _family_summary(family.verdicts, compare, data.systems[base].label),
     }
     return summary, out
+
+
+def _family_summary(verdicts: Any, compare: CompareSpec, base: str) -> str:
+    """The family's outcome in one sentence, with its adjustment named."""
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.decision] = counts.get(v.decision, 0) + 1
+    m = len(verdicts)
+    how = (
+        f"{CORRECTION_NAMES[compare.correction]} over {m} comparisons"
+        if m > 1
+        else "a single comparison, so no adjustment"
+    )
+    parts = ", ".join(f"{n} {d}" for d, n in counts.items())
+    who = "1 system" if m == 1 else f"{m} systems"
+    return f"{who} against {base} ({how}, alpha {compare.alpha:g}): {parts}."

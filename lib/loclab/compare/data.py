@@ -51,12 +51,15 @@ def run_outputs(results: Sequence[JobResult]) -> tuple[list[RunOutput], list[Job
         results: The comparison's jobs, as the runner returned them.
 
     Returns:
-        One :class:`RunOutput` per completed job, and the jobs that did not complete.
+        One :class:`RunOutput` per completed job, and the jobs that did not complete (jobs
+        skipped because their system proved deterministic are neither).
     """
     import pandas as pd
 
     runs, missing = [], []
     for result in results:
+        if result.skipped:
+            continue  # not run on purpose: it would repeat a deterministic system's run
         if not result.ok:
             missing.append(result)
             continue
@@ -123,7 +126,9 @@ def collect(
     }
     flat = [r for name in order for r in by_system[name]]
     ids, frames = _align_predictions(flat)
-    metrics = {key: _metric(key, by_system, order, frames, ids) for key in compare.metric_names()}
+    metrics = {
+        key: _metric(key, by_system, order, frames, ids) for key in compare.compared_metrics()
+    }
     breakdowns = _breakdowns(compare.breakdowns, flat, frames)
     return ComparisonData(systems, baseline, metrics, ids, breakdowns)
 
@@ -339,7 +344,7 @@ def _collect_discovered(
             f"the job did not complete, so there are no systems to compare{lost}"
         )
     run = runs[0]
-    keys = compare.metric_names()
+    keys = compare.compared_metrics()
     absent = [k for k in keys if k not in run.corpus]
     if absent:
         raise ComparisonError(

@@ -74,6 +74,7 @@ def run_analysis_stage(
     loaded = time.perf_counter() - started
     analysis = analyse(data, compare)
     analysis["timings"] = {"load_s": loaded, **analysis["timings"]}
+    _note_skipped(analysis, results)
     doc: dict[str, Any] = {
         "experiment": exp.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -102,6 +103,20 @@ def run_analysis_stage(
     return record
 
 
+def _note_skipped(analysis: dict[str, Any], results: Sequence[JobResult]) -> None:
+    """Seeds not run because their system proved deterministic, on each system's summary."""
+    skipped: dict[str, list[int]] = {}
+    for r in results:
+        seed = r.tags.get("loclab.seed", "")
+        if r.skipped and seed.lstrip("-").isdigit():
+            skipped.setdefault(r.tags.get("loclab.system", ""), []).append(int(seed))
+    for system in analysis["systems"]:
+        found = skipped.get(system["name"])
+        if found:
+            system["skipped_seeds"] = sorted(found)
+            system["deterministic"] = True
+
+
 def _stored(store: ExperimentResults, key: str) -> ComparisonRecord | None:
     """The stored comparison if it was made from exactly these inputs (and its table is kept)."""
     from loclab.results import RecordError
@@ -127,6 +142,9 @@ def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, tab
         "loclab.compare.family_size": doc.family_size,
         "loclab.compare.correction": doc.correction,
     }
+    if doc.answer is not None:
+        tags["loclab.compare.status"] = doc.answer.status
+        tags["loclab.compare.use"] = doc.answer.use
     for c in doc.comparisons:
         prefix = f"compare.{c.metric}.{c.system}"
         for field, value in (
@@ -137,7 +155,7 @@ def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, tab
             if value is not None:
                 metrics[f"{prefix}.{field}"] = value
         if c.family == "confirmatory":
-            tags[f"loclab.compare.verdict.{c.system}"] = c.label
+            tags[f"loclab.compare.verdict.{c.system}"] = c.outcome
     for system in doc.systems:
         for key, summary in system.metrics.items():
             if summary.mean is not None:

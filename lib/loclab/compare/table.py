@@ -11,19 +11,31 @@ from typing import Any
 from loclab.results import ComparisonRecord
 from loclab.stats import CORRECTION_NAMES
 
-__all__ = ["render_verdicts"]
+__all__ = ["adjustment_text", "render_verdicts"]
 
 _MARK = {
     "better": "better",
     "worse": "worse",
-    "no detectable difference": "no detectable diff.",
-    "needs more data": "needs more data",
+    "no difference": "no difference",
+    "too close to call": "too close to call",
 }
 
 
-def _num(x: Any, digits: int, signed: bool = False) -> str:
+def adjustment_text(correction: str, size: int, alpha: float) -> str:
+    """``Holm over 15 comparisons, alpha 0.05``, or that one comparison needs no adjustment."""
+    if size <= 1:
+        return f"one comparison, alpha {alpha:g}"
+    return (
+        f"{CORRECTION_NAMES.get(correction, correction)} over {size} comparisons, alpha {alpha:g}"
+    )
+
+
+def _num(x: Any, digits: int, signed: bool = False, scale: float = 1.0) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
+    x = x * scale
+    if signed and round(x, digits) == 0:
+        x = 0.0
     return f"{x:+,.{digits}f}" if signed else f"{x:,.{digits}f}"
 
 
@@ -62,19 +74,21 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     )
     metrics = {m.key: m for m in doc.metrics}
     primary = doc.primary_metric
-    digits = 2 if metrics[primary].source == "corpus" else 3
-    name = metrics[primary].name
+    info = metrics[primary]
+    digits, scale, unit = info.digits, info.scale, info.scale_unit
+    percent = info.percent
+    name = info.name
     base = doc.baseline
     verdicts = {c.system: c for c in doc.confirmatory}
     systems = {s.name: s for s in doc.systems}
     ranking = doc.ranking
     order = list(ranking.systems) if ranking else list(systems)
     several_runs = any(s.n_seeds > 1 for s in systems.values())
-    correction = CORRECTION_NAMES[doc.correction]
+    m = doc.family_size
     table = Table(
         title=(
             f"{doc.experiment}: {len(verdicts)} system(s) against {base} on {name} "
-            f"({correction}, family of {doc.family_size}, alpha {doc.alpha:g})"
+            f"({adjustment_text(doc.correction, m, doc.alpha)})"
         ),
         box=box.SIMPLE_HEAD,
         title_justify="left",
@@ -85,46 +99,70 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     if several_runs:
         table.add_column("runs", justify="right")
     table.add_column(name + (" (mean, 95% CI)" if several_runs else ""), justify="right")
-    table.add_column(f"Δ vs {base} (95% CI)", justify="right")
-    table.add_column(f"p ({correction})", justify="right")
+    interval = "adjusted interval" if m > 1 else "95% CI"
+    table.add_column(
+        f"Δ vs {base}{' (' + unit + ')' if unit else ''}, {interval}", justify="right"
+    )
+    table.add_column("p", justify="right")
+    if m > 1:
+        table.add_column(
+            f"p ({CORRECTION_NAMES.get(doc.correction, doc.correction)})", justify="right"
+        )
     table.add_column("verdict")
     if ranking:
-        table.add_column("group", justify="right")
+        table.add_column("letters")
+    score_digits = 1 if percent else digits
+    score_scale = 100.0 if percent else 1.0
     for rank, system in enumerate(order, start=1):
         summary = systems[system].metrics[primary]
-        score = _num(summary.mean, digits)
-        if several_runs and summary.ci:
+        score = _num(summary.mean, score_digits, scale=score_scale)
+        if several_runs and summary.ci and not systems[system].deterministic:
             lo, hi = summary.ci
-            score += f" ({_num(lo, digits)}–{_num(hi, digits)})"
+            if percent:  # a proportion's interval stays within 0 to 100 %
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            score += (
+                f" ({_num(lo, score_digits, scale=score_scale)}–"
+                f"{_num(hi, score_digits, scale=score_scale)})"
+            )
+        elif systems[system].deterministic:
+            score += " (deterministic)"
         v = verdicts.get(system)
+        cells: list[str]
         if v is None:
-            delta, p, label = "baseline", "", ""
+            cells = ["baseline", "", *([""] if m > 1 else []), ""]
         else:
             low, high = v.ci or (None, None)
             delta = (
-                f"{_num(v.estimate, digits, True)} ({_num(low, digits, True)} to "
-                f"{_num(high, digits, True)})"
+                f"{_num(v.estimate, digits, True, scale)} ({_num(low, digits, True, scale)} to "
+                f"{_num(high, digits, True, scale)})"
             )
-            p, label = _p(v.p_adjusted), _MARK.get(v.label, v.label)
+            cells = [delta, _p(v.p_value), *([_p(v.p_adjusted)] if m > 1 else [])]
+            cells.append(_MARK.get(v.outcome, v.outcome))
         row = [str(rank)] if ranking else []
         row.append(system)
         if several_runs:
             row.append(str(systems[system].n_seeds))
-        row += [score, delta, p, label]
+        row += [score, *cells]
         if ranking:
-            row.append(str(ranking.group_of.get(system, "")))
+            row.append(ranking.letters_of.get(system, ""))
         table.add_row(*row)
     console.print(table)
+    if m > 1:
+        console.print(
+            "Intervals are adjusted for the family like the verdicts, so an interval excludes 0 "
+            "exactly when the adjusted p is below alpha."
+        )
     named = [f"{n} = {s.label}" for n, s in systems.items() if s.label != n]
     if named:
         console.print("Systems: " + "; ".join(named) + ".")
     if ranking:
-        groups = "; ".join(f"{g.group}: {', '.join(g.systems)}" for g in ranking.groups)
-        extra = ranking.model_extra or {}
+        groups = "; ".join(
+            f"{g.letter or g.group}: {', '.join(g.systems)}" for g in ranking.groups
+        )
         console.print(
-            f"Groups of systems that cannot be told apart ({name}, {correction} over "
-            f"{extra.get('family_size')} pairs, alpha {extra.get('alpha', doc.alpha):g}; "
-            f"best first): {groups}"
+            f"Letters: systems sharing a letter cannot be told apart ({name}, "
+            f"{CORRECTION_NAMES.get(ranking.correction, ranking.correction)} over "
+            f"{ranking.family_size} pairs, alpha {ranking.alpha:g}; best first): {groups}"
         )
     for family in doc.families:
         if family.role != "secondary":
@@ -132,11 +170,11 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
         items = [c for c in doc.comparisons if c.metric == family.metric]
         counts: dict[str, int] = {}
         for c in items:
-            counts[c.label] = counts.get(c.label, 0) + 1
+            counts[c.outcome] = counts.get(c.outcome, 0) + 1
         parts = ", ".join(f"{n} {label}" for label, n in counts.items())
         console.print(
-            f"Secondary metric {family.metric_name} ({correction}, family of "
-            f"{family.family_size}): {parts}."
+            f"Secondary metric {family.metric_name} "
+            f"({adjustment_text(family.correction, family.family_size, family.alpha)}): {parts}."
         )
     for v in verdicts.values():
         if v.per_seed:
@@ -145,8 +183,8 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     if breakdowns:
         hits = [r for r in breakdowns.rows if r.significant]
         shown = "; ".join(
-            f"{r.system} {r.column}={r.value}: {_num(r.estimate, digits, True)} "
-            f"(adj. p {_p(r.p_adjusted)})"
+            f"{r.system} {r.column}={r.value}: {_num(r.estimate, digits, True, scale)} "
+            f"(adjusted p {_p(r.p_adjusted)})"
             for r in hits[:6]
         )
         console.print(
@@ -162,7 +200,9 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     if doc.missing_jobs:
         lost = ", ".join(f"{j.name} ({j.state})" for j in doc.missing_jobs)
         console.print(f"Not included (did not complete): {lost}.")
+    for w in doc.warnings:
+        console.print(f"Note: {w}")
     console.print(doc.significance_note)
-    console.print(f"Verdict: {doc.headline}")
+    console.print(f"Answer: {doc.headline}")
     # Rich pads every line to the full width; trailing blanks only get in the way.
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"

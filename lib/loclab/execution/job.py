@@ -30,6 +30,7 @@ class JobState(StrEnum):
     TIMEOUT = "TIMEOUT"
     STOPPED = "STOPPED"  # stopped on purpose by loclab (a pruned trial)
     KILLED = "KILLED"  # interrupted by the user (Ctrl-C) or killed from outside
+    SKIPPED = "SKIPPED"  # not run on purpose: it would repeat a completed job (not a failure)
 
     @property
     def mlflow_status(self) -> str:
@@ -41,6 +42,7 @@ class JobState(StrEnum):
             JobState.TIMEOUT: "FAILED",
             JobState.STOPPED: "KILLED",
             JobState.KILLED: "KILLED",
+            JobState.SKIPPED: "FINISHED",
         }[self]
 
 
@@ -139,6 +141,11 @@ class JobResult:
     @property
     def ok(self) -> bool:  # noqa: D102
         return self.state == JobState.COMPLETED
+
+    @property
+    def skipped(self) -> bool:
+        """True for a job not run on purpose (it would have repeated a completed one)."""
+        return self.state == JobState.SKIPPED
 
     @property
     def identity(self) -> tuple[str, str, str, str]:

@@ -9,7 +9,7 @@ from loclab.execution.job import JobResult
 from loclab.io import read_json
 from loclab.results import EpochMetrics, ExperimentResults, JobRecord
 
-__all__ = ["job_record"]
+__all__ = ["job_record", "job_tags"]
 
 #: Labels a notebook writes for its job (``loclab.runtime.set_tags``).
 TAGS_FILE = "tags.json"
@@ -28,15 +28,8 @@ def job_record(
     """
     tags = result.tags
     seed = tags.get("loclab.seed")
-    job_tags: dict[str, str] = {}
-    path = result.layout.output_data_dir / TAGS_FILE
-    if path.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            found = read_json(path)
-            if isinstance(found, dict):
-                job_tags = {str(k): str(v) for k, v in found.items()}
     copy = None
-    if not result.ok and results is not None:
+    if not result.ok and not result.skipped and results is not None:
         copy = results.keep_notebook(result.name, result.executed_notebook)
     return JobRecord(
         name=result.name,
@@ -53,7 +46,7 @@ def job_record(
         backend=backend,
         mlflow_run_id=result.mlflow_run_id,
         tags=dict(tags),
-        job_tags=job_tags,
+        job_tags=job_tags(result),
         metrics=_finite(result.final_metrics()) if result.ok else {},
         epochs=[
             EpochMetrics(step=step, metrics=_finite(values))
@@ -64,6 +57,17 @@ def job_record(
         predictions=str(result.predictions) if result.predictions.exists() else None,
         notebook_copy=copy,
     )
+
+
+def job_tags(result: JobResult) -> dict[str, str]:
+    """Labels the notebook wrote for its job (data fingerprint, validation set size...)."""
+    path = result.layout.output_data_dir / TAGS_FILE
+    if path.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            found = read_json(path)
+            if isinstance(found, dict):
+                return {str(k): str(v) for k, v in found.items()}
+    return {}
 
 
 def _finite(values: dict[str, float]) -> dict[str, float]:

@@ -7,6 +7,7 @@ sweep record (trials, intermediate values, importances, winners) and the compari
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,28 @@ from loclab.report.contents import Audience
 from loclab.results import ComparisonRecord, ExperimentResults, JobsRecord, SweepRecord
 from loclab.spec import Spec
 
-__all__ = ["NoResultsError", "ReportContext", "load_context"]
+__all__ = ["NoResultsError", "ReportContext", "load_context", "readable_name"]
+
+_SMALL_WORDS = {"a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with"}
+
+
+def readable_name(name: str) -> str:
+    """An experiment's name as a title: ``term-qa`` reads "Term QA", ``mt-engines`` "MT engines".
+
+    Words of two letters, or three without a vowel, that are not English function words read
+    as acronyms (QA, MT, QE, CNN, NMT).
+    """
+    words = [w for w in re.split(r"[-_.\s]+", name) if w]
+    out = []
+    for i, word in enumerate(words):
+        short = len(word) <= 2 or (len(word) == 3 and not set(word.lower()) & set("aeiouy"))
+        if short and word.isalpha() and word.lower() not in _SMALL_WORDS:
+            out.append(word.upper())
+        elif i == 0:
+            out.append(word[:1].upper() + word[1:])
+        else:
+            out.append(word)
+    return " ".join(out) or name
 
 
 class NoResultsError(LoclabError):
@@ -66,11 +88,18 @@ class ReportContext:
 
     @property
     def title(self) -> str:
-        """The report's title: the spec's ``report.title``, else the experiment's name."""
+        """The report's title: the spec's ``report.title``, else its question, else its name.
+
+        Without a title the spec's description (the question the experiment answers) is the
+        title when it is one short sentence; else the experiment's name, made readable.
+        """
         spec = self.spec_model
         if spec is not None and spec.report.title:
             return spec.report.title
-        return f"{self.experiment}: experiment report"
+        question = " ".join(self.description.split())
+        if question and len(question) <= 120 and question.count(". ") == 0:
+            return question
+        return readable_name(self.experiment)
 
     @property
     def description(self) -> str:
@@ -103,20 +132,60 @@ class ReportContext:
         return self.run.ended if self.run else None
 
     @property
+    def failed(self) -> bool:
+        """Whether the latest run failed or was stopped before it finished."""
+        return self.run is not None and self.run.status in ("FAILED", "KILLED")
+
+    @property
+    def status(self) -> str:
+        """One word for the reports index: the answer's status, or ``FAILED``."""
+        if self.failed:
+            return "FAILED" if self.run is not None and self.run.status == "FAILED" else "STOPPED"
+        answer = self.comparison_record.answer if self.comparison_record is not None else None
+        if answer is not None and answer.status:
+            return answer.status
+        return ""
+
+    @property
     def headline(self) -> str:
-        """One plain sentence for the reports index."""
+        """One plain sentence for the reports index (the answer, when there is one)."""
         if self.comparison_record is not None and self.comparison_record.headline:
             return self.comparison_record.headline
         jobs = self.run.jobs if self.run else []
         sweep = self.sweep_record
         if sweep is not None and not jobs:
+            from loclab.report.sections._noise import std_error
+            from loclab.spec.compare import metric_label
+
+            spec = self.spec_model
+            names = dict(spec.compare.metric_names) if spec and spec.compare else {}
+            metric = metric_label(sweep.metric, names)
             best = sweep.best
-            if best is None:
-                return f"Sweep of {len(sweep.trials)} trials: no trial completed."
-            return (
-                f"Sweep of {len(sweep.trials)} trials: best {sweep.metric} "
-                f"{best.value:.4g} (trial {best.number})."
+            counts = sweep.counts
+            ran = (
+                f"Sweep of {len(sweep.trials)} trials ({counts.complete} completed, "
+                f"{counts.pruned} pruned, {counts.failed} failed)"
             )
+            if best is None:
+                return f"{ran}: no trial completed."
+            value = f"{best.value:.4g}"
+            if 0.0 <= best.value <= 1.0 and sweep.metric.endswith(("acc", "accuracy")):
+                value = f"{100 * best.value:.1f}%"
+            text = f"{ran}: best {metric} {value} (trial {best.number})"
+            se = std_error(best.value, sweep.validation_examples)
+            if se is not None:
+                close = [
+                    t
+                    for t in sweep.trials
+                    if t.state == "COMPLETE" and t.number != best.number
+                    and t.value is not None and abs(t.value - best.value) <= se
+                ]  # fmt: skip
+                text += (
+                    f"; {len(close)} other trial(s) within one standard error "
+                    f"(±{100 * se:.1f} points on {sweep.validation_examples:,} validation "
+                    "examples)"
+                )
+            return text + "."
         done = sum(1 for j in jobs if j.ok)
         return f"{done} of {len(jobs)} job(s) completed; no comparison was configured."
 

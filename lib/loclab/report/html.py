@@ -81,9 +81,15 @@ def note(text: Any, kind: str = "note") -> Html:
 _BADGE_CLASS = {
     "better": "better",
     "worse": "worse",
+    "no difference": "same",
+    "too close to call": "more",
+    "too close": "more",
+    # Records written before decisions existed.
     "no detectable difference": "same",
     "needs more data": "more",
     "baseline": "base",
+    "deterministic": "other",
+    "FAILED": "fail",
 }
 
 

@@ -1,7 +1,11 @@
 """The reports folder: each experiment's history (``reports.json``) and ``reports/index.html``.
 
 Each report is kept under its timestamp; ``<experiment>/index.html`` is a copy of the latest,
-and ``reports/index.html`` lists every experiment's reports, newest first.
+and ``reports/index.html`` is a status board: one row per experiment, newest first, with one
+status badge (its answer: better / worse / no difference / too close, or FAILED), its answer
+in words and its earlier reports. The board's columns are :data:`COLUMNS`, one
+:class:`Column` each (a heading and a function of the experiment's manifest entries), so a
+column can be added without touching the others.
 """
 
 from __future__ import annotations
@@ -10,15 +14,24 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loclab.io import write_text
 from loclab.report.html import Html, badge, esc, note, tag
 
-__all__ = ["MANIFEST", "add_entry", "read_manifest", "write_index"]
+__all__ = [
+    "COLUMNS",
+    "MANIFEST",
+    "Column",
+    "add_entry",
+    "read_manifest",
+    "status_of",
+    "write_index",
+]
 
 #: Each experiment folder's list of reports, newest first.
 MANIFEST = "reports.json"
@@ -62,8 +75,109 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def write_index(reports_dir: Path, css: str, version: str) -> Path:
-    """Rewrite ``reports/index.html`` from every experiment's manifest."""
+#: Badge text of each status a report can have (``status`` in its manifest entry).
+_BADGES = {
+    "better": "better",
+    "worse": "worse",
+    "no difference": "no difference",
+    "too close to call": "too close",
+    "FAILED": "FAILED",
+    "STOPPED": "FAILED",
+}
+#: Statuses of entries written before reports had one, from their verdict labels.
+_LEGACY = {"no detectable difference": "no difference", "needs more data": "too close to call"}
+
+
+def status_of(entry: dict[str, Any]) -> str:
+    """The status badge's text for a manifest entry ("" when it has no verdict)."""
+    status = str(entry.get("status") or "")
+    if not status:
+        labels = {_LEGACY.get(str(x), str(x)) for x in entry.get("labels") or []}
+        status = labels.pop() if len(labels) == 1 else ""
+    return _BADGES.get(status, "")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the status board.
+
+    Attributes:
+        heading: The column's heading.
+        cell: The cell of one experiment: ``cell(name, entries)``, entries newest first.
+        nowrap: Keep the cell on one line.
+    """
+
+    heading: str
+    cell: Callable[[str, Sequence[dict[str, Any]]], Html]
+    nowrap: bool = False
+
+
+def _date_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    return esc(_when(entries[0]["created_ts"]))
+
+
+def _counts(entry: dict[str, Any]) -> str:
+    counts = entry.get("counts") or {}
+    parts = []
+    if counts.get("trials"):
+        parts.append(f"{counts['trials']} trial(s)")
+    if counts.get("jobs"):
+        text = f"{counts['jobs']} job(s)"
+        extra = [f"{counts[k]} {k}" for k in ("failed", "skipped") if counts.get(k)]
+        parts.append(text + (f" ({', '.join(extra)})" if extra else ""))
+    return " · ".join(parts)
+
+
+def _experiment_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    latest = entries[0]
+    what = " · ".join(p for p in (name, _counts(latest)) if p)
+    return Html(
+        tag("a", latest.get("title") or name, href=f"{name}/index.html")
+        + "<br>"
+        + tag("span", what, class_="muted")
+    )
+
+
+def _status_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    status = status_of(entries[0])
+    return badge(status) if status else tag("span", "no verdict", class_="muted")
+
+
+def _answer_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    history = "".join(
+        "<li>"
+        + tag("a", _when(e["created_ts"]), href=f"{name}/{e['file']}")
+        + (" " + badge(status_of(e)) if status_of(e) else "")
+        + esc(" " + str(e.get("headline", "")))
+        + "</li>"
+        for e in entries[1:]
+    )
+    return Html(
+        esc(entries[0].get("headline", ""))
+        + (f"<ul class='reports small'>{history}</ul>" if history else "")
+    )
+
+
+#: The board's columns, left to right.
+COLUMNS: tuple[Column, ...] = (
+    Column("Date", _date_cell, nowrap=True),
+    Column("Experiment", _experiment_cell),
+    Column("Status", _status_cell, nowrap=True),
+    Column("Answer", _answer_cell),
+)
+
+
+def write_index(
+    reports_dir: Path, css: str, version: str, columns: Sequence[Column] = COLUMNS
+) -> Path:
+    """Rewrite ``reports/index.html`` from every experiment's manifest.
+
+    Args:
+        reports_dir: The reports folder.
+        css: The page's styles.
+        version: loclab's version, for the footer.
+        columns: The board's columns (default :data:`COLUMNS`).
+    """
     experiments = []
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
         entries = read_manifest(folder)
@@ -75,9 +189,9 @@ def write_index(reports_dir: Path, css: str, version: str) -> Path:
         tag("h1", "Experiment reports"),
         tag(
             "p",
-            "Every experiment's latest report first, then its earlier ones. Each report "
-            "is one self-contained page: it opens offline and can be sent as an "
-            "attachment.",
+            "One row per experiment, latest report first: its status and its answer, then its "
+            "earlier reports. Each report is one self-contained page: it opens offline and can "
+            "be sent as an attachment.",
             class_="question",
         ),
     ]
@@ -85,40 +199,18 @@ def write_index(reports_dir: Path, css: str, version: str) -> Path:
         parts.append(note("No reports yet: run an experiment (loclab run SPEC).", "omitted"))
     rows = []
     for name, entries in experiments:
-        latest = entries[0]
-        labels = latest.get("labels") or []
-        history = "".join(
-            "<li>"
-            + tag("a", _when(e["created_ts"]), href=f"{name}/{e['file']}")
-            + esc(" — " + str(e.get("headline", "")))
-            + "</li>"
-            for e in entries[1:]
-        )
+        failed = status_of(entries[0]) == "FAILED"
         cells = [
-            tag("td", _when(latest["created_ts"]), class_="nowrap"),
-            tag(
-                "td",
-                Html(
-                    tag("a", latest.get("title") or name, href=f"{name}/index.html")
-                    + "<br>"
-                    + tag("span", name, class_="muted")
-                ),
-            ),
-            tag(
-                "td",
-                Html(
-                    "".join(badge(label) + " " for label in labels)
-                    + esc(latest.get("headline", ""))
-                    + (f"<ul class='reports small'>{history}</ul>" if history else "")
-                ),
-            ),
+            tag("td", column.cell(name, entries), class_="nowrap" if column.nowrap else None)
+            for column in columns
         ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        opening = '<tr class="failed">' if failed else "<tr>"
+        rows.append(opening + "".join(cells) + "</tr>")
     if rows:
+        heads = "".join(tag("th", column.heading, scope="col") for column in columns)
         parts.append(
             Html(
-                "<div class='table-wrap'><table><thead><tr><th scope='col'>Date</th>"
-                "<th scope='col'>Experiment</th><th scope='col'>Headline verdict</th></tr></thead>"
+                f"<div class='table-wrap'><table><thead><tr>{heads}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table></div>"
             )
         )

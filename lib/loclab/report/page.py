@@ -96,12 +96,23 @@ def show_metadata(ctx: ReportContext) -> None:
     from IPython.display import display
 
     comp = ctx.comparison_record
-    labels = sorted({c.label for c in comp.confirmatory}) if comp else []
+    labels = sorted({c.outcome for c in comp.confirmatory}) if comp else []
+    jobs = ctx.run.jobs if ctx.run is not None else []
+    sweep = ctx.sweep_record
     meta = {
         "experiment": ctx.experiment,
         "title": ctx.title,
         "headline": ctx.headline,
+        # One status per experiment for the index's badge: its answer, or FAILED / STOPPED.
+        "status": ctx.status,
         "labels": labels,
+        "counts": {
+            "jobs": len(jobs),
+            "completed": sum(1 for j in jobs if j.ok),
+            "failed": sum(1 for j in jobs if not j.ok and j.state != "SKIPPED"),
+            "skipped": sum(1 for j in jobs if j.state == "SKIPPED"),
+            "trials": len(sweep.trials) if sweep is not None else 0,
+        },
         "git_sha": ctx.provenance.get(GIT_SHA),
     }
     display({METADATA_MIME: meta}, raw=True)  # type: ignore[no-untyped-call]

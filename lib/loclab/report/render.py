@@ -275,6 +275,8 @@ def render_report(
         "title": title,
         "headline": str(meta.get("headline") or ""),
         "labels": list(meta.get("labels") or []),
+        "status": str(meta.get("status") or ""),
+        "counts": dict(meta.get("counts") or {}),
         "git_sha": meta.get("git_sha"),
         "bytes": len(page.encode("utf-8")),
         "inputs_key": key,

@@ -25,6 +25,8 @@ PALETTE = {
 LABEL_COLOURS = {
     "better": PALETTE["blue"],
     "worse": PALETTE["vermillion"],
+    "no difference": PALETTE["grey"],
+    "too close to call": PALETTE["orange"],
     "no detectable difference": PALETTE["grey"],
     "needs more data": PALETTE["orange"],
 }

@@ -9,6 +9,7 @@ the history and alerts read only these records. See ``docs/records.md``.
 
 from loclab.results._base import EpochMetrics, Record
 from loclab.results._comparison import (
+    Answer,
     BreakdownRow,
     Breakdowns,
     ComparisonEntry,
@@ -40,6 +41,7 @@ __all__ = [
     "NOTEBOOKS_DIR",
     "SWEEP_FILE",
     "TABLE_FILE",
+    "Answer",
     "BreakdownRow",
     "Breakdowns",
     "ComparisonEntry",

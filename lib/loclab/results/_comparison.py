@@ -2,7 +2,7 @@
 
 Verdict fields come from :class:`loclab.stats.Verdict` and its test's result; the models
 that carry them (:class:`ComparisonEntry`, :class:`RankingRecord`) keep any further field
-the statistics add, typed where declared here.
+the statistics add, typed where declared here. Every field a reader reads is declared.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 from loclab.results._base import Record, RecordModel
 
 __all__ = [
+    "Answer",
     "BreakdownRow",
     "Breakdowns",
     "ComparisonEntry",
@@ -42,6 +43,10 @@ class MetricInfo(RecordModel):
         higher_is_better: Its direction.
         options: Options of a corpus metric (tokenizer...), when it has any.
         signature: A sacrebleu metric's signature (exactly how the score was computed).
+        scale: Multiplier of differences for display (100: proportions as points).
+        scale_unit: Unit of displayed differences (``points`` or "").
+        digits: Decimals of displayed differences.
+        percent: Whether scores read as percentages.
     """
 
     key: str
@@ -52,6 +57,10 @@ class MetricInfo(RecordModel):
     higher_is_better: bool = True
     options: dict[str, Any] | None = None
     signature: str | None = None
+    scale: float = 1.0
+    scale_unit: str = ""
+    digits: int = 3
+    percent: bool = False
 
 
 class MetricSummary(RecordModel):
@@ -88,6 +97,8 @@ class SystemSummary(RecordModel):
         jobs: Job name of each run.
         metrics: Metric key to its summary.
         confidence: Level of the intervals.
+        deterministic: Its runs were identical on every seed: it ignores its training seed.
+        skipped_seeds: Seeds not run because the system proved deterministic.
     """
 
     name: str
@@ -98,6 +109,8 @@ class SystemSummary(RecordModel):
     jobs: list[str] = Field(default_factory=list)
     metrics: dict[str, MetricSummary] = Field(default_factory=dict)
     confidence: float = 0.95
+    deterministic: bool = False
+    skipped_seeds: list[int] = Field(default_factory=list)
 
 
 class Family(RecordModel):
@@ -129,8 +142,31 @@ class Family(RecordModel):
 class ComparisonEntry(RecordModel):
     """One candidate tested against the baseline on one metric: its verdict and evidence.
 
-    Besides the fields declared here it carries every field of the statistics' verdict
-    (``loclab.stats.Verdict.to_dict()``: p-values, intervals, power, sentence...).
+    Besides the fields declared here it carries every further field of the statistics'
+    verdict (``loclab.stats.Verdict.to_dict()``). Differences are the system minus the
+    baseline, in the metric's units (times ``scale`` in ``scale_unit`` for readers).
+
+    Attributes:
+        decision: ``better``, ``worse``, ``no difference`` or ``too close to call`` (empty
+            in records written before decisions existed: read :attr:`outcome`).
+        label: The earlier wording of the verdict, kept for older readers.
+        ci: The verdict's interval, adjusted for the family like its decision.
+        ci_level: Its confidence level.
+        ci_unadjusted: The test's own interval, not adjusted (never shown beside a verdict).
+        p_value: Raw p-value: the only one "how often chance gives such a gap" is said of.
+        p_adjusted: p-value adjusted within the family.
+        chance: How often chance alone gives such a gap, from the raw p-value, in words.
+        threshold: Smallest difference that matters (0: none).
+        clears_threshold: Whether the estimate is a gain of at least ``threshold``.
+        gain_ruled_out: Whether ``ci`` rules out a gain of ``threshold`` or more.
+        loss_ruled_out: Whether ``ci`` rules out a loss of ``threshold`` or more.
+        power: Chance of detecting a true gain of ``threshold``.
+        mde: Smallest difference detected 80 % of the time with this much data.
+        design_caveat: What the design did not measure (one training run per system).
+        next_step: What would settle a comparison that is too close to call.
+        needed: The numbers behind ``next_step`` (``target``, ``examples``, ``seeds``).
+        seed_agreement: On how many seeds the difference has its overall sign.
+        deterministic: Whether the system and the baseline ignore their seeds.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -143,21 +179,55 @@ class ComparisonEntry(RecordModel):
     metric_name: str
     family: Literal["confirmatory", "secondary"]
     label: str
+    decision: str = ""
     estimate: float | None = None
     ci: tuple[float | None, float | None] | None = None
+    ci_level: float = 0.95
+    ci_unadjusted: tuple[float | None, float | None] | None = None
+    ci_unadjusted_level: float = 0.95
     p_value: float | None = None
     p_adjusted: float | None = None
+    chance: str = ""
+    alpha: float = 0.05
+    correction: str = "holm"
+    family_size: int = 1
+    threshold: float = 0.0
+    higher_is_better: bool = True
+    clears_threshold: bool | None = None
+    gain_ruled_out: bool | None = None
+    loss_ruled_out: bool | None = None
+    power: float | None = None
+    mde: float | None = None
+    scale: float = 1.0
+    scale_unit: str = ""
+    digits: int = 3
     kind: str = ""
     test: str = ""
     test_reason: str = ""
     method: str = ""
     sentence: str = ""
     warnings: list[str] = Field(default_factory=list)
+    design_caveat: str = ""
+    next_step: str = ""
+    needed: dict[str, float | int | None] = Field(default_factory=dict)
+    seed_agreement: dict[str, int] | None = None
+    deterministic: dict[str, bool] = Field(default_factory=dict)
     n_examples: int | None = None
     n_seeds: dict[str, int] = Field(default_factory=dict)
     variance: dict[str, Any] | None = None
     result: dict[str, Any] = Field(default_factory=dict)
     per_seed: dict[str, Any] | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The decision (records from before decisions existed: mapped from the label)."""
+        if self.decision:
+            return self.decision
+        return _LEGACY.get(self.label, self.label)
+
+
+#: Labels of records written before decisions existed, as decisions.
+_LEGACY = {"no detectable difference": "no difference", "needs more data": "too close to call"}
 
 
 class BreakdownRow(RecordModel):
@@ -178,6 +248,8 @@ class BreakdownRow(RecordModel):
     p_adjusted: float | None = None
     significant: bool = False
     label: str = ""
+    decision: str = ""
+    ci_level: float = 0.95
     flag: str = "exploratory"
     method: str = ""
     sentence: str = ""
@@ -213,12 +285,14 @@ class RankingGroup(RecordModel):
     """Systems the all-pairs tests cannot tell apart.
 
     Attributes:
-        group: 1-based group number (or letter index), best first.
+        group: 1-based group number, best first.
+        letter: The group's letter in the compact letter display (``a`` is best).
         systems: System keys.
         labels: Their display names.
     """
 
     group: int
+    letter: str = ""
     systems: list[str]
     labels: list[str]
 
@@ -226,8 +300,24 @@ class RankingGroup(RecordModel):
 class RankingRecord(RecordModel):
     """All systems ranked on the deciding metric, with groups (``loclab.stats.Ranking``).
 
-    Besides the fields declared here it carries the ranking's own fields (pairwise tests,
-    method...).
+    Groups are those of a compact letter display: two systems share a letter exactly when
+    the all-pairs tests cannot tell them apart (groups may overlap). Besides the fields
+    declared here it carries the ranking's own fields (pairwise tests...).
+
+    Attributes:
+        metric: The deciding metric's key.
+        metric_name: Its display name.
+        kind: The kind of test of every pair.
+        systems: Systems, best first.
+        scores: Their scores, in the same order.
+        groups: The letter groups, best first.
+        group_of: Each system's first (best) group number.
+        letters_of: Each system's letters (``a``, ``ab``...).
+        correction: Adjustment over all pairs.
+        family_size: Pairs adjusted together.
+        alpha: Error rate controlled.
+        method: The procedure, in words.
+        summary: The ranking in one sentence.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -239,6 +329,12 @@ class RankingRecord(RecordModel):
     scores: list[float | None] = Field(default_factory=list)
     groups: list[RankingGroup] = Field(default_factory=list)
     group_of: dict[str, int] = Field(default_factory=dict)
+    letters_of: dict[str, str] = Field(default_factory=dict)
+    correction: str = "holm"
+    family_size: int = 0
+    alpha: float = 0.05
+    method: str = ""
+    summary: str = ""
 
 
 class MissingJob(RecordModel):
@@ -255,6 +351,23 @@ class MissingJob(RecordModel):
     system: str | None = None
     state: str
     failure: str | None = None
+
+
+class Answer(RecordModel):
+    """What the evidence supports and what to do (the headline's parts).
+
+    Attributes:
+        status: ``better`` (a candidate is better), ``worse`` (every candidate is worse),
+            ``no difference`` or ``too close to call``.
+        use: The system to use now (the baseline unless a candidate is better).
+        headline: The answer in words, the report's first sentence.
+        next_step: What would settle it ("" when settled).
+    """
+
+    status: str = ""
+    use: str = ""
+    headline: str = ""
+    next_step: str = ""
 
 
 class ComparisonRecord(Record):
@@ -284,7 +397,9 @@ class ComparisonRecord(Record):
         comparisons: Every candidate against the baseline, every metric.
         breakdowns: Exploratory breakdowns, if configured.
         ranking: All systems ranked, with three or more systems (or when asked).
-        headline: One sentence for the index.
+        headline: The answer in one sentence (what the evidence supports, what to do), for
+            the report's first line and the index.
+        answer: The answer's parts (status, the system to use, the next step).
         significance_note: What "significant" means.
         warnings: Caveats about the whole comparison.
         timings: Seconds spent per analysis step.
@@ -317,6 +432,7 @@ class ComparisonRecord(Record):
     breakdowns: Breakdowns | None = None
     ranking: RankingRecord | None = None
     headline: str
+    answer: Answer | None = None
     significance_note: str = ""
     warnings: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

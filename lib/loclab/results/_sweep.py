@@ -32,6 +32,7 @@ class TrialRecord(RecordModel):
         mlflow_run_id: Its MLflow run.
         notebook_copy: A scrubbed copy of the executed notebook of a trial that did not
             complete, relative to the results folder.
+        job_tags: Labels its notebook wrote (data fingerprint, validation set size...).
     """
 
     number: int
@@ -48,6 +49,7 @@ class TrialRecord(RecordModel):
     run_dir: str | None = None
     mlflow_run_id: str | None = None
     notebook_copy: str | None = None
+    job_tags: dict[str, str] = Field(default_factory=dict)
 
 
 class Winner(RecordModel):

@@ -3,6 +3,11 @@
 Each running job's per-epoch metrics (its ``metrics.jsonl``) are shown as they arrive, and
 every finished job updates an estimate of the time left. Ctrl-C stops every running job
 cleanly (each is recorded KILLED) before the interrupt goes on.
+
+A compared system whose first two seeds wrote identical predictions ignores its seed: its
+remaining seeds are not run but recorded ``SKIPPED`` (:mod:`loclab.run.determinism`). Jobs
+start with every system's first two seeds, so with several workers the later seeds of such a
+system are still waiting when it is found out; a later seed already running finishes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loclab.execution.job import JobRequest, JobResult, JobState
+from loclab.run.determinism import SeedWatch
 from loclab.sweep.progress import format_seconds
 
 if TYPE_CHECKING:
@@ -66,16 +72,19 @@ def run_jobs(
     reuse: bool = True,
     say: Callable[[str], None] = print,
     on_done: Callable[[JobResult], None] | None = None,
+    skip_deterministic: bool = True,
 ) -> list[JobResult]:
     """Run ``requests`` up to ``workers`` at a time; return their results in request order.
 
     Args:
         runner: Starts, watches and finishes jobs.
-        requests: The jobs, in the order they are started.
+        requests: The jobs (each system's first two seeds start first).
         workers: Jobs at once.
         reuse: Reuse a completed job with the same inputs instead of running it again.
         say: Where progress lines go.
         on_done: Called with each result as soon as it is known (records are written there).
+        skip_deterministic: Skip the remaining seeds of a system whose first two seeds gave
+            identical predictions (they are recorded ``SKIPPED``).
 
     Raises:
         KeyboardInterrupt: After every running job was stopped and recorded KILLED.
@@ -83,14 +92,17 @@ def run_jobs(
     total = len(requests)
     progress = JobProgress(total=total, workers=max(1, workers))
     results: dict[int, JobResult] = {}
-    pending = list(enumerate(requests))
+    watch = SeedWatch(requests if skip_deterministic else [])
+    pending = [(i, requests[i]) for i in watch.order(requests)]
     running: dict[int, RunningJob] = {}
     seen: dict[int, int] = {}
 
     def done(index: int, result: JobResult) -> None:
         results[index] = result
         progress.finished += 1
-        if not result.cached:
+        if result.ok:
+            watch.saw(requests[index], result)
+        if not result.cached and not result.skipped:
             progress.durations.append(result.duration)
         if on_done is not None:
             on_done(result)
@@ -104,6 +116,11 @@ def run_jobs(
                 if found is not None:
                     say(f"{tag}: reused completed run {found.run_dir}")
                     done(index, found)
+                    continue
+                skipped = watch.skip(request, runner.run_dir(request))
+                if skipped is not None:
+                    say(f"{tag}: {skipped.tags.get('loclab.skipped')}")
+                    done(index, skipped)
                     continue
                 say(f"{tag} started")
                 running[index] = runner.start(request)

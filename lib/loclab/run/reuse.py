@@ -10,8 +10,9 @@ without opening MLflow, a study or a kernel.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from loclab.execution.job import JobRequest
+from loclab.execution.job import JobRequest, JobResult, JobState
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.execution.runner import completed_run
 from loclab.paths import Workspace
@@ -60,7 +61,7 @@ def unchanged_run(exp: Experiment, ws: Workspace, *, run_sweep: bool = True) -> 
     if run_key(exp, requests, key) != stored.inputs_key:
         return None
     runs = ws.state.runs(exp.name)
-    done = [completed_run(runs / r.name, r.key) for r in requests]
+    done = [completed_run(runs / r.name, r.key) or _skipped(stored, r, runs) for r in requests]
     if any(result is None for result in done):
         return None
     if exp.spec.compare is not None:
@@ -68,3 +69,22 @@ def unchanged_run(exp: Experiment, ws: Workspace, *, run_sweep: bool = True) -> 
         if comparison is None or comparison.inputs_key != analysis_key(exp.spec.compare, inputs):
             return None
     return stored
+
+
+def _skipped(stored: JobsRecord, request: JobRequest, runs: Path) -> JobResult | None:
+    """A job the last run skipped on purpose (its system proved deterministic), if unchanged.
+
+    The jobs it would have repeated are planned requests too: they must still be completed.
+    """
+    found = stored.job(request.name)
+    if found is None or found.state != JobState.SKIPPED or found.key != request.key:
+        return None
+    return JobResult(
+        name=found.name,
+        state=JobState.SKIPPED,
+        run_dir=runs / found.name,
+        key=found.key,
+        started=found.started,
+        ended=found.ended,
+        tags=dict(found.tags),
+    )

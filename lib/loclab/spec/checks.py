@@ -273,7 +273,7 @@ def check_compare(
                 f"rank {system.from_sweep} is outside the sweep's top_k ({spec.sweep.top_k})",
                 "use 'best' or a rank from 1 to top_k",
             )
-    metrics = compare.metric_names()
+    metrics = compare.compared_metrics()
     seeds = len(compare.seeds)
     if compare.discovered:
         if compare.baseline is None:

@@ -18,7 +18,16 @@ from pydantic import Field, field_validator, model_validator
 
 from loclab.spec._base import SpecModel
 
-__all__ = ["CORPUS_METRICS", "CORRELATION_METRICS", "TESTS", "CompareSpec", "SystemSpec"]
+__all__ = [
+    "CORPUS_METRICS",
+    "CORRELATION_METRICS",
+    "METRIC_NAMES",
+    "TESTS",
+    "CompareSpec",
+    "SystemSpec",
+    "is_proportion",
+    "metric_label",
+]
 
 #: Tests ``compare.test`` may name; ``auto`` picks one from the data (``loclab.stats``).
 TESTS = (
@@ -44,6 +53,66 @@ CORPUS_METRICS = ("bleu", "chrf", "chrfpp", "chrf++", "ter", "f1", "pearson")
 #: Other spellings of corpus metrics, stored as the key the job writes (``chrf++`` is
 #: ``chrfpp``: statistics files and MLflow names cannot hold ``+``).
 METRIC_ALIASES = {"chrf++": "chrfpp"}
+#: Names readers see for common metric keys (``compare.metric_names`` overrides any of them).
+#: A ``test_`` or ``val_`` prefix reads "test ..." or "validation ...".
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "acc": "accuracy",
+    "f1": "F1",
+    "error_f1": "F1 on errors",
+    "macro_f1": "macro F1",
+    "precision": "precision",
+    "recall": "recall",
+    "auc": "AUC",
+    "roc_auc": "ROC AUC",
+    "loss": "loss",
+    "mae": "mean absolute error",
+    "rmse": "root mean squared error",
+    "bleu": "BLEU",
+    "chrf": "chrF",
+    "chrfpp": "chrF++",
+    "ter": "TER",
+    "pearson": "Pearson r",
+    "spearman": "Spearman rho",
+    "kendall": "Kendall tau",
+}
+#: Metrics that are proportions (0 to 1): their differences read as percentage points.
+PROPORTIONS = frozenset(
+    {"accuracy", "acc", "f1", "error_f1", "macro_f1", "precision", "recall", "auc", "roc_auc"}
+)
+_PREFIXES = {"test_": "test ", "val_": "validation ", "valid_": "validation "}
+
+
+def _split_prefix(key: str) -> tuple[str, str]:
+    for prefix, words in _PREFIXES.items():
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return words, key[len(prefix) :]
+    return "", key
+
+
+def metric_label(key: str, names: dict[str, str] | None = None) -> str:
+    """The name readers see for metric ``key``: the spec's own, a built-in one, or the key.
+
+    ``test_error_f1`` reads "test F1 on errors", ``val_acc`` "validation accuracy" and an
+    unknown ``my_score`` "my score".
+
+    Args:
+        key: The metric's key (spec, predictions column or reported metric).
+        names: ``compare.metric_names`` of the spec.
+    """
+    if names and key in names:
+        return names[key]
+    prefix, base = _split_prefix(key)
+    if names and base in names:
+        return prefix + names[base]
+    return prefix + METRIC_NAMES.get(base, base.replace("_", " "))
+
+
+def is_proportion(key: str) -> bool:
+    """Whether metric ``key`` is a proportion (accuracy, F1...), shown in percentage points."""
+    return _split_prefix(key)[1] in PROPORTIONS
+
+
 #: System names become parts of job names (letters, digits and inner hyphens).
 SYSTEM_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?$"
 _TOP_K = re.compile(r"^top-?(\d+)$")
@@ -109,6 +178,9 @@ class CompareSpec(SpecModel):
         n_resamples: Resamples (or randomization trials) per test.
         stats_seed: Seed of every resampling test.
         unit: What one example is, in verdict sentences (e.g. ``test sentences``).
+        metric_names: Names readers see for metric keys, e.g. ``{test_error_f1: F1 on
+            errors}``; keys not named here get a built-in name (:data:`METRIC_NAMES`:
+            ``test_loss`` reads "test loss", ``val_acc`` "validation accuracy").
         workers: Jobs run at once (each gets its share of the cores); default: the sweep's
             ``workers`` when there is a sweep, else 1.
     """
@@ -128,6 +200,7 @@ class CompareSpec(SpecModel):
     n_resamples: int = Field(default=10_000, ge=1_000, le=1_000_000)
     stats_seed: int = Field(default=0, ge=0)
     unit: str = Field(default="test examples", min_length=1)
+    metric_names: dict[str, str] = Field(default_factory=dict)
     workers: int | None = Field(default=None, ge=1, le=64)
 
     @model_validator(mode="before")
@@ -207,7 +280,19 @@ class CompareSpec(SpecModel):
         """True when the systems are the ones the job's output holds (no ``systems:``)."""
         return not self.systems
 
-    def metric_names(self) -> list[str]:
+    @field_validator("metric_names")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, name in value.items():
+            if not name.strip():
+                raise ValueError(f"metric_names.{key} is empty; give the name readers should see")
+        return {METRIC_ALIASES.get(k, k): v.strip() for k, v in value.items()}
+
+    def metric_label(self, key: str) -> str:
+        """The name readers see for metric ``key`` (``metric_names``, else a built-in name)."""
+        return metric_label(key, self.metric_names)
+
+    def compared_metrics(self) -> list[str]:
         """The compared metrics, the deciding one first (``accuracy`` by default)."""
         return list(self.metrics) or ["accuracy"]
 

@@ -24,6 +24,7 @@ from loclab.execution.backends.local import threads_per_job
 from loclab.execution.entrypoint import EXIT_STOPPED
 from loclab.execution.job import JobRequest, JobState
 from loclab.execution.plan import make_request, plan_trial, trial_job_name
+from loclab.execution.records import job_tags
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults
 from loclab.sweep import _recovery as rec
@@ -37,7 +38,7 @@ from loclab.sweep._slot import (
 )
 from loclab.sweep._tracking import close_sweep_run, open_sweep_run, tag_trial_run
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
-from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record, sweep_key
+from loclab.sweep.results import ATTR_JOB_TAGS, ATTR_NOTEBOOK_COPY, build_record, sweep_key
 from loclab.sweep.storage import StudyLocation, locate, open_study, repair_journal
 
 if TYPE_CHECKING:
@@ -380,6 +381,9 @@ class SweepDriver:
         del self._running[trial.number]
         self._read_metrics(slot, prune=False)
         trial.set_user_attr("loclab.job_state", str(result.state))
+        found_tags = job_tags(result)
+        if found_tags:
+            trial.set_user_attr(ATTR_JOB_TAGS, found_tags)
         if not result.ok:
             copy = self.results.keep_notebook(result.name, result.executed_notebook)
             if copy:

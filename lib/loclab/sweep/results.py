@@ -16,10 +16,14 @@ if TYPE_CHECKING:
     from loclab.spec import Experiment, SweepSpec
     from loclab.sweep.storage import StudyLocation
 
-__all__ = ["ATTR_NOTEBOOK_COPY", "build_record", "sweep_key"]
+__all__ = ["ATTR_JOB_TAGS", "ATTR_NOTEBOOK_COPY", "VALIDATION_TAG", "build_record", "sweep_key"]
 
 #: Trial attribute: the scrubbed copy of a trial's notebook kept with the records.
 ATTR_NOTEBOOK_COPY = "loclab.notebook_copy"
+#: Trial attribute: the labels its notebook wrote (data fingerprint, validation set size).
+ATTR_JOB_TAGS = "loclab.job_tags"
+#: The job tag holding the number of validation examples the sweep metric is measured on.
+VALIDATION_TAG = "loclab.validation_examples"
 
 
 def sweep_key(exp: Experiment, location: StudyLocation) -> str:
@@ -80,6 +84,7 @@ def build_record(
         if len(winners) == sweep.top_k:
             break
     importances, note = _importances(study, len(complete), len(sweep.space))
+    records = [_trial(t) for t in trials]
     return SweepRecord(
         experiment=experiment,
         study_name=location.name,
@@ -101,8 +106,9 @@ def build_record(
         winners=winners,
         importances=importances,
         importances_note=note,
+        validation_examples=_validation_examples(records),
         mlflow_run_id=mlflow_run_id,
-        trials=[_trial(t) for t in trials],
+        trials=records,
         inputs_key=inputs_key,
     )
 
@@ -125,6 +131,15 @@ def _importances(
         )
     except Exception as err:
         return None, f"{type(err).__name__}: {err}"
+
+
+def _validation_examples(trials: list[TrialRecord]) -> int | None:
+    """The validation set size the trials reported (the sweep metric's sampling noise)."""
+    sizes = {t.job_tags.get(VALIDATION_TAG, "") for t in trials}
+    found = sorted(int(s) for s in sizes if s.isdigit() and int(s) > 0)
+    # Trials of one sweep share their data; were they ever to differ, the smallest is the
+    # noisiest and the honest one to draw.
+    return found[0] if found else None
 
 
 def _trial(t: optuna.trial.FrozenTrial) -> TrialRecord:
@@ -154,4 +169,11 @@ def _trial(t: optuna.trial.FrozenTrial) -> TrialRecord:
         run_dir=attrs.get(rec.ATTR_RUN_DIR),
         mlflow_run_id=attrs.get(rec.ATTR_MLFLOW_RUN),
         notebook_copy=attrs.get(ATTR_NOTEBOOK_COPY),
+        job_tags=_tags(attrs.get(ATTR_JOB_TAGS)),
     )
+
+
+def _tags(found: object) -> dict[str, str]:
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items()}

@@ -179,7 +179,19 @@ def open_study(
             f"study '{location.name}' in {location.display} was created to {found}, but the "
             f"spec says {sweep.direction}; rename the experiment or delete the study"
         )
+    _name_metric(study, sweep.metric)
     return study
+
+
+def _name_metric(study: optuna.Study, metric: str) -> None:
+    """Name the objective after the sweep metric, so dashboards show it, not "Objective 0"."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # set_metric_names is marked experimental in Optuna 3.x and 4.x.
+        warnings.simplefilter("ignore")
+        if study.metric_names != [metric]:
+            study.set_metric_names([metric])
 
 
 def load_study(location: StudyLocation) -> optuna.Study:

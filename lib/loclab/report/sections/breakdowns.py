@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 from loclab.report.context import ReportContext
-from loclab.report.html import Html, digits_for, esc, figure, fmt_ci, fmt_num, join, note, tag
-from loclab.report.sections._common import finite
+from loclab.report.html import Html, esc, figure, join, note, tag
+from loclab.report.sections._common import Units, finite, level_text, units_of
 from loclab.report.sections.plots import alt_text, subheading
 from loclab.report.style import figure_style, new_figure, short, system_colours
 from loclab.results import BreakdownRow, Breakdowns, ComparisonRecord
@@ -62,7 +62,7 @@ def _column_figure(comp: ComparisonRecord, bd: Breakdowns, column: str) -> Html:
     systems = list(dict.fromkeys(r.system for r in rows))
     labels = {s.name: s.label or s.name for s in comp.systems}
     colours = system_colours(systems)
-    digits = digits_for([r.estimate for r in rows])
+    units = units_of(comp)
     cells = [r for r in rows if r.column == column]
     values = list(dict.fromkeys(str(r.value) for r in cells))
     primary = [r for r in cells if r.system == systems[0]]
@@ -78,7 +78,7 @@ def _column_figure(comp: ComparisonRecord, bd: Breakdowns, column: str) -> Html:
     with figure_style():
         fig, axes = new_figure(9.0, 0.27 * n * max(1, len(systems) * 0.6) + 1.3)
         ax = axes[0]
-        thr = float(comp.practical_threshold or 0.0)
+        thr = float(comp.practical_threshold or 0.0) * units.scale
         if thr > 0:
             ax.axvspan(-thr, thr, color="#ececec", zorder=0, linewidth=0)
         ax.axvline(0, color="#666666", linewidth=1, zorder=1)
@@ -87,7 +87,8 @@ def _column_figure(comp: ComparisonRecord, bd: Breakdowns, column: str) -> Html:
             for y, value in enumerate(order):
                 r = next((c for c in cells if c.system == system and str(c.value) == value), None)
                 if r is not None:
-                    _draw_cell(ax, r, y + (k - (len(systems) - 1) / 2) * width, colours[system])
+                    offset = y + (k - (len(systems) - 1) / 2) * width
+                    _draw_cell(ax, r, offset, colours[system], units)
         n_of = {str(r.value): r.n for r in cells if r.system == systems[0]}
         ax.set_yticks(
             range(n), labels=[f"{short(v, 28, 1)} (n={n_of.get(v, '?')})" for v in order]
@@ -95,7 +96,8 @@ def _column_figure(comp: ComparisonRecord, bd: Breakdowns, column: str) -> Html:
         ax.set_ylim(-0.7, n - 0.3)
         ax.grid(axis="y", visible=False)
         base = comp.baseline_label or comp.baseline
-        ax.set_xlabel(f"{bd.metric}: system minus {short(base, 40, 1)}")
+        unit = f" ({units.unit})" if units.unit else ""
+        ax.set_xlabel(f"{units.name}: candidate minus {short(base, 40, 1)}{unit}")
         if len(systems) > 1:
             from matplotlib.lines import Line2D
 
@@ -113,28 +115,33 @@ def _column_figure(comp: ComparisonRecord, bd: Breakdowns, column: str) -> Html:
             f"Differences to the baseline by {column}, {n} values; {n_sig} significant "
             "after Benjamini-Hochberg: "
             + "; ".join(
-                f"{r.value}: {fmt_num(r.estimate, digits)} "
-                f"({fmt_ci(r.ci, digits)}){' *' if r.significant else ''}"
+                f"{r.value}: {units.diff(r.estimate)} "
+                f"({units.span(r.ci)}){' *' if r.significant else ''}"
                 for r in cells
             )
         )
+        levels = sorted({level_text(r.ci_level) for r in cells if r.decision})
+        intervals = (
+            f"intervals adjusted like the markers ({', '.join(levels)})" if levels else "intervals"
+        )
         cap = (
-            f"By {column}: difference to the baseline with 95% intervals (unadjusted). "
-            f"Filled dots marked * stay significant after Benjamini-Hochberg over all "
-            f"{bd.family_size} cells (alpha {alpha:g}); open dots do not."
+            f"By {column}: each candidate minus the baseline, with {intervals}. Filled dots "
+            f"marked * stay significant after Benjamini-Hochberg over all {bd.family_size} "
+            f"cells (alpha {alpha:g}); open dots do not."
         )
         return figure(fig, alt, cap)
 
 
-def _draw_cell(ax: Any, r: BreakdownRow, y: float, colour: str) -> None:
+def _draw_cell(ax: Any, r: BreakdownRow, y: float, colour: str, units: Units) -> None:
     """One cell's estimate (filled when significant) with its interval."""
     if not finite(r.estimate):
         return
+    k = units.scale
     lo, hi = r.ci if r.ci else (None, None)
     if finite(lo) and finite(hi):
-        ax.hlines(y, lo, hi, color=colour, linewidth=1.8, zorder=2)
+        ax.hlines(y, k * lo, k * hi, color=colour, linewidth=1.8, zorder=2)
     ax.plot(
-        [r.estimate],
+        [k * r.estimate],
         [y],
         marker="o",
         markersize=6.5,
@@ -144,7 +151,7 @@ def _draw_cell(ax: Any, r: BreakdownRow, y: float, colour: str) -> None:
         zorder=3,
     )
     if r.significant:
-        x = hi if finite(hi) else r.estimate
+        x = k * hi if finite(hi) else k * r.estimate
         ax.annotate(
             "*",
             (x, y),

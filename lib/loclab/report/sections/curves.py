@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, esc, figure, note, tag
+from loclab.report.sections._noise import VALIDATION_TAG, noise_note, scale_for
+from loclab.report.sections.sweep_plots import metric_names, validation_examples
 from loclab.report.style import PALETTE, figure_style, new_figure, short, system_colours
 from loclab.results import JobRecord, TrialRecord
 
@@ -76,7 +78,11 @@ def learning_curves(ctx: ReportContext) -> Html:
     trials = sweep.trials if sweep is not None else []
     trial_hist = trial_histories(ctx) if trials else {}
     if trial_hist and sweep_metric:
-        parts.append(_trials_figure(trials, trial_hist, sweep_metric))
+        parts.append(
+            _trials_figure(
+                trials, trial_hist, sweep_metric, metric_names(ctx), validation_examples(ctx)
+            )
+        )
     if len(parts) == 1:
         why = "the jobs reported no per-epoch metrics (nothing was trained epoch by epoch)"
         return Html(head + note(f"Left out: {why}.", "omitted"))
@@ -91,6 +97,12 @@ def learning_curves(ctx: ReportContext) -> Html:
     return Html("".join(esc(p) for p in parts))
 
 
+def _validation_size(jobs: list[JobRecord]) -> int | None:
+    sizes = {j.job_tags.get(VALIDATION_TAG, "") for j in jobs}
+    found = sorted(int(s) for s in sizes if s.isdigit() and int(s) > 0)
+    return found[0] if found else None
+
+
 def _jobs_figure(
     ctx: ReportContext,
     jobs: list[JobRecord],
@@ -98,6 +110,13 @@ def _jobs_figure(
     first: str | None,
 ) -> Html:
     metrics = _pick_metrics(hist, first)
+    names = metric_names(ctx)
+    n_val = _validation_size(jobs)
+    scales = {
+        key: scale_for(key, [p[1] for c in hist.values() for p in c.get(key, [])], names)
+        for key in metrics
+    }
+    banded: float | None = None
     systems = list(dict.fromkeys(j.system or j.name for j in jobs))
     comp = ctx.comparison_record
     colours = system_colours(systems, comp.baseline if comp is not None else None)
@@ -115,9 +134,11 @@ def _jobs_figure(
                 if system not in seen and ax is axes[0]:
                     label = short(labels.get(system, system), 48, 1)
                     seen.add(system)
+                scale = scales[key]
+                xs, ys = [p[0] for p in curve], [p[1] for p in curve]
                 ax.plot(
-                    [p[0] for p in curve],
-                    [p[1] for p in curve],
+                    xs,
+                    [scale.factor * y for y in ys],
                     color=colours[system],
                     marker="o",
                     markersize=3,
@@ -125,7 +146,10 @@ def _jobs_figure(
                     alpha=0.8,
                     label=label,
                 )
-            ax.set_title(key)
+                if scale.band(ax, xs, ys, n_val, colours[system], alpha=0.08) is not None:
+                    banded = ys[-1]
+            scales[key].anchor(ax, [p[1] for c in hist.values() for p in c.get(key, [])], n_val)
+            ax.set_title(scales[key].label)
             ax.set_xlabel("epoch")
             from matplotlib.ticker import MaxNLocator
 
@@ -141,12 +165,19 @@ def _jobs_figure(
             "each job reported them. Validation metrics are measured on held-out data after "
             "each epoch."
         )
+        caption += noise_note(n_val, banded) if banded is not None else ""
         return figure(fig, alt, caption)
 
 
 def _trials_figure(
-    trials: list[TrialRecord], hist: dict[str, dict[str, Curve]], metric: str
+    trials: list[TrialRecord],
+    hist: dict[str, dict[str, Curve]],
+    metric: str,
+    names: dict[str, str],
+    n_val: int | None,
 ) -> Html:
+    scale = scale_for(metric, [p[1] for c in hist.values() for p in c.get(metric, [])], names)
+    best: tuple[float, list[float], list[float]] | None = None
     with figure_style():
         fig, axes = new_figure(9.0, 3.0)
         ax = axes[0]
@@ -162,10 +193,13 @@ def _trials_figure(
             }.get(state, (":", PALETTE["vermillion"], "failed"))
             label = style[2] if not drawn.get(state) else None
             drawn[state] = True
-            xs, ys = [p[0] for p in curve], [p[1] for p in curve]
+            xs, raw = [p[0] for p in curve], [p[1] for p in curve]
+            ys = [scale.factor * y for y in raw]
             ax.plot(
                 xs, ys, linestyle=style[0], color=style[1], linewidth=1.5, label=label, alpha=0.85
             )
+            if state == "COMPLETE" and t.value is not None and (best is None or t.value > best[0]):
+                best = (t.value, xs, raw)
             if state != "COMPLETE":
                 ax.plot(
                     [xs[-1]],
@@ -175,18 +209,25 @@ def _trials_figure(
                     markersize=7,
                     markeredgewidth=1.8,
                 )
+        if best is not None:
+            # The band goes around the best completed trial: the others are drawn against it.
+            scale.band(ax, best[1], best[2], n_val, PALETTE["blue"], alpha=0.15,
+                       label="±1 standard error (best trial)")  # fmt: skip
+        scale.anchor(ax, [p[1] for c in hist.values() for p in c.get(metric, [])], n_val)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(scale.label)
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="best")
         alt = (
-            f"Learning curves of the sweep's trials on {metric}; completed trials solid, pruned "
-            "trials dashed and ending with a cross where they were stopped."
+            f"Learning curves of the sweep's trials on {scale.name}; completed trials solid, "
+            "pruned trials dashed and ending with a cross where they were stopped."
         )
         caption = (
-            f"The sweep's trials, {metric} by epoch. Dashed lines ending in a cross: trials the "
-            "pruner stopped early because they trailed earlier trials at the same epoch."
+            f"The sweep's trials, {scale.name} by epoch. Dashed lines ending in a cross: trials "
+            "the pruner stopped early because they trailed earlier trials at the same epoch."
         )
+        if best is not None and scale.percent and n_val:
+            caption += noise_note(n_val, best[2][-1])
         return figure(fig, alt, caption)

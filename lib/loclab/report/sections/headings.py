@@ -28,7 +28,7 @@ def title_block(ctx: ReportContext) -> Html:
         tag("p", "loclab experiment report", class_="kicker"),
         tag("h1", ctx.title),
     ]
-    if ctx.description:
+    if ctx.description and " ".join(ctx.description.split()) != ctx.title:
         parts.append(tag("p", ctx.description, class_="question"))
     parts.append(tag("p", " · ".join(meta), class_="meta"))
     toc = join(tag("a", label, href=f"#{anchor}") for anchor, label in contents(ctx.audience))

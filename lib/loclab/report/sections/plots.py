@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 
 from loclab.report.context import ReportContext
-from loclab.report.html import Html, digits_for, figure, fmt_ci, fmt_num, note, tag
+from loclab.report.html import Html, figure, note, tag
 from loclab.report.sections._common import (
-    correction_name,
+    adjustment,
     family_of,
     finite,
+    level_text,
     systems_in_rank_order,
     threshold_of,
+    units_of,
 )
 from loclab.report.style import (
     LABEL_COLOURS,
@@ -67,6 +69,7 @@ def system_scores(ctx: ReportContext) -> Html:
             head + note("No comparison stage: there are no per-system scores to plot.", "omitted")
         )
     metrics = [m for m in comp.metrics if m.key][:2]
+    units = {m.key: units_of(comp, m.key) for m in metrics}
     systems = _systems_by_primary(comp)
     names = [s.name for s in systems]
     colours = system_colours(names, comp.baseline)
@@ -78,12 +81,13 @@ def system_scores(ctx: ReportContext) -> Html:
         fig, axes = new_figure(9.0, 0.42 * n + 1.3, ncols=len(metrics), sharey=True)
         for ax, metric in zip(axes, metrics, strict=True):
             key = metric.key
+            k = 100.0 if units[key].percent else 1.0
             for row, system in enumerate(systems):
                 y = n - 1 - row
                 stats = system.metrics.get(key)
                 colour = colours[system.name]
                 per_seed = stats.per_seed.values() if stats is not None else []
-                seeds = [v for v in per_seed if v is not None and finite(v)]
+                seeds = [k * v for v in per_seed if v is not None and finite(v)]
                 if len(seeds) > 1:
                     offs = [(-0.2 + 0.4 * i / (len(seeds) - 1)) for i in range(len(seeds))]
                     ax.scatter(
@@ -96,12 +100,15 @@ def system_scores(ctx: ReportContext) -> Html:
                         zorder=2,
                     )
                 ci = stats.ci if stats is not None else None
-                if ci and all(finite(c) for c in ci):
-                    ax.hlines(y, ci[0], ci[1], color=colour, linewidth=2.2, zorder=3)
+                if ci and all(finite(c) for c in ci) and not system.deterministic:
+                    lo, hi = k * ci[0], k * ci[1]
+                    if units[key].percent:  # a proportion stays within 0 to 100 %
+                        lo, hi = max(lo, 0.0), min(hi, 100.0)
+                    ax.hlines(y, lo, hi, color=colour, linewidth=2.2, zorder=3)
                 mean = stats.mean if stats is not None else None
                 if finite(mean):
                     ax.plot(
-                        [mean],
+                        [k * mean],
                         [y],
                         marker="D",
                         markersize=6.5,
@@ -112,11 +119,15 @@ def system_scores(ctx: ReportContext) -> Html:
                     )
                 if metric is metrics[0]:
                     alt_parts.append(
-                        f"{system.label or system.name}: {fmt_num(mean)}"
-                        + (f" (95% CI {fmt_ci(ci)})" if ci else "")
+                        f"{system.label or system.name}: {units[key].value(mean)}"
+                        + (
+                            f" (95% CI {units[key].value(ci[0])} to {units[key].value(ci[1])})"
+                            if ci
+                            else ""
+                        )
                         + f", {len(seeds)} run(s)"
                     )
-            ax.set_xlabel(metric.name or key)
+            ax.set_xlabel(units[key].name + (" (%)" if units[key].percent else ""))
             ax.set_ylim(-0.6, n - 0.4)
             ax.grid(axis="y", visible=False)
         labels = []
@@ -133,6 +144,8 @@ def system_scores(ctx: ReportContext) -> Html:
             "Diamonds: mean over training seeds; bars: 95% confidence interval across seeds; "
             "dots: individual seeds."
         )
+        if any(s.deterministic for s in systems):
+            seeds_note += " A deterministic system gives the same result on every seed: no bar."
         if all(int(s.n_seeds or 1) <= 1 for s in systems):
             seeds_note = (
                 "One run per system, so no interval across seeds: the uncertainty of each "
@@ -143,7 +156,7 @@ def system_scores(ctx: ReportContext) -> Html:
 
 
 def effect_plot(ctx: ReportContext) -> Html:
-    """Each system minus the baseline, with its 95 % CI, the verdict and the practical band."""
+    """Each candidate minus the baseline, with the verdict's interval and the practical band."""
     head = subheading("Difference to the baseline", "fig-effects")
     comp = ctx.comparison_record
     rows = list(comp.confirmatory) if comp is not None else []
@@ -151,25 +164,25 @@ def effect_plot(ctx: ReportContext) -> Html:
         return Html(head + note("No comparison stage: no differences to plot.", "omitted"))
     rows.sort(key=lambda c: c.estimate if finite(c.estimate) else -math.inf)
     n = len(rows)
-    digits = digits_for([c.estimate for c in rows])
+    units = units_of(comp)
+    k = units.scale
     thr = threshold_of(comp, rows[0])
     family = family_of(comp, rows[0])
-    metric = rows[0].metric_name or rows[0].metric
     with figure_style():
         fig, axes = new_figure(9.0, 0.36 * n + 1.35)
         ax = axes[0]
         if thr > 0:
-            ax.axvspan(-thr, thr, color="#ececec", zorder=0, linewidth=0)
+            ax.axvspan(-k * thr, k * thr, color="#ececec", zorder=0, linewidth=0)
         ax.axvline(0, color="#666666", linewidth=1, zorder=1)
         for y, c in enumerate(rows):
-            colour = LABEL_COLOURS.get(c.label, PALETTE["dark"])
+            colour = LABEL_COLOURS.get(c.outcome, PALETTE["dark"])
             lo, hi = c.ci if c.ci else (None, None)
             if finite(lo) and finite(hi):
-                ax.hlines(y, lo, hi, color=colour, linewidth=2.2, zorder=2)
-            significant = c.label in ("better", "worse")
+                ax.hlines(y, k * lo, k * hi, color=colour, linewidth=2.2, zorder=2)
+            significant = c.outcome in ("better", "worse")
             if finite(c.estimate):
                 ax.plot(
-                    [c.estimate],
+                    [k * c.estimate],
                     [y],
                     marker="o",
                     markersize=7,
@@ -184,34 +197,45 @@ def effect_plot(ctx: ReportContext) -> Html:
         # The verdict in words at the right edge: colour is never the only cue.
         right = ax.twinx()
         right.set_ylim(ax.get_ylim())
-        right.set_yticks(range(n), labels=[c.label for c in rows])
+        right.set_yticks(range(n), labels=[c.outcome for c in rows])
         right.tick_params(length=0)
         right.spines["right"].set_visible(False)
         right.grid(False)
         for tick, c in zip(right.get_yticklabels(), rows, strict=True):
-            tick.set_color(LABEL_COLOURS.get(c.label, PALETTE["dark"]))
+            tick.set_color(LABEL_COLOURS.get(c.outcome, PALETTE["dark"]))
         base = rows[0].baseline_label or rows[0].baseline
-        ax.set_xlabel(f"{metric}: system minus {short(base, 40, 1)}")
+        unit = f" ({units.unit})" if units.unit else ""
+        better = "higher" if comp.higher_is_better else "lower"
+        ax.set_xlabel(
+            f"{units.name}: candidate minus {short(base, 40, 1)}{unit}; {better} is better"
+        )
         alt = alt_text(
-            f"Differences in {metric} to the baseline {base}, with 95% confidence intervals: "
+            f"Differences in {units.name} to the baseline {base}, with the verdicts' intervals: "
             + "; ".join(
-                f"{c.system_label or c.system}: {fmt_num(c.estimate, digits)} "
-                f"({fmt_ci(c.ci, digits)}), {c.label}"
+                f"{c.system_label or c.system}: {units.diff(c.estimate)} "
+                f"({units.span(c.ci)}), {c.outcome}"
                 for c in reversed(rows)
             )
         )
         band = (
             f" Grey band: differences smaller than the practical threshold of "
-            f"{fmt_num(thr, digits)}, too small to matter."
+            f"{units.amount(thr)}, too small to matter."
             if thr > 0
             else ""
         )
-        correction = correction_name(family.correction if family else comp.correction)
         size = family.family_size if family else comp.family_size
+        correction = family.correction if family else comp.correction
+        levels = sorted({level_text(c.ci_level) for c in rows})
+        intervals = (
+            f"intervals adjusted for the {size} comparisons like the verdicts "
+            f"({', '.join(levels)})"
+            if size > 1
+            else f"its {levels[0]} interval"
+        )
         caption = (
-            f"Difference to the baseline ({base}) with 95% confidence intervals. Filled dots: "
-            f"better or worse beyond chance ({correction} over {size} "
-            f"comparisons); open dots: not.{band}"
+            f"Each candidate minus the baseline ({base}), with {intervals}: an interval "
+            "excludes 0 exactly when the verdict is better or worse. Filled dots: better or "
+            f"worse beyond chance ({adjustment(correction, size)}); open dots: not.{band}"
         )
         html = figure(fig, alt, caption)
     return Html(head + html)

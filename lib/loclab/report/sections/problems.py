@@ -98,7 +98,7 @@ def what_went_wrong(ctx: ReportContext) -> Html:
                 rows.append(_trial_row(ctx, sweep, t))
     jobs = ctx.run.jobs if ctx.run is not None else []
     for j in jobs:
-        if j.ok or j.name in seen:
+        if j.ok or j.state == "SKIPPED" or j.name in seen:
             continue
         seen.add(j.name)
         rows.append([
@@ -107,8 +107,15 @@ def what_went_wrong(ctx: ReportContext) -> Html:
                  + _reason(j.failure)),
             attach_notebook(ctx, j.name, j.notebook_copy, j.executed_notebook),
         ])  # fmt: skip
+    skipped = [j for j in jobs if j.state == "SKIPPED"]
+    jobs = [j for j in jobs if j.state != "SKIPPED"]
     if not rows:
         what = f"all {len(jobs)} job(s) completed" if jobs else "no job ran"
+        if skipped:
+            what += (
+                f" ({len(skipped)} more were not run on purpose: their system proved "
+                "deterministic)"
+            )
         if trials:
             what += f" and all {len(trials)} sweep trials completed"
         return section("problems", "What went wrong", note(f"Nothing: {what}."))

@@ -104,12 +104,21 @@ def provenance_footer(ctx: ReportContext) -> Html:
         )
     )
     fps = _fingerprints(jobs)
+    if not fps and ctx.sweep_record is not None:
+        # A sweep-only experiment: its trials are the jobs that read the data.
+        fps = sorted(
+            {
+                t.job_tags[DATA_FINGERPRINT]: t.job_tags.get(DATA, "")
+                for t in ctx.sweep_record.trials
+                if t.job_tags.get(DATA_FINGERPRINT)
+            }.items()
+        )
     data = (
         Html(
             "<br>".join(tag("code", fp) + (esc(f" ({what})") if what else "") for fp, what in fps)
         )
         if fps
-        else Html("not recorded by the jobs")
+        else Html("not recorded by the jobs or trials")
     )
     rows: list[list[Any]] = [
         ["Code", code],

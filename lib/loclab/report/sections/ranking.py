@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from loclab.report.context import ReportContext
-from loclab.report.html import Html, digits_for, figure, fmt_num, note, tag
-from loclab.report.sections._common import correction_name, stat_text
+from loclab.report.html import Html, figure, fmt_num, note
+from loclab.report.sections._common import adjustment, units_of
 from loclab.report.sections.plots import alt_text, subheading
 from loclab.report.style import PALETTE, figure_style, new_figure, short
 
@@ -39,9 +39,13 @@ def ranking_diagram(ctx: ReportContext) -> Html:
     scores = [_score(s) for s in ranking.scores]
     labels = {s.name: s.label or s.name for s in comp.systems}
     groups = [g for g in ranking.groups if len(g.systems) >= 2]
-    metric = ranking.metric_name or ranking.metric or "score"
+    units = units_of(comp)
+    metric = units.name or ranking.metric_name or ranking.metric or "score"
     higher = comp.higher_is_better
-    digits = digits_for(scores)
+    letters = ranking.letters_of
+    k = 100.0 if units.percent else 1.0
+    scores = [k * v for v in scores]
+    digits = 1 if units.percent else max(units.digits, 2)
     order = sorted(range(len(names)), key=lambda i: scores[i])  # worst to best (left to right)
     lo, hi = min(scores), max(scores)
     span = (hi - lo) or 1.0
@@ -100,9 +104,10 @@ def ranking_diagram(ctx: ReportContext) -> Html:
                     zorder=2,
                 )
                 name = short(labels.get(names[i], names[i]), 30, 1)
-                text = f"{name}  {fmt_num(scores[i], digits)}"
+                mark = letters.get(names[i], "")
+                text = f"{name} ({mark})  {fmt_num(scores[i], digits)}"
                 if side == "right":
-                    text = f"{fmt_num(scores[i], digits)}  {name}"
+                    text = f"{fmt_num(scores[i], digits)}  {name} ({mark})"
                 ax.text(
                     x_text + (-0.02 if side == "left" else 0.02) * span,
                     y,
@@ -112,21 +117,22 @@ def ranking_diagram(ctx: ReportContext) -> Html:
                     fontsize=8.5,
                 )
         alt = alt_text(
-            f"Critical-difference diagram of {len(names)} systems on {metric}. Groups that "
-            "cannot be told apart: "
-            + "; ".join(", ".join(labels.get(s, s) for s in g.systems) for g in groups)
+            f"Critical-difference diagram of {len(names)} systems on {metric}. Letter groups "
+            "that cannot be told apart: "
+            + "; ".join(
+                f"{g.letter}: " + ", ".join(labels.get(s, s) for s in g.systems) for g in groups
+            )
         )
+        pairs = adjustment(ranking.correction, ranking.family_size).replace("comparisons", "pairs")
         caption = (
-            f"All {len(names)} systems on {metric}, best on the right. Systems joined by a "
-            "blue bar cannot be told apart "
-            f"({stat_text(ranking, 'method') or 'pairwise tests'}; "
-            f"{correction_name(stat_text(ranking, 'correction'))} "
-            f"over {stat_text(ranking, 'family_size')} pairs); a system without a bar differs "
+            f"All {len(names)} systems on {metric}{' (%)' if units.percent else ''}, best on "
+            "the right, each with its letters. Systems that share a letter cannot be told "
+            "apart; each blue bar joins the systems of one letter "
+            f"({ranking.method or 'pairwise tests'}; {pairs}). A system without a bar differs "
             "from every other one."
         )
         html = figure(fig, alt, caption)
-    summary = stat_text(ranking, "summary")
-    return Html(head + html + (tag("p", summary, class_="small") if summary else ""))
+    return Html(head + html)
 
 
 def _nice_ticks(lo: float, hi: float) -> list[float]:

@@ -5,7 +5,6 @@ Without a comparison stage it lists what each job measured instead.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from loclab.report.context import ReportContext
@@ -14,14 +13,20 @@ from loclab.report.html import (
     badge,
     digits_for,
     esc,
-    fmt_ci,
     fmt_num,
     note,
     section,
     table,
     tag,
 )
-from loclab.report.sections._common import correction_name, metric_name, systems_in_rank_order
+from loclab.report.sections._common import (
+    Units,
+    adjustment,
+    finite,
+    level_text,
+    systems_in_rank_order,
+    units_of,
+)
 from loclab.results import (
     ComparisonEntry,
     ComparisonRecord,
@@ -29,6 +34,7 @@ from loclab.results import (
     MetricSummary,
     SystemSummary,
 )
+from loclab.spec.compare import metric_label
 
 __all__ = ["results_table"]
 
@@ -43,15 +49,17 @@ def _mean(system: SystemSummary, key: str) -> float | None:
     return found.mean if found is not None else None
 
 
-def _cell(stats: MetricSummary | None, digits: int) -> Html:
+def _cell(stats: MetricSummary | None, units: Units, deterministic: bool) -> Html:
     if stats is None or stats.mean is None:
         return Html("–")
-    mean = fmt_num(stats.mean, digits)
+    mean = units.value(stats.mean)
     ci = stats.ci
     n = int(stats.n or 1)
-    if ci and all(isinstance(v, int | float) and math.isfinite(v) for v in ci) and n > 1:
+    if deterministic and n > 1:
+        return Html(esc(mean) + tag("span", " (same on every seed)", class_="pm"))
+    if ci and all(finite(v) for v in ci) and n > 1:
         half = (ci[1] - ci[0]) / 2
-        return Html(esc(mean) + tag("span", f" ± {fmt_num(half, digits)}", class_="pm"))
+        return Html(esc(mean) + tag("span", f" ± {units.half(half)}", class_="pm"))
     return esc(mean)
 
 
@@ -76,27 +84,34 @@ def _metric_columns(comp: ComparisonRecord, limit: int = 5) -> list[tuple[str, s
             (s.name, tuple(sorted(_per_seed(s, key).items()))) in seen_values for s in systems
         )
         if not duplicate and len(cols) < limit:
-            cols.append((key, key))
+            named = next((s.metrics[key].name for s in systems if key in s.metrics), "")
+            cols.append((key, named if named and named != key else metric_label(key)))
     return cols
 
 
 def _verdict_cell(
-    comp: ComparisonRecord, system: SystemSummary, verdict: ComparisonEntry | None, digits: int
+    comp: ComparisonRecord, system: SystemSummary, verdict: ComparisonEntry | None, units: Units
 ) -> Any:
     if system.name == comp.baseline:
         return badge("baseline")
     if verdict is None:
         return "not compared"
     return Html(
-        badge(verdict.label)
+        badge(verdict.outcome)
         + " "
         + tag(
             "span",
-            f"{fmt_num(verdict.estimate, digits, sign=True)} "
-            f"({fmt_ci(verdict.ci, digits, sign=True)})",
+            f"{units.diff(verdict.estimate)} ({units.span(verdict.ci)})",
             class_="nowrap",
         )
     )
+
+
+def _runs(s: SystemSummary) -> Any:
+    if not s.deterministic:
+        return s.n_seeds or 1
+    skipped = f"; {len(s.skipped_seeds)} more not run" if s.skipped_seeds else ""
+    return Html(esc(s.n_seeds) + tag("span", f" (identical{skipped})", class_="pm"))
 
 
 def results_table(ctx: ReportContext) -> Html:
@@ -106,36 +121,45 @@ def results_table(ctx: ReportContext) -> Html:
         return section("results", "Results", *_jobs_table(ctx))
     cols = _metric_columns(comp)
     systems = systems_in_rank_order(comp)
-    group_of = dict(comp.ranking.group_of) if comp.ranking is not None else {}
+    letters = dict(comp.ranking.letters_of) if comp.ranking is not None else {}
     verdicts = {c.system: c for c in comp.confirmatory}
-    digits = {key: digits_for([_mean(s, key) for s in systems]) for key, _ in cols}
-    d_primary = digits_for([c.estimate for c in verdicts.values()])
+    units = {key: units_of(comp, key) for key, _ in cols}
+    primary = units_of(comp)
     headers = ["System", "Runs", *[name for _, name in cols]]
-    if group_of:
-        headers.append("Group")
-    headers.append(f"Verdict vs baseline ({metric_name(comp)})")
+    if letters:
+        headers.append("Letters")
+    headers.append(f"Verdict vs baseline ({primary.name})")
     rows = []
     for s in systems:
         name = s.label or s.name
         who = tag("strong", name) if s.name == comp.baseline else esc(name)
         if s.label and s.label != s.name:
             who = Html(who + tag("span", f" ({s.name})", class_="muted"))
-        row: list[Any] = [who, s.n_seeds or 1]
-        row += [_cell(s.metrics.get(key), digits[key]) for key, _ in cols]
-        if group_of:
-            row.append(group_of.get(s.name, "–"))
-        row.append(_verdict_cell(comp, s, verdicts.get(s.name), d_primary))
+        if s.deterministic:
+            who = Html(who + " " + badge("deterministic"))
+        row: list[Any] = [who, _runs(s)]
+        row += [_cell(s.metrics.get(key), units[key], s.deterministic) for key, _ in cols]
+        if letters:
+            row.append(letters.get(s.name, "–"))
+        row.append(_verdict_cell(comp, s, verdicts.get(s.name), primary))
         rows.append(row)
     numeric = list(range(1, 2 + len(cols)))
+    levels = sorted({level_text(c.ci_level) for c in verdicts.values()})
     caption = (
         "Mean over training seeds ± half-width of its 95% confidence interval across seeds "
-        "(one run: no interval). Verdict: the deciding test against the baseline "
-        f"({correction_name(comp.correction)} over {comp.family_size} "
-        "comparison(s)); "
-        "the difference is system minus baseline with its 95% interval."
+        "(one run: no interval; deterministic: the same result on every seed). Verdict: the "
+        f"deciding test against the baseline ({adjustment(comp.correction, comp.family_size)}); "
+        f"the difference is the candidate minus the baseline"
+        + (f" in {primary.unit}" if primary.unit else "")
+        + f", with the interval that goes with the verdict ({', '.join(levels)}"
+        + (", adjusted for the family" if comp.family_size > 1 else "")
+        + ")."
     )
-    if group_of:
-        caption += " Group: systems in the same group cannot be told apart (1 is best)."
+    if letters:
+        caption += (
+            " Letters: systems that share a letter cannot be told apart by the all-pairs "
+            "tests; a is the best group."
+        )
     parts: list[Any] = [table(headers, rows, numeric=numeric, caption=caption)]
     if comp.missing_jobs:
         parts.append(
@@ -152,10 +176,20 @@ def results_table(ctx: ReportContext) -> Html:
 
 def _jobs_table(ctx: ReportContext) -> list[Any]:
     jobs = ctx.run.jobs if ctx.run is not None else []
-    if not jobs:
+    sweep = ctx.sweep_record
+    if not jobs and sweep is not None:
+        c = sweep.counts
         return [
-            note("No jobs ran in this experiment (a sweep only): see the sweep below.", "omitted")
+            note(
+                f"This experiment is a sweep only: {len(sweep.trials)} trial(s) ran, each as a "
+                f"job of its own ({c.complete} completed, {c.pruned} pruned, {c.failed} "
+                "failed), and no system was re-trained for a comparison. The sweep's figures "
+                "show what they found.",
+                "omitted",
+            )
         ]
+    if not jobs:
+        return [note("No jobs ran in this experiment.", "omitted")]
     by_system: dict[str, list[JobRecord]] = {}
     for j in jobs:
         by_system.setdefault(j.system or j.name, []).append(j)
@@ -171,9 +205,12 @@ def _jobs_table(ctx: ReportContext) -> list[Any]:
         states = sorted({j.state.lower() for j in items})
         row.append(", ".join(states))
         rows.append(row)
+    names = (
+        ctx.spec_model.compare.metric_names if ctx.spec_model and ctx.spec_model.compare else {}
+    )
     return [
         table(
-            ["System", "Runs", *keys, "State"],
+            ["System", "Runs", *[metric_label(k, names) for k in keys], "State"],
             rows,
             numeric=list(range(1, 2 + len(keys))),
             caption="Final metrics of each job (mean over the runs of a system). Without a "

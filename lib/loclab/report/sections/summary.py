@@ -1,15 +1,15 @@
 """The executive summary: the answer in plain words, on the report's first screen.
 
-It answers "which system is better, by how much, and how sure are we" with the comparison
-stage's own verdict sentences, each with its effect, its interval, how often chance alone
-would give such a gap, and whether it clears the practical threshold.
+It opens with the comparison's answer (what the evidence supports and what to do), then the
+author's own words (``report.summary``), then each verdict: its difference (candidate minus
+baseline, in the reader's units), the interval that goes with the verdict (adjusted for the
+family like the decision), how often chance alone gives such a gap (said of the raw p-value
+only), the adjusted p-value as such, and whether the gain that matters is reached or ruled
+out. Caveats of the design are said once, here.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from loclab.report.contents import contents
@@ -17,10 +17,7 @@ from loclab.report.context import ReportContext
 from loclab.report.html import (
     Html,
     badge,
-    digits_for,
     esc,
-    fmt_ci,
-    fmt_num,
     fmt_p,
     join,
     note,
@@ -28,17 +25,21 @@ from loclab.report.html import (
     table,
     tag,
 )
-from loclab.report.sections._common import threshold_of
+from loclab.report.sections._common import (
+    Units,
+    adjustment,
+    caveats,
+    finite,
+    level_text,
+    units_of,
+)
 from loclab.results import ComparisonEntry, ComparisonRecord
 
-__all__ = ["executive_summary", "threshold_status"]
+__all__ = ["chance", "executive_summary", "interval_label", "threshold_status"]
 
 #: Up to this many verdicts are shown as cards; more as a compact table.
 MAX_CARDS = 4
-_CHANCE = re.compile(r"would appear by chance (.+?) if the systems were equally good")
-#: Phrases of a verdict sentence that already say whether the gap clears the threshold.
-_SAID = ("Even the low end", "that matters, though", "too small to matter")
-_ORDER = {"better": 0, "needs more data": 1, "no detectable difference": 2, "worse": 3}
+_ORDER = {"better": 0, "too close to call": 1, "no difference": 2, "worse": 3}
 
 
 def _count(n: int | None) -> str:
@@ -46,139 +47,113 @@ def _count(n: int | None) -> str:
 
 
 def chance(c: ComparisonEntry) -> str:
-    """How often chance alone gives such a gap (from the verdict sentence), else the p-value."""
-    found = _CHANCE.search(c.sentence)
-    if found:
-        return found.group(1)
-    return f"p = {fmt_p(c.p_adjusted)} (adjusted)"
+    """How often chance alone gives such a gap: from the raw p-value of this comparison."""
+    if c.chance:
+        return c.chance
+    return f"p = {fmt_p(c.p_value)} (this comparison alone)"
 
 
-def threshold_status(
-    estimate: float | None,
-    ci: Sequence[float | None] | None,
-    threshold: float,
-    digits: int = 3,
-) -> tuple[str, str]:
-    """Whether a difference clears the practical threshold: (short label, plain sentence).
+def interval_label(c: ComparisonEntry) -> str:
+    """``95% interval`` or ``98.3% interval, adjusted for 3 comparisons``."""
+    text = f"{level_text(c.ci_level)} interval"
+    if c.family_size > 1:
+        text += f", adjusted for {c.family_size} comparisons"
+    return text
 
-    Args:
-        estimate: The difference (system minus baseline).
-        ci: Its 95 % interval.
-        threshold: The smallest difference that matters (0: none set).
-        digits: Decimals of the numbers in the sentence.
+
+def threshold_status(c: ComparisonEntry, units: Units) -> tuple[str, str]:
+    """Whether the gain that matters is reached: (short label, plain sentence).
+
+    Direction-aware: only a gain of at least the threshold (in the metric's good direction)
+    clears it; a loss never does.
     """
-    thr = float(threshold or 0.0)
+    thr = float(c.threshold or 0.0)
     if thr <= 0:
         return (
-            "no threshold set",
-            "No practical threshold is set in the spec (compare.practical_threshold), so this "
-            "report cannot say whether a gap of this size matters.",
+            "none set",
+            "No practical threshold is set (compare.practical_threshold), so this report "
+            "cannot say whether a gap of this size matters.",
         )
-    t = fmt_num(thr, digits)
-    lo, hi = ci if ci else (None, None)
-    if not (isinstance(estimate, int | float) and math.isfinite(estimate)):
-        return ("unknown", "The difference could not be estimated.")
-    if (
-        lo is not None
-        and hi is not None
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in (lo, hi))
-    ):
-        if lo >= thr or hi <= -thr:
-            return (
-                "clears it",
-                f"It clears the practical threshold: the whole plausible range is "
-                f"beyond the {t} that matters.",
-            )
-        if -thr < lo and hi < thr:
-            return (
-                "too small to matter",
-                f"It does not clear the practical threshold: the whole "
-                f"plausible range is within ±{t}, too small to matter.",
-            )
-    if abs(estimate) >= thr:
+    t = units.amount(thr)
+    lo, hi = c.ci or (None, None)
+    gain_low = lo if c.higher_is_better else (-hi if finite(hi) else None)
+    if c.outcome == "better" and finite(gain_low) and gain_low >= thr:
+        return ("clears it", f"Even the low end of the interval is a gain of {t} or more.")
+    if c.gain_ruled_out:
+        return (f"a gain of {t} ruled out", f"A gain of {t} or more is ruled out.")
+    if c.clears_threshold:
         return (
-            "estimate clears it; range unsure",
-            f"The estimate clears the practical "
-            f"threshold of {t}, but the plausible range also includes smaller gaps.",
+            "estimate clears it",
+            f"The estimated gain clears the {t} that matters; the interval also allows less.",
         )
     return (
-        "below it; range unsure",
-        f"The estimate is below the practical threshold of {t}, "
-        "but the plausible range includes gaps large enough to matter.",
+        f"a gain of {t} still possible",
+        f"The estimate is not a gain of {t}, but the interval still allows one.",
     )
 
 
-def _status(comp: ComparisonRecord, c: ComparisonEntry, digits: int) -> tuple[str, str]:
-    return threshold_status(c.estimate, c.ci, threshold_of(comp, c), digits)
-
-
-def _threshold_said(comp: ComparisonRecord, c: ComparisonEntry, digits: int) -> str:
-    """The threshold sentence, unless the verdict sentence already says whether it clears it."""
-    if any(phrase in c.sentence for phrase in _SAID):
-        return ""
-    return _status(comp, c, digits)[1]
-
-
-def _card(comp: ComparisonRecord, c: ComparisonEntry, digits: int) -> Html:
-    metric = c.metric_name or c.metric
-    label = _status(comp, c, digits)[0]
-    thr = threshold_of(comp, c)
+def _card(c: ComparisonEntry, units: Units) -> Html:
     facts = [
-        ("Difference", f"{fmt_num(c.estimate, digits, sign=True)} {metric}"),
-        ("95% interval", fmt_ci(c.ci, digits, sign=True)),
-        ("Seen by chance", chance(c)),
-        ("Practical threshold", f"{fmt_num(thr, digits)}: {label}" if thr > 0 else label),
+        (f"Difference ({c.system_label} minus {c.baseline_label})", units.diff(c.estimate)),
+        (interval_label(c).capitalize(), units.span(c.ci)),
+        ("How often chance alone gives such a gap", chance(c)),
     ]
+    if c.family_size > 1:
+        facts.append(
+            (f"p adjusted ({adjustment(c.correction, c.family_size)})", fmt_p(c.p_adjusted))
+        )
+    facts.append(("Practical threshold", threshold_status(c, units)[0]))
     dl = join(Html(f"<div>{tag('dt', k)}{tag('dd', v)}</div>") for k, v in facts)
     title = Html(
-        badge(c.label)
+        badge(c.outcome)
         + " "
         + tag("strong", c.system_label or c.system)
         + esc(" compared with ")
         + tag("strong", c.baseline_label or c.baseline)
-        + tag("span", f" · {metric}", class_="muted")
+        + tag("span", f" · {units.name}", class_="muted")
     )
-    warn = join(note(w, "warn") for w in c.warnings)
     return Html(
-        f'<article class="card {esc(c.label.replace(" ", "-"))}">'
-        f'<h3 class="card-title">{title}</h3><dl class="facts">{dl}</dl>{warn}</article>'
+        f'<article class="card {esc(c.outcome.replace(" ", "-"))}">'
+        f'<h3 class="card-title">{title}</h3><dl class="facts">{dl}</dl></article>'
     )
 
 
-def _verdict_table(comp: ComparisonRecord, rows: list[ComparisonEntry], digits: int) -> Html:
-    rows = sorted(rows, key=lambda c: (_ORDER.get(c.label, 9), -(c.estimate or 0)))
-    return table(
-        [
-            "System",
-            "Verdict",
-            "Difference",
-            "95% interval",
-            "Seen by chance",
-            "Practical threshold",
-        ],
-        [
-            [
-                c.system_label or c.system,
-                badge(c.label),
-                fmt_num(c.estimate, digits, sign=True),
-                fmt_ci(c.ci, digits, sign=True),
-                chance(c),
-                _status(comp, c, digits)[0],
-            ]
-            for c in rows
-        ],
-        numeric=[2, 3],
-        class_="verdicts",
-    )
+def _verdict_table(rows: list[ComparisonEntry], units: Units) -> Html:
+    rows = sorted(rows, key=lambda c: (_ORDER.get(c.outcome, 9), -(c.estimate or 0)))
+    size = max(c.family_size for c in rows)
+    base = rows[0].baseline_label or rows[0].baseline
+    headers = [
+        "System",
+        "Verdict",
+        f"Difference (minus {base})",
+        f"Interval (adjusted for {size} comparisons)" if size > 1 else "95% interval",
+        "How often chance alone gives such a gap",
+    ]
+    if size > 1:
+        headers.append(f"p adjusted ({adjustment(rows[0].correction, size)})")
+    headers.append("Practical threshold")
+    body = []
+    for c in rows:
+        row: list[Any] = [
+            c.system_label or c.system,
+            badge(c.outcome),
+            units.diff(c.estimate),
+            units.span(c.ci),
+            chance(c),
+        ]
+        if size > 1:
+            row.append(fmt_p(c.p_adjusted))
+        row.append(threshold_status(c, units)[0])
+        body.append(row)
+    return table(headers, body, numeric=[2, 3], class_="verdicts")
 
 
 def _no_comparison(ctx: ReportContext) -> Html:
-    parts: list[Any] = []
-    if ctx.summary_text:
-        parts.append(tag("p", ctx.summary_text))
-    parts.append(
+    parts: list[Any] = [
         Html('<div class="answer">' + tag("p", ctx.headline, class_="headline") + "</div>")
-    )
+    ]
+    if ctx.summary_text:
+        parts.append(tag("p", ctx.summary_text, class_="author"))
     parts.append(
         tag(
             "p",
@@ -191,80 +166,64 @@ def _no_comparison(ctx: ReportContext) -> Html:
     return section("summary", "Summary", *parts)
 
 
-def _many_verdicts(
-    comp: ComparisonRecord, rows: list[ComparisonEntry], scope: str, metric: str, digits: int
-) -> list[Any]:
-    by_label: dict[str, list[ComparisonEntry]] = {}
-    for c in rows:
-        by_label.setdefault(c.label, []).append(c)
-    said = [scope]
-    for c in (c for c in rows if c.label == "better"):
-        said.append(
-            f"{c.system_label} is better than the baseline by "
-            f"{fmt_num(c.estimate, digits)} {metric} (plausibly "
-            f"{fmt_ci(c.ci, digits)}); a gap this large would appear by chance "
-            f"{chance(c)} if they were equally good. {_status(comp, c, digits)[1]}"
-        )
-    counts = ", ".join(f"{len(v)} {k}" for k, v in by_label.items())
-    said.append(
-        f"All {len(rows)} verdicts ({counts}) are in the table below, each with its "
-        "difference, interval, how often chance alone would produce it, and whether "
-        "it clears the practical threshold."
-    )
-    return [
-        tag("p", " ".join(said), class_="exec"),
-        tag("p", comp.significance_note, class_="small"),
-        _verdict_table(comp, rows, digits),
-    ]
-
-
-def executive_summary(ctx: ReportContext) -> Html:
-    """The answer, in plain words.
-
-    Each verdict with its effect, its interval, how often chance alone would give a gap this
-    large, and whether it clears the practical threshold.
-    """
-    comp = ctx.comparison_record
-    if comp is None:
-        return _no_comparison(ctx)
-    parts: list[Any] = []
-    if ctx.summary_text:
-        parts.append(tag("p", ctx.summary_text))
-    rows = comp.confirmatory
-    digits = digits_for([c.estimate for c in rows])
-    metric = next(
-        (m.name for m in comp.metrics if m.key == comp.primary_metric), comp.primary_metric
-    )
-    parts.append(
-        Html(
-            '<div class="answer">'
-            + tag("p", comp.headline or ctx.headline, class_="headline")
-            + "</div>"
-        )
-    )
-    n_sys = len(comp.systems)
-    seeds = sorted({int(s.n_seeds or 0) for s in comp.systems})
+def _scope(comp: ComparisonRecord, rows: list[ComparisonEntry], units: Units) -> str:
+    seeds = sorted({int(s.n_seeds or 0) for s in comp.systems if not s.deterministic})
     seed_text = (
         f", each system trained with {seeds[0]} different random seeds"
         if len(seeds) == 1 and seeds[0] > 1
         else ""
     )
     others = [c.system_label or c.system for c in rows]
-    who = others[0] if len(others) == 1 else f"{n_sys - 1} systems"
-    scope = (
-        f"We compared {who} with the baseline, "
-        f"{comp.baseline_label or comp.baseline}, on {metric} over "
-        f"{_count(comp.n_examples)} {comp.unit or 'test examples'}{seed_text}."
+    who = others[0] if len(others) == 1 else f"{len(comp.systems) - 1} systems"
+    return (
+        f"We compared {who} with the baseline, {comp.baseline_label or comp.baseline}, on "
+        f"{units.name} over {_count(comp.n_examples)} {comp.unit or 'test examples'}"
+        f"{seed_text}. Every difference is the candidate minus the baseline"
+        + (f", in {units.unit}" if units.unit else "")
+        + "."
     )
+
+
+def executive_summary(ctx: ReportContext) -> Html:
+    """The answer first, then each verdict with its interval, chance and threshold."""
+    comp = ctx.comparison_record
+    if comp is None:
+        return _no_comparison(ctx)
+    rows = comp.confirmatory
+    units = units_of(comp)
+    parts: list[Any] = [
+        Html(
+            '<div class="answer">'
+            + tag("p", comp.headline or ctx.headline, class_="headline")
+            + "</div>"
+        )
+    ]
+    if ctx.summary_text:
+        parts.append(tag("p", ctx.summary_text, class_="author"))
+    scope = _scope(comp, rows, units)
     if len(rows) <= MAX_CARDS:
-        para = [scope] + [f"{c.sentence} {_threshold_said(comp, c, digits)}" for c in rows]
+        para = [scope, *(c.sentence for c in rows)]
         parts.append(tag("p", " ".join(para), class_="exec"))
         parts.append(tag("p", comp.significance_note, class_="small"))
         parts.append(
-            Html('<div class="cards">' + "".join(_card(comp, c, digits) for c in rows) + "</div>")
+            Html('<div class="cards">' + "".join(_card(c, units) for c in rows) + "</div>")
         )
     else:
-        parts.extend(_many_verdicts(comp, rows, scope, metric, digits))
+        counts: dict[str, int] = {}
+        for c in rows:
+            counts[c.outcome] = counts.get(c.outcome, 0) + 1
+        said = ", ".join(f"{n} {k}" for k, n in counts.items())
+        parts.append(
+            tag(
+                "p",
+                f"{scope} All {len(rows)} verdicts ({said}) are in the table below, each "
+                "with its difference, the interval that goes with the verdict, how often "
+                "chance alone would give such a gap, and the practical threshold.",
+                class_="exec",
+            )
+        )
+        parts.append(tag("p", comp.significance_note, class_="small"))
+        parts.append(_verdict_table(rows, units))
     for fam in comp.families:
         if fam.role != "confirmatory":
             parts.append(
@@ -273,7 +232,7 @@ def executive_summary(ctx: ReportContext) -> Html:
                     "(supporting evidence; see the statistical details)."
                 )
             )
-    parts.extend(note(w, "warn") for w in comp.warnings)
+    parts.extend(note(w, "warn") for w in caveats(comp))
     parts.extend(note(n, "warn") for n in ctx.notes)
     if any(anchor == "glossary" for anchor, _ in contents(ctx.audience)):
         parts.append(

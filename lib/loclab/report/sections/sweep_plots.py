@@ -13,10 +13,11 @@ from typing import Any, TypeGuard
 
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, digits_for, esc, figure, fmt_num, note, table, tag
+from loclab.report.sections._noise import Scale, noise_note, scale_for
 from loclab.report.style import PALETTE, figure_style, new_figure, short
 from loclab.spec import SpaceEntry
 
-__all__ = ["TrialRow", "sweep_section", "trial_rows"]
+__all__ = ["TrialRow", "metric_names", "sweep_section", "trial_rows", "validation_examples"]
 
 _STATE_STYLE = {
     "COMPLETE": ("o", PALETTE["blue"], "completed"),
@@ -53,6 +54,28 @@ def trial_rows(ctx: ReportContext) -> list[TrialRow]:
     return rows
 
 
+def metric_names(ctx: ReportContext) -> dict[str, str]:
+    """The spec's ``compare.metric_names`` (names readers see for metric keys)."""
+    spec = ctx.spec_model
+    return dict(spec.compare.metric_names) if spec is not None and spec.compare else {}
+
+
+def validation_examples(ctx: ReportContext) -> int | None:
+    """How many validation examples the sweep metric is measured on, when the trials said."""
+    sweep = ctx.sweep_record
+    if sweep is None:
+        return None
+    if sweep.validation_examples:
+        return sweep.validation_examples
+    from loclab.report.sections._noise import VALIDATION_TAG
+
+    for t in sweep.trials:
+        found = t.job_tags.get(VALIDATION_TAG, "")
+        if found.isdigit() and int(found) > 0:
+            return int(found)
+    return None
+
+
 def _usable(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
@@ -64,9 +87,11 @@ def sweep_section(ctx: ReportContext) -> Html:
     if sweep is None:
         return Html(head + note("Left out: this experiment has no sweep.", "omitted"))
     rows = trial_rows(ctx)
-    metric = sweep.metric
     maximize = sweep.direction == "maximize"
     counts = sweep.counts
+    scale = scale_for(sweep.metric, [r.value for r in rows if _usable(r.value)], metric_names(ctx))
+    n_val = validation_examples(ctx)
+    metric = scale.name
     digits = digits_for([r.value for r in rows])
     parts = [head]
     best = sweep.best
@@ -79,24 +104,47 @@ def sweep_section(ctx: ReportContext) -> Html:
     )
     if best is not None:
         params = ", ".join(f"{k} = {_fmt_param(v)}" for k, v in best.params.items())
-        lead += f" Best {metric}: {fmt_num(best.value, digits)} (trial {best.number}; {params})."
+        lead += (
+            f" Best {metric}: {_show(best.value, scale, digits)} (trial {best.number}; {params})."
+        )
+        if n_val and scale.percent:
+            lead += (
+                f" Measured on {n_val:,} validation examples, so trials within about "
+                f"{noise_note_points(best.value, n_val)} points of each other are not told apart."
+            )
     parts.append(tag("p", lead))
     top = sweep.winners
     if top:
         names = sorted({k for w in top for k in w.params})
         parts.append(table(
-            ["rank", "trial", metric, *names],
-            [[w.rank, w.number, fmt_num(w.value, digits),
+            ["rank", "trial", scale.label, *names],
+            [[w.rank, w.number, _show(w.value, scale, digits, unit=False),
               *[_fmt_param(w.params.get(k)) for k in names]] for w in top],
             numeric=[0, 1, 2], caption="Best configurations (the comparison re-trains rank 1 "
             "with several seeds when a system is taken from the sweep).",
         ))  # fmt: skip
-    parts.append(_history(rows, metric, maximize, digits))
+    parts.append(_history(rows, scale, maximize, digits, n_val))
     parts.append(_importance_plot(sweep.importances, sweep.importances_note))
     spec = ctx.spec_model
     space = spec.sweep.space if spec is not None and spec.sweep is not None else {}
-    parts.append(_parallel(rows, metric, maximize, space))
+    parts.append(_parallel(rows, scale.label, maximize, space))
     return Html("".join(esc(p) for p in parts))
+
+
+def _show(value: float | None, scale: Scale, digits: int, *, unit: bool = True) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    if scale.percent:
+        return f"{100 * value:.1f}{'%' if unit else ''}"
+    return fmt_num(value, digits)
+
+
+def noise_note_points(value: float, n: int) -> str:
+    """One standard error of an accuracy ``value`` on ``n`` examples, in points (``2.6``)."""
+    from loclab.report.sections._noise import std_error
+
+    se = std_error(value, n)
+    return f"{100 * se:.1f}" if se is not None else "?"
 
 
 def _value(row: TrialRow) -> float:
@@ -109,10 +157,13 @@ def _fmt_param(value: Any) -> str:
     return str(value)
 
 
-def _history(rows: list[TrialRow], metric: str, maximize: bool, digits: int) -> Html:
+def _history(
+    rows: list[TrialRow], scale: Scale, maximize: bool, digits: int, n_val: int | None
+) -> Html:
     done = [r for r in rows if _usable(r.value)]
     if not done:
         return note("No trial reported a value: no optimization history.", "omitted")
+    k = scale.factor
     with figure_style():
         fig, axes = new_figure(9.0, 3.3)
         ax = axes[0]
@@ -121,7 +172,7 @@ def _history(rows: list[TrialRow], metric: str, maximize: bool, digits: int) -> 
             if pts:
                 ax.scatter(
                     [r.number for r in pts],
-                    [r.value for r in pts],
+                    [k * float(r.value or 0.0) for r in pts],
                     marker=marker,
                     color=colour,
                     s=36 if marker != "x" else 44,
@@ -147,34 +198,51 @@ def _history(rows: list[TrialRow], metric: str, maximize: bool, digits: int) -> 
         if best_x:
             ax.step(
                 best_x,
-                best_y,
+                [k * y for y in best_y],
                 where="post",
                 color=PALETTE["dark"],
                 linewidth=1.4,
                 label="best so far",
                 zorder=2,
             )
+            scale.band(ax, best_x, best_y, n_val, PALETTE["dark"], alpha=0.12,
+                       label="±1 standard error")  # fmt: skip
+        scale.anchor(ax, [float(r.value or 0.0) for r in done], n_val)
         ax.set_xlabel("trial")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(scale.label)
         ax.legend(loc="best")
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         alt = (
-            f"Optimization history: {metric} of each of {len(rows)} trials in order, with the "
-            f"best value so far as a step line; best "
-            f"{fmt_num(best_y[-1] if best_y else None, digits)}."
+            f"Optimization history: {scale.name} of each of {len(rows)} trials in order, with "
+            f"the best value so far as a step line; best "
+            f"{_show(best_y[-1] if best_y else None, scale, digits)}."
         )
         caption = (
             "Optimization history: each trial's value (a pruned trial shows its last reported "
             "value) and the best completed value so far."
         )
+        if scale.percent and n_val and best_y:
+            caption += noise_note(n_val, best_y[-1])
+        elif scale.percent:
+            caption += (
+                " The trials did not say how many validation examples they were measured on, "
+                "so no noise band is drawn: small differences may be sampling noise."
+            )
         return figure(fig, alt, caption)
 
 
 def _importance_plot(importances: dict[str, float] | None, how: str) -> Html:
     if not importances:
         return note(f"Parameter importances left out: {how}.", "omitted")
+    if len(importances) < 2:
+        # One parameter always explains all the variation it is ranked against: nothing.
+        return note(
+            "Parameter importances left out: only one parameter was searched, so there is "
+            "nothing to rank it against.",
+            "omitted",
+        )
     items = sorted(importances.items(), key=lambda kv: kv[1])
     with figure_style():
         fig, axes = new_figure(9.0, 0.4 * len(items) + 1.0)
