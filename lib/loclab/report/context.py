@@ -154,8 +154,8 @@ class ReportContext:
         jobs = self.run.jobs if self.run else []
         sweep = self.sweep_record
         if sweep is not None and not jobs:
-            from loclab.report.sections._noise import std_error
             from loclab.spec.compare import metric_label
+            from loclab.stats import proportion_se as std_error
 
             spec = self.spec_model
             names = dict(spec.compare.metric_names) if spec and spec.compare else {}

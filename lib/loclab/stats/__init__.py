@@ -50,7 +50,7 @@ from ._correlation import (
     williams_test,
 )
 from ._dispatch import DefaultTest, default_test
-from ._effects import EffectSizes, PowerResult, effect_sizes, power
+from ._effects import EffectSizes, PowerResult, effect_sizes, power, proportion_se
 from ._friedman import FriedmanResult, friedman_nemenyi
 from ._mcnemar import McNemarResult, mcnemar
 from ._metrics import (
@@ -121,6 +121,7 @@ __all__ = [
     "paired_t_test",
     "pairwise_tests",
     "power",
+    "proportion_se",
     "rank_systems",
     "seed_level_test",
     "segment_statistics",

@@ -331,3 +331,14 @@ def power(
         mde=mde_from_se(se, df, alpha, target_power), power=achieved, n_required=n_required,
         seeds_required=seeds_required, alpha=alpha, target_power=target_power, se=se, df=df,
     )  # fmt: skip
+
+
+def proportion_se(p: float, n: int | None) -> float | None:
+    """The binomial standard error of a proportion ``p`` (an accuracy) on ``n`` examples.
+
+    The variance is floored at ``0.25 / n`` so that a perfect or zero score on a small set still
+    shows its sampling noise. ``None`` when ``n`` is unknown or ``p`` is not a proportion.
+    """
+    if not n or n <= 0 or not (0.0 <= p <= 1.0):
+        return None
+    return math.sqrt(max(p * (1.0 - p), 0.25 / n) / n)

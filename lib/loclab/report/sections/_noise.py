@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loclab.spec.compare import metric_label
+from loclab.stats import proportion_se as std_error
 
 __all__ = ["VALIDATION_TAG", "Scale", "has_noise_model", "noise_note", "scale_for", "std_error"]
 
@@ -25,13 +26,6 @@ def has_noise_model(key: str) -> bool:
     """Whether ``key`` is an accuracy, whose binomial standard error is known from ``n``."""
     base = key.split("_", 1)[1] if key.startswith(("val_", "test_")) else key
     return base in _ACCURACY
-
-
-def std_error(p: float, n: int | None) -> float | None:
-    """The binomial standard error of an accuracy ``p`` measured on ``n`` examples."""
-    if not n or n <= 0 or not (0.0 <= p <= 1.0):
-        return None
-    return math.sqrt(max(p * (1.0 - p), 0.25 / n) / n)
 
 
 class Scale:

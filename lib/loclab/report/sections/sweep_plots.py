@@ -141,7 +141,7 @@ def _show(value: float | None, scale: Scale, digits: int, *, unit: bool = True) 
 
 def noise_note_points(value: float, n: int) -> str:
     """One standard error of an accuracy ``value`` on ``n`` examples, in points (``2.6``)."""
-    from loclab.report.sections._noise import std_error
+    from loclab.stats import proportion_se as std_error
 
     se = std_error(value, n)
     return f"{100 * se:.1f}" if se is not None else "?"
