@@ -15,11 +15,13 @@ from loclab.execution.job import JobRequest, JobResult
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults, JobRecord, JobsRecord
+from loclab.run.history import record_history
 from loclab.run.jobs import run_jobs
 from loclab.run.reuse import run_key, unchanged_run
 from loclab.spec import Experiment
 
 if TYPE_CHECKING:
+    from loclab.report import ReportResult
     from loclab.tracking import Tracker
 
 __all__ = ["run_experiment"]
@@ -33,11 +35,14 @@ def run_experiment(
     reuse: bool = True,
     say: Callable[[str], None] = print,
     run_sweep: bool = True,
+    report: bool = True,
 ) -> JobsRecord:
     """Run every stage of the experiment; return the jobs record that was stored.
 
     ``run_sweep=False`` (``loclab compare``) takes the sweep's stored winners instead of
-    running the sweep.
+    running the sweep. A finished run becomes a point of the experiment's history
+    (:func:`loclab.run.history.record_history`). ``report=False`` leaves the report to the
+    caller (a scheduled tick renders it once its comparison with the baseline is stored).
 
     Raises:
         JobFailedError: A job did not complete (the report is still written).
@@ -60,7 +65,9 @@ def run_experiment(
             table = ExperimentResults(ws.state, exp.name).table_file
             if exp.spec.compare is not None and table.is_file():
                 say(table.read_text(encoding="utf-8").rstrip("\n"))
-            write_report(exp, ws, say=say)
+            record_history(exp, ws, unchanged, say=say)
+            if report:
+                write_report(exp, ws, say=say)
             return unchanged
 
     workers = exp.workers
@@ -141,7 +148,9 @@ def run_experiment(
             update={"jobs": jobs, "status": status, "ended": time.time(), "inputs_key": key}
         )
         results.write_jobs(record)
-        if finished or exp.spec.sweep is not None:
+        if status == "FINISHED":
+            record_history(exp, ws, record, say=say)
+        if report and (finished or exp.spec.sweep is not None):
             # Stage 4: the report, from what the stages above stored (logged on the run).
             write_report(exp, ws, tracker=tracker, parent_run_id=parent, say=say)
         tracker.end_run(parent, status)
@@ -196,21 +205,24 @@ def write_report(
     tracker: Tracker | None = None,
     parent_run_id: str | None = None,
     say: Callable[[str], None] = print,
-) -> None:
+) -> ReportResult | None:
     """The pipeline's last stage: render the report and log it on the experiment's run.
 
     A report that cannot be rendered does not fail the run (its records are stored, and
     ``loclab report SPEC`` retries); the reason is printed instead.
+
+    Returns:
+        The report written (or kept), None when there is none.
     """
     from loclab.report import NoResultsError, render_report
 
     try:
         result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root)
     except NoResultsError:
-        return
+        return None
     except Exception as err:  # the run's records are safe; say why and move on
         say(f"report: not written ({err}); retry with: loclab report {exp.display_path}")
-        return
+        return None
     if tracker is not None and parent_run_id and not result.reused:
         try:
             log_report(tracker, parent_run_id, result.path)
@@ -218,8 +230,9 @@ def write_report(
             say(f"report: not logged to MLflow ({err})")
     if result.reused:
         say(f"report: {result.latest} (its records are unchanged: kept)")
-        return
+        return result
     say(f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s)")
+    return result
 
 
 def log_report(tracker: Tracker, run_id: str, report: Any) -> None:
