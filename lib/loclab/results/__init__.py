@@ -31,6 +31,7 @@ from loclab.results._history import (
     PointArrays,
     PointMetric,
     SystemPoint,
+    changes_since,
     new_run_id,
 )
 from loclab.results._jobs import JobRecord, JobsRecord
@@ -102,6 +103,7 @@ __all__ = [
     "TrialRecord",
     "Winner",
     "analysis_key",
+    "changes_since",
     "new_run_id",
     "run_key",
     "status_board",

@@ -28,6 +28,7 @@ __all__ = [
     "PointArrays",
     "PointMetric",
     "SystemPoint",
+    "changes_since",
     "decode_arrays",
     "encode_arrays",
     "new_run_id",
@@ -272,6 +273,48 @@ def decode_arrays(data: bytes, entries: list[ArrayEntry]) -> PointArrays:
             (e.system, e.metric): np.asarray(found[e.name], dtype=np.float64) for e in entries
         }
     return PointArrays(example_ids=ids, values=values)
+
+
+#: Lines of "what changed" at most per kind (parameters, versions).
+_MAX_CHANGES = 8
+
+
+def _short(sha: str) -> str:
+    return sha[:10] if sha and sha != "unknown" else "unknown"
+
+
+def changes_since(baseline: HistoryPoint, point: HistoryPoint) -> list[str]:
+    """What differs between two runs: code, data, parameters, package versions (lines)."""
+    lines: list[str] = []
+    if (baseline.git_sha, baseline.git_dirty) != (point.git_sha, point.git_dirty):
+        dirty = " (uncommitted changes)" if point.git_dirty else ""
+        lines.append(f"code: {_short(baseline.git_sha)} -> {_short(point.git_sha)}{dirty}")
+    if baseline.data_fingerprint != point.data_fingerprint:
+        snap = ""
+        if baseline.snapshot or point.snapshot:
+            snap = f"snapshot {baseline.snapshot or '?'} -> {point.snapshot or '?'}, "
+        testset = baseline.testset_fingerprint == point.testset_fingerprint
+        lines.append(
+            f"data: {snap}fingerprint {baseline.data_fingerprint or '?'} -> "
+            f"{point.data_fingerprint or '?'}" + ("" if testset else " (the test set changed too)")
+        )
+    keys = sorted(set(baseline.params) | set(point.params))
+    params = [
+        f"{k}: {baseline.params.get(k, '(unset)')!r} -> {point.params.get(k, '(unset)')!r}"
+        for k in keys
+        if baseline.params.get(k) != point.params.get(k)
+    ]
+    if params:
+        lines.append("parameters: " + "; ".join(params[:_MAX_CHANGES]))
+    libs = sorted(set(baseline.versions) | set(point.versions))
+    versions = [
+        f"{k} {baseline.versions.get(k, '-')} -> {point.versions.get(k, '-')}"
+        for k in libs
+        if baseline.versions.get(k) != point.versions.get(k)
+    ]
+    if versions:
+        lines.append("package versions: " + "; ".join(versions[:_MAX_CHANGES]))
+    return lines or ["nothing recorded changed (same code, data, parameters and versions)"]
 
 
 def sha256(data: bytes) -> str:

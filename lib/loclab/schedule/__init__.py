@@ -22,7 +22,6 @@ from loclab.schedule._channels import Delivery, SmtpSettings, deliver, send_emai
 from loclab.schedule._message import (
     AlertMessage,
     AlertStatus,
-    changes_since,
     failure_message,
     tick_message,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "WorseExample",
     "accept_latest",
     "alert_for",
-    "changes_since",
     "check_regressions",
     "choose_baseline",
     "corpus_metric_of",

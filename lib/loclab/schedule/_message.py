@@ -14,14 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from loclab.results import HistoryPoint, TickComparison
+from loclab.results import HistoryPoint, TickComparison, changes_since
 from loclab.schedule._regression import RegressionCheck, WorseExample
 
-__all__ = ["AlertMessage", "AlertStatus", "changes_since", "failure_message", "tick_message"]
+__all__ = ["AlertMessage", "AlertStatus", "failure_message", "tick_message"]
 
 AlertStatus = Literal["regression", "recovered", "failure"]
-#: Lines of "what changed" at most per kind (parameters, versions).
-_MAX_CHANGES = 8
 
 
 @dataclass(frozen=True)
@@ -45,44 +43,6 @@ class AlertMessage:
     def body(self) -> bytes:
         """The webhook's JSON body."""
         return json.dumps(self.payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def _short(sha: str) -> str:
-    return sha[:10] if sha and sha != "unknown" else "unknown"
-
-
-def changes_since(baseline: HistoryPoint, point: HistoryPoint) -> list[str]:
-    """What differs between two runs: code, data, parameters, package versions (lines)."""
-    lines: list[str] = []
-    if (baseline.git_sha, baseline.git_dirty) != (point.git_sha, point.git_dirty):
-        dirty = " (uncommitted changes)" if point.git_dirty else ""
-        lines.append(f"code: {_short(baseline.git_sha)} -> {_short(point.git_sha)}{dirty}")
-    if baseline.data_fingerprint != point.data_fingerprint:
-        snap = ""
-        if baseline.snapshot or point.snapshot:
-            snap = f"snapshot {baseline.snapshot or '?'} -> {point.snapshot or '?'}, "
-        testset = baseline.testset_fingerprint == point.testset_fingerprint
-        lines.append(
-            f"data: {snap}fingerprint {baseline.data_fingerprint or '?'} -> "
-            f"{point.data_fingerprint or '?'}" + ("" if testset else " (the test set changed too)")
-        )
-    keys = sorted(set(baseline.params) | set(point.params))
-    params = [
-        f"{k}: {baseline.params.get(k, '(unset)')!r} -> {point.params.get(k, '(unset)')!r}"
-        for k in keys
-        if baseline.params.get(k) != point.params.get(k)
-    ]
-    if params:
-        lines.append("parameters: " + "; ".join(params[:_MAX_CHANGES]))
-    libs = sorted(set(baseline.versions) | set(point.versions))
-    versions = [
-        f"{k} {baseline.versions.get(k, '-')} -> {point.versions.get(k, '-')}"
-        for k in libs
-        if baseline.versions.get(k) != point.versions.get(k)
-    ]
-    if versions:
-        lines.append("package versions: " + "; ".join(versions[:_MAX_CHANGES]))
-    return lines or ["nothing recorded changed (same code, data, parameters and versions)"]
 
 
 def _number(x: float | None, digits: int = 2) -> str:
