@@ -314,6 +314,8 @@ def _message(
             experiment=exp.name, failure=failure or "unknown", attempts=attempts, report=where
         )
     since = time.strftime("%Y-%m-%d", time.gmtime(state.since)) if state.since else None
+    last = state.last
+    recovered = [(c.system, c.metric) for c in last.regressions] if last is not None else []
     return tick_message(
         "regression" if status == "regression" else "recovered",
         experiment=exp.name,
@@ -323,6 +325,7 @@ def _message(
         report=where,
         unit=unit,
         since=since,
+        recovered=recovered,
     )
 
 

@@ -99,6 +99,7 @@ def tick_message(
     report: str,
     unit: str = "test examples",
     since: str | None = None,
+    recovered: Sequence[tuple[str, str]] = (),
 ) -> AlertMessage:
     """The message of a regression, or of a recovery after a regression or a failure.
 
@@ -111,6 +112,8 @@ def tick_message(
         report: Where the report is (a path or an ``s3://`` URI).
         unit: What one example is.
         since: When the previous status began (``recovered``), for the text.
+        recovered: ``(system, metric)`` of the regressions this run no longer shows
+            (``recovered``: their comparisons are the message's ``systems``).
     """
     regressions = check.regressions if check is not None else []
     lines: list[str]
@@ -137,7 +140,10 @@ def tick_message(
             f":white_check_mark: *{experiment}*: recovered{ago}: run {point.run_id} shows no "
             f"regression against the baseline run {baseline.run_id if baseline else '?'}"
         ]
-        systems = list(check.comparisons) if check is not None else []
+        back = set(recovered)
+        systems = [c for c in check.comparisons if (c.system, c.metric) in back] if check else []
+        for c in systems:
+            lines.append(_comparison_line(c, unit))
         subject = f"[loclab] {experiment}: recovered"
     if check is not None and baseline is not None:
         how = f"paired over {check.n_shared or 0:,} shared {unit}" if check.paired else "unpaired"
