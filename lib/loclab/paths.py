@@ -56,6 +56,10 @@ class StateDir:
         """Optuna journal files."""
         return self.root / "studies"
 
+    def schedules(self, experiment: str) -> Path:
+        """An experiment's schedule: tick lock and tick logs (its state is a record)."""
+        return self.root / "schedules" / experiment
+
 
 @dataclass(frozen=True)
 class Workspace:

@@ -15,8 +15,10 @@ from loclab.spec import ReportSpec
 
 from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
-STAKEHOLDERS = ["summary", "results", "figures", "details", "problems", "provenance", "glossary"]
-RESEARCHERS = ["summary", "details", "results", "figures", "problems", "provenance"]
+STAKEHOLDERS = [
+    "since", "summary", "results", "figures", "details", "problems", "provenance", "glossary",
+]  # fmt: skip
+RESEARCHERS = ["since", "summary", "details", "results", "figures", "problems", "provenance"]
 
 
 def context(root: Path, audience: str) -> ReportContext:

@@ -5,14 +5,30 @@ The sub-commands share the experiment's ``schedule:`` section (:mod:`loclab.spec
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loclab.cli.app import SpecArg, app, cli_problem, load
+from loclab.cli.app import (
+    ENVIRON,
+    ChannelOpt,
+    ReportsOpt,
+    SpecArg,
+    StateOpt,
+    TimeoutOpt,
+    app,
+    cli_problem,
+    load,
+    timeout_seconds,
+    workspace,
+)
 from loclab.exceptions import SpecError
+from loclab.spec import resolve_alerts
 
-__all__ = ["next_ticks", "schedule_app"]
+if TYPE_CHECKING:
+    from loclab.spec.schedule import ResolvedAlert
+
+__all__ = ["accept", "history", "next_ticks", "schedule_app", "tick"]
 
 schedule_app = typer.Typer(
     name="schedule",
@@ -43,3 +59,96 @@ def next_ticks(
     for _ in range(count):
         tick = ticks.get_next(datetime)
         typer.echo(f"  {tick:%Y-%m-%d %H:%M %Z}  ({tick.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
+
+
+def _secret_variables(alerts: list[ResolvedAlert], environ: dict[str, str]) -> list[str]:
+    """Variables holding alert targets or the SMTP password (jobs must not inherit them)."""
+    import re
+
+    from loclab.schedule import SMTP_ENV_PREFIX
+
+    names = {f"{SMTP_ENV_PREFIX}PASSWORD"}
+    for target in alerts:
+        if target.kind == "webhook":
+            names.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", target.shown))
+    return sorted(n for n in names if n in environ)
+
+
+@schedule_app.command("run")
+def tick(
+    spec: SpecArg,
+    channel: ChannelOpt = None,
+    state_dir: StateOpt = None,
+    reports_dir: ReportsOpt = None,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Run one tick: the experiment, tested against its baseline run; alert on a change.
+
+    Exit 0: nothing regressed (or the previous tick is still running: skipped); 3: a
+    regression; 1: the run failed after its retries; 2: bad input. This is what a timer
+    calls; it needs no terminal and no PATH (give absolute paths).
+    """
+    import os
+
+    from loclab.schedule import resolve_smtp
+
+    seconds = timeout_seconds(timeout)
+    exp = load(spec, None, channel)
+    schedule = exp.spec.schedule
+    if schedule is None:
+        raise SpecError([cli_problem("SPEC", f"{spec} has no schedule: section")])
+    ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)
+    alerts = resolve_alerts(schedule, ENVIRON)
+    smtp, problems = resolve_smtp(exp.root, ENVIRON)
+    if problems:
+        raise SpecError(problems)
+    for target in alerts:
+        if not target.configured:
+            typer.echo(f"alert: {target.kind} {target.shown} is not configured (variable unset)")
+    # Resolved above; the jobs this tick starts inherit the environment, so the secrets go.
+    for name in _secret_variables(alerts, dict(ENVIRON)):
+        os.environ.pop(name, None)
+    from loclab.run import run_tick
+
+    result = run_tick(exp, ws, alerts=alerts, smtp=smtp, timeout=seconds, say=typer.echo)
+    raise typer.Exit(result.exit_code)
+
+
+@schedule_app.command("accept")
+def accept(spec: SpecArg, state_dir: StateOpt = None) -> None:
+    """Make the latest run the baseline (an intended change): the status is OK again."""
+    import time
+
+    from loclab.results import ExperimentResults
+    from loclab.schedule import BaselineError, accept_latest
+
+    exp = load(spec)
+    schedule = exp.spec.schedule
+    if schedule is None:
+        raise SpecError([cli_problem("SPEC", f"{spec} has no schedule: section")])
+    ws = workspace(exp, state_dir=state_dir)
+    records = ExperimentResults(ws.state, exp.name)
+    history = records.read_history()
+    try:
+        stored = records.update_schedule(
+            lambda s: accept_latest(s, history, mode=schedule.baseline, now=time.time())
+        )
+    except BaselineError as err:
+        raise SpecError([cli_problem("SPEC", str(err))]) from None
+    latest = history[-1]
+    typer.echo(
+        f"{exp.name}: run {latest.run_id} ({latest.date}) is the baseline now; "
+        f"status {stored.status.upper()}"
+    )
+
+
+@app.command("history")
+def history(spec: SpecArg, state_dir: StateOpt = None) -> None:
+    """Print the experiment's history: every finished run, its data and deciding metric."""
+    from loclab.results import ExperimentResults
+    from loclab.schedule import history_table
+
+    exp = load(spec)
+    ws = workspace(exp, state_dir=state_dir)
+    records = ExperimentResults(ws.state, exp.name)
+    typer.echo(history_table(exp.name, records.read_history(), records.read_schedule()))

@@ -14,6 +14,9 @@ Three layouts are read (``format="auto"`` tells them apart):
   (``LIUM-NMT.4900`` is ``LIUM-NMT``) unless ``keep_submission_ids``.
 * ``tsv``: one row per system and segment, columns ``system``, ``segment``, ``text``; the
   reference is the system named ``reference`` (or those named by ``references``).
+* ``snapshots``: a folder of dated snapshots (``YYYY-MM-DD/``), each in one of the layouts
+  above; the newest (or the date asked for) is read (:mod:`loclab.data._mt_snapshots`), and
+  :attr:`MTOutputs.snapshot` says which.
 
 Problems are gathered over all files and raised together as one
 :class:`~loclab.exceptions.DataError`, one line per problem naming the file: missing
@@ -26,6 +29,7 @@ equal sacrebleu's exactly; :func:`metric_signature` gives each metric's sacreble
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +50,12 @@ from loclab.data._mt_score import (
     mt_metric,
     score_outputs,
 )
+from loclab.data._mt_snapshots import (
+    SNAPSHOTS,
+    choose_snapshot,
+    is_snapshot_folder,
+    snapshot_dates,
+)
 from loclab.exceptions import DataError, Problem
 
 if TYPE_CHECKING:
@@ -55,10 +65,12 @@ __all__ = [
     "FORMATS",
     "METRIC_ALIASES",
     "MT_METRICS",
+    "SNAPSHOTS",
     "MTMetric",
     "MTOutputs",
     "SegmentStatistics",
     "canonical_metric",
+    "choose_snapshot",
     "detect_format",
     "log_names",
     "metric_options",
@@ -67,6 +79,7 @@ __all__ = [
     "read_mt_outputs",
     "resolve_mt_input",
     "score_outputs",
+    "snapshot_dates",
     "split_names",
 ]
 
@@ -85,6 +98,7 @@ class MTOutputs:
         origins: System or reference name to the file (or tar member) it came from.
         testset: WMT layout: the test set (e.g. ``newstest2017``).
         pair: WMT layout: the language pair (e.g. ``en-de``).
+        snapshot: The date of the snapshot read (``snapshots`` layout), else None.
     """
 
     systems: Mapping[str, tuple[str, ...]]
@@ -95,6 +109,7 @@ class MTOutputs:
     origins: Mapping[str, str] = field(default_factory=dict)
     testset: str | None = None
     pair: str | None = None
+    snapshot: str | None = None
 
     @property
     def n_segments(self) -> int:
@@ -118,6 +133,19 @@ class MTOutputs:
                 h.update(f"{role}\t{name}\n".encode())
                 h.update("\n".join(lines).encode())
                 h.update(b"\0")
+        return h.hexdigest()[:16]
+
+    def testset_fingerprint(self) -> str:
+        """Content hash of the test set alone: segment ids and references, not the systems.
+
+        Two runs with equal test-set fingerprints scored the same segments against the same
+        references, so their per-segment results can be paired.
+        """
+        h = hashlib.sha256()
+        h.update(",".join(str(s) for s in self.segments).encode())
+        for name, lines in self.references.items():
+            h.update(f"\0ref\t{name}\n".encode())
+            h.update("\n".join(lines).encode())
         return h.hexdigest()[:16]
 
     def to_frame(self) -> pd.DataFrame:
@@ -160,7 +188,9 @@ def split_names(text: str | Sequence[str] | None) -> list[str]:
 
 
 def detect_format(path: str | Path) -> str:
-    """``text`` (a folder of plain-text files), ``wmt`` (WMT layout or tarball) or ``tsv``.
+    """``text`` (text files), ``wmt`` (WMT tree or tarball), ``tsv``, or ``snapshots``.
+
+    ``snapshots`` is a folder of dated snapshot folders (``YYYY-MM-DD/``).
 
     Raises:
         DataError: When the path does not exist or is a file of another kind.
@@ -168,6 +198,8 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise DataError([Problem(str(path), "", "does not exist")])
+    if path.is_dir() and is_snapshot_folder(path):
+        return SNAPSHOTS
     return _mt_read.detect_format(path)
 
 
@@ -179,18 +211,21 @@ def read_mt_outputs(
     testset: str | None = None,
     pair: str | None = None,
     keep_submission_ids: bool = False,
+    snapshot: str = "latest",
 ) -> MTOutputs:
     """Read system outputs and their reference(s) from a folder, a WMT tarball or a TSV.
 
     Args:
-        path: Folder of text files, WMT submissions folder or tarball, or TSV file.
-        format: ``auto``, ``text``, ``wmt`` or ``tsv``.
+        path: Folder of text files, WMT submissions folder or tarball, TSV file, or a folder
+            of dated snapshots (``YYYY-MM-DD/``).
+        format: ``auto``, ``text``, ``wmt``, ``tsv`` or ``snapshots``.
         references: Reference names, a list or comma-separated: file names in a text folder,
             file names in the WMT ``references/`` folder, ``system`` values in a TSV. Empty:
             ``ref*``-named files, WMT's ``<testset>-<src><tgt>-ref.<tgt>``, ``reference``.
         testset: WMT layout: the test set; empty: the only one there.
         pair: WMT layout: the language pair, e.g. ``en-de``; empty: the only one there.
         keep_submission_ids: WMT layout: keep ``.4900``-style submission ids in names.
+        snapshot: ``snapshots`` layout: ``latest`` or the date to read (``YYYY-MM-DD``).
 
     Returns:
         The outputs, every system and reference with the same number of segments.
@@ -199,10 +234,17 @@ def read_mt_outputs(
         DataError: Every problem found, one line each, naming the file.
         ValueError: For an unknown ``format``.
     """
-    if format not in FORMATS:
-        raise ValueError(f"format '{format}' is not one of {', '.join(FORMATS)}")
+    if format not in (*FORMATS, SNAPSHOTS):
+        raise ValueError(f"format '{format}' is not one of {', '.join((*FORMATS, SNAPSHOTS))}")
     path = Path(path).expanduser()
     kind = detect_format(path) if format == "auto" else format
+    if kind == SNAPSHOTS:
+        date, inner = choose_snapshot(path, snapshot)
+        found = read_mt_outputs(
+            inner, references=references, testset=testset, pair=pair,
+            keep_submission_ids=keep_submission_ids,
+        )  # fmt: skip
+        return dataclasses.replace(found, snapshot=date)
     if kind == TEXT and not path.is_dir():
         raise DataError(
             [Problem(str(path), "", "is not a folder", "format text reads a folder of files")]

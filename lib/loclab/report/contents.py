@@ -1,9 +1,11 @@
 """The report's table of contents for each audience (``report.audience`` in the spec).
 
-``stakeholders`` (the default) read the answer, then the results and figures, and the
-statistics last; ``researchers`` get the statistical details right after the summary, before
-the results table and the figures, and no glossary. :func:`loclab.report.outline` turns these
-entries into the sections the report notebook shows, in this order.
+Both open with "Since the last good run" (the experiment's history and its schedule: one line
+when there is none). ``stakeholders`` (the default) read the answer, then the results and
+figures, and the statistics last; ``researchers`` get the statistical details right after the
+summary, before the results table and the figures, and no glossary.
+:func:`loclab.report.outline` turns these entries into the sections the report notebook
+shows, in this order.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ Audience = Literal["stakeholders", "researchers"]
 #: Every audience a spec may name.
 AUDIENCES: tuple[Audience, ...] = get_args(Audience)
 
+_SINCE = ("since", "Since the last good run")
 _SUMMARY = ("summary", "Summary")
 _RESULTS = ("results", "Results")
 _FIGURES = ("figures", "Figures")
@@ -26,9 +29,9 @@ _GLOSSARY = ("glossary", "Glossary")
 
 _CONTENTS: dict[Audience, tuple[tuple[str, str], ...]] = {
     "stakeholders": (
-        _SUMMARY, _RESULTS, _FIGURES, _DETAILS, _PROBLEMS, _PROVENANCE, _GLOSSARY,
+        _SINCE, _SUMMARY, _RESULTS, _FIGURES, _DETAILS, _PROBLEMS, _PROVENANCE, _GLOSSARY,
     ),
-    "researchers": (_SUMMARY, _DETAILS, _RESULTS, _FIGURES, _PROBLEMS, _PROVENANCE),
+    "researchers": (_SINCE, _SUMMARY, _DETAILS, _RESULTS, _FIGURES, _PROBLEMS, _PROVENANCE),
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from loclab.report.sections import (
     provenance_footer,
     ranking_diagram,
     results_table,
+    since_last_good,
     statistical_details,
     sweep_section,
     system_scores,
@@ -36,6 +37,7 @@ Section = Callable[[ReportContext], Html]
 
 #: The sections of each part of the report (by its anchor in the table of contents).
 PARTS: dict[str, tuple[Section, ...]] = {
+    "since": (since_last_good,),
     "summary": (executive_summary,),
     "results": (results_table,),
     "figures": (

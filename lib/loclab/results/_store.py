@@ -6,13 +6,19 @@
     sweep.json         SweepRecord: the study's trials and winners
     comparison.json    ComparisonRecord: tests, verdicts, breakdowns, ranking
     comparison.txt     the verdict table as printed
+    history/           HistoryPoint per finished run: <run_id>.json and its arrays <run_id>.npz
+    schedule.json      ScheduleRecord: the schedule's baseline, status, ticks and alerts
     notebooks/         scrubbed copies of the notebooks of jobs and trials that did not complete
     report-failed.ipynb  the report notebook as far as it ran, when rendering failed
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -20,17 +26,27 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from loclab.exceptions import StateError
-from loclab.io import read_json, write_text
+from loclab.io import read_json, write_bytes, write_text
 from loclab.paths import StateDir
 from loclab.results._base import Record
 from loclab.results._comparison import ComparisonRecord
+from loclab.results._history import (
+    HistoryPoint,
+    PointArrays,
+    decode_arrays,
+    encode_arrays,
+    sha256,
+)
 from loclab.results._jobs import JobsRecord
+from loclab.results._schedule import ScheduleRecord
 from loclab.results._sweep import SweepRecord
 
 __all__ = [
     "COMPARISON_FILE",
+    "HISTORY_DIR",
     "JOBS_FILE",
     "NOTEBOOKS_DIR",
+    "SCHEDULE_FILE",
     "SWEEP_FILE",
     "TABLE_FILE",
     "ExperimentResults",
@@ -41,6 +57,8 @@ JOBS_FILE = "jobs.json"
 SWEEP_FILE = "sweep.json"
 COMPARISON_FILE = "comparison.json"
 TABLE_FILE = "comparison.txt"
+HISTORY_DIR = "history"
+SCHEDULE_FILE = "schedule.json"
 NOTEBOOKS_DIR = "notebooks"
 REPORT_FAILED_FILE = "report-failed.ipynb"
 #: Notebooks larger than this are not copied (the record names the original).
@@ -90,6 +108,14 @@ class ExperimentResults:
     def report_failed_file(self) -> Path:
         return self.folder / REPORT_FAILED_FILE
 
+    @property
+    def history_dir(self) -> Path:
+        return self.folder / HISTORY_DIR
+
+    @property
+    def schedule_file(self) -> Path:
+        return self.folder / SCHEDULE_FILE
+
     def exists(self) -> bool:
         """True when any record is stored."""
         return any(p.exists() for p in (self.jobs_file, self.sweep_file, self.comparison_file))
@@ -112,7 +138,106 @@ class ExperimentResults:
         """The comparison record, None when there is none (see :meth:`read_jobs`)."""
         return _read(self.comparison_file, ComparisonRecord)
 
+    def read_history(self) -> list[HistoryPoint]:
+        """Every point of the experiment's history, oldest first (empty without history).
+
+        Raises:
+            RecordError: A point is damaged or from another version of loclab.
+        """
+        if not self.history_dir.is_dir():
+            return []
+        points = [_read(path, HistoryPoint) for path in self.history_dir.glob("*.json")]
+        return sorted((p for p in points if p is not None), key=lambda p: (p.ended, p.run_id))
+
+    def read_point(self, run_id: str) -> HistoryPoint | None:
+        """The point whose id (or MLflow run) is ``run_id``, None when there is none."""
+        found = _read(self.history_dir / f"{run_id}.json", HistoryPoint)
+        if found is not None:
+            return found
+        return next((p for p in self.read_history() if p.matches(run_id)), None)
+
+    def read_point_arrays(self, point: HistoryPoint) -> PointArrays:
+        """The per-example values of ``point`` (empty when it kept none).
+
+        Raises:
+            RecordError: The arrays file is missing or does not match the point.
+        """
+        if not point.arrays_file:
+            return PointArrays()
+        path = self.history_dir / point.arrays_file
+        again = "its run cannot be compared example by example; accept a newer baseline"
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise RecordError(f"{path}: cannot be read ({_first_line(err)}); {again}") from None
+        if sha256(data) != point.arrays_sha256:
+            raise RecordError(f"{path}: does not match its point (changed or damaged); {again}")
+        try:
+            return decode_arrays(data, point.arrays)
+        except (OSError, ValueError, KeyError) as err:
+            raise RecordError(f"{path}: damaged ({_first_line(err)}); {again}") from None
+
+    def read_schedule(self) -> ScheduleRecord | None:
+        """The schedule's state, None before the first tick (see :meth:`read_jobs`)."""
+        return _read(self.schedule_file, ScheduleRecord)
+
     # -- writers ------------------------------------------------------------------------------
+
+    def write_point(self, point: HistoryPoint, arrays: PointArrays | None = None) -> HistoryPoint:
+        """Store a history point and its per-example arrays; return the point as stored.
+
+        The arrays are written first; the point (which names them and their hash) last, so
+        a point that exists is complete.
+        """
+        update: dict[str, object] = {"arrays": [], "arrays_file": None, "arrays_bytes": 0}
+        if arrays is not None and arrays.values:
+            data, entries = encode_arrays(arrays)
+            name = f"{point.run_id}.npz"
+            write_bytes(self.history_dir / name, data)
+            update = {
+                "arrays": entries,
+                "arrays_file": name,
+                "arrays_bytes": len(data),
+                "arrays_sha256": sha256(data),
+            }
+        stored = point.model_copy(update=update)
+        _write(self.history_dir / f"{point.run_id}.json", stored)
+        return stored
+
+    def write_schedule(self, record: ScheduleRecord) -> Path:
+        """Store the schedule's state atomically; return its path (see :meth:`update_schedule`)."""
+        return _write(self.schedule_file, record)
+
+    def update_schedule(
+        self, change: Callable[[ScheduleRecord], ScheduleRecord]
+    ) -> ScheduleRecord:
+        """Read, change and store the schedule's state under a lock shared by all processes.
+
+        A tick that runs for an hour and a tick that records a skip meanwhile both go through
+        here, so neither loses the other's change.
+
+        Args:
+            change: Turns the stored state (a new one before the first tick) into the next.
+
+        Returns:
+            The state as stored.
+        """
+        with self._schedule_lock():
+            current = self.read_schedule() or ScheduleRecord(experiment=self.experiment)
+            updated = change(current)
+            self.write_schedule(updated)
+            return updated
+
+    @contextlib.contextmanager
+    def _schedule_lock(self) -> Iterator[None]:
+        folder = self.state.schedules(self.experiment)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / "state.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def write_jobs(self, record: JobsRecord) -> Path:
         """Store the jobs record atomically; return its path."""

@@ -9,13 +9,16 @@ jobs, analysis, report), each handing the next a typed record (:mod:`loclab.resu
 from loclab.run.pipeline import log_report, run_experiment, write_report
 from loclab.run.prepare import prepare_experiment
 from loclab.run.status import ExperimentStatus, experiment_status, render_experiment_status
+from loclab.run.tick import TickResult, run_tick
 
 __all__ = [
     "ExperimentStatus",
+    "TickResult",
     "experiment_status",
     "log_report",
     "prepare_experiment",
     "render_experiment_status",
     "run_experiment",
+    "run_tick",
     "write_report",
 ]

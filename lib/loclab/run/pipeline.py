@@ -16,11 +16,13 @@ from loclab.execution.plan import make_request, plan_jobs
 from loclab.io import exclusive_lock
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults, JobRecord, JobsRecord
+from loclab.run.history import record_history
 from loclab.run.jobs import run_jobs
 from loclab.run.reuse import run_key, unchanged_run
 from loclab.spec import Experiment
 
 if TYPE_CHECKING:
+    from loclab.report import ReportResult
     from loclab.tracking import Tracker
 
 __all__ = ["run_experiment"]
@@ -34,13 +36,16 @@ def run_experiment(
     reuse: bool = True,
     say: Callable[[str], None] = print,
     run_sweep: bool = True,
+    report: bool = True,
 ) -> JobsRecord:
     """Run every stage of the experiment; return the jobs record that was stored.
 
     One command runs an experiment at a time (a lock in the state folder): a second
     ``loclab run`` of the same experiment is refused with one line while the first runs.
     ``run_sweep=False`` (``loclab compare``) takes the sweep's stored winners instead of
-    running the sweep.
+    running the sweep. A finished run becomes a point of the experiment's history
+    (:func:`loclab.run.history.record_history`). ``report=False`` leaves the report to the
+    caller (a scheduled tick renders it once its comparison with the baseline is stored).
 
     Raises:
         LoclabError: Another command is running the experiment.
@@ -52,7 +57,9 @@ def run_experiment(
                 f"experiment {exp.name} is being run by another loclab command in "
                 f"{ws.state.root}; wait for it to finish (loclab status shows it)"
             )
-        return _run(exp, ws, timeout=timeout, reuse=reuse, say=say, run_sweep=run_sweep)
+        return _run(
+            exp, ws, timeout=timeout, reuse=reuse, say=say, run_sweep=run_sweep, report=report
+        )
 
 
 def _run(
@@ -63,6 +70,7 @@ def _run(
     reuse: bool = True,
     say: Callable[[str], None] = print,
     run_sweep: bool = True,
+    report: bool = True,
 ) -> JobsRecord:
     """The stages in order, under the experiment's lock (see :func:`run_experiment`)."""
     from loclab.execution.backends import create_backend, tracking_uri
@@ -83,7 +91,9 @@ def _run(
             table = ExperimentResults(ws.state, exp.name).table_file
             if exp.spec.compare is not None and table.is_file():
                 say(table.read_text(encoding="utf-8").rstrip("\n"))
-            write_report(exp, ws, say=say)
+            record_history(exp, ws, unchanged, say=say)
+            if report:
+                write_report(exp, ws, say=say)
             return unchanged
 
     workers = exp.workers
@@ -174,7 +184,9 @@ def _run(
             update={"jobs": jobs, "status": status, "ended": time.time(), "inputs_key": key}
         )
         results.write_jobs(record)
-        if finished or exp.spec.sweep is not None:
+        if status == "FINISHED":
+            record_history(exp, ws, record, say=say)
+        if report and (finished or exp.spec.sweep is not None):
             # Stage 4: the report, from what the stages above stored (logged on the run).
             write_report(exp, ws, tracker=tracker, parent_run_id=parent, say=say)
         tracker.end_run(parent, status)
@@ -254,21 +266,24 @@ def write_report(
     tracker: Tracker | None = None,
     parent_run_id: str | None = None,
     say: Callable[[str], None] = print,
-) -> None:
+) -> ReportResult | None:
     """The pipeline's last stage: render the report and log it on the experiment's run.
 
     A report that cannot be rendered does not fail the run (its records are stored, and
     ``loclab report SPEC`` retries); the reason is printed instead.
+
+    Returns:
+        The report written (or kept), None when there is none.
     """
     from loclab.report import NoResultsError, render_report
 
     try:
         result = render_report(exp.name, ws.state, ws.reports, project_root=exp.root)
     except NoResultsError:
-        return
+        return None
     except Exception as err:  # the run's records are safe; say why and move on
         say(f"report: not written ({err}); retry with: loclab report {exp.display_path}")
-        return
+        return None
     if tracker is not None and parent_run_id and not result.reused:
         try:
             log_report(tracker, parent_run_id, result.path)
@@ -276,8 +291,9 @@ def write_report(
             say(f"report: not logged to MLflow ({err})")
     if result.reused:
         say(f"report: {result.latest} (its records are unchanged: kept)")
-        return
+        return result
     say(f"report: {result.latest} ({result.size / 1024:.0f} KB, {result.seconds:.1f} s)")
+    return result
 
 
 def log_report(tracker: Tracker, run_id: str, report: Any) -> None:

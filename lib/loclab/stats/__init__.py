@@ -20,6 +20,8 @@ Which test to use (:func:`default_test`):
   :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
 * several training seeds per system on shared examples: :func:`two_level_bootstrap`;
 * one score per training run: :func:`seed_level_test`, :func:`aso`;
+* two runs measured on different examples (a test set that changed between scheduled runs):
+  :func:`unpaired_bootstrap`; one run's score with an interval: :func:`score_interval`;
 * many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests` (score tables
   follow the pandas convention: one column per system, one row per data set);
 * families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`
@@ -73,6 +75,7 @@ from ._pairwise import PairwiseComparison, PairwiseResult, pairwise_tests
 from ._ranking import Ranking, rank_systems
 from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
 from ._ter import TerMetric
+from ._unpaired import ScoreInterval, score_interval, unpaired_bootstrap
 from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
@@ -97,6 +100,7 @@ __all__ = [
     "PearsonMetric",
     "PowerResult",
     "Ranking",
+    "ScoreInterval",
     "SeedLevelResult",
     "TerMetric",
     "TestResult",
@@ -123,9 +127,11 @@ __all__ = [
     "power",
     "proportion_se",
     "rank_systems",
+    "score_interval",
     "seed_level_test",
     "segment_statistics",
     "two_level_bootstrap",
+    "unpaired_bootstrap",
     "verdict",
     "wilcoxon_signed_rank",
     "williams_test",

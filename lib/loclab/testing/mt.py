@@ -2,7 +2,9 @@
 
 :func:`write_text_folder` writes one line-aligned file per system plus the reference files (as
 the sacrebleu command line takes them); :func:`write_wmt_tarball` writes the WMT submissions
-layout (``wmt17-submitted-data/txt/...``) into a ``.tgz``, or a folder with ``folder=True``.
+layout (``wmt17-submitted-data/txt/...``) into a ``.tgz``, or a folder with ``folder=True``;
+:func:`write_snapshot` writes one dated snapshot of a monitoring folder, and :func:`degrade`
+makes an engine worse.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["read_wmt17_tsv", "write_text_folder", "write_wmt_tarball"]
+__all__ = [
+    "degrade",
+    "read_wmt17_tsv",
+    "write_snapshot",
+    "write_text_folder",
+    "write_wmt_tarball",
+]
 
 
 def read_wmt17_tsv(path: Path, *, segments: int | None = None) -> dict[str, list[str]]:
@@ -97,3 +105,72 @@ def write_wmt_tarball(
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return path
+
+
+def write_snapshot(
+    folder: Path,
+    date: str,
+    texts: Mapping[str, Sequence[str]],
+    *,
+    name: str = "outputs.tsv",
+) -> Path:
+    """Write one dated snapshot (``<folder>/<date>/<name>``) in the WMT17 TSV's format.
+
+    Args:
+        folder: The folder of snapshots.
+        date: ``YYYY-MM-DD``.
+        texts: System name to its lines; ``reference`` holds the reference.
+        name: The TSV's file name (``.tsv.gz`` writes it gzipped).
+
+    Returns:
+        The TSV written.
+    """
+    import csv
+
+    import pandas as pd
+
+    rows = [
+        (system, segment, text)
+        for system, lines in texts.items()
+        for segment, text in enumerate(lines)
+    ]
+    path = folder / date / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows, columns=["system", "segment", "text"])
+    frame.to_csv(path, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL)
+    return path
+
+
+def degrade(
+    lines: Sequence[str], *, how: str = "drop_words", fraction: float = 0.6, seed: int = 0
+) -> list[str]:
+    """An engine's outputs made worse on a random ``fraction`` of the segments.
+
+    Args:
+        lines: The outputs.
+        how: ``drop_words`` (every second word goes), ``truncate`` (the second half of the
+            sentence goes) or ``shuffle`` (the words are put in random order).
+        fraction: Share of the segments changed.
+        seed: Seed of which segments (and orders) change.
+
+    Returns:
+        The degraded outputs (the others unchanged).
+    """
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for line in lines:
+        words = line.split()
+        if rng.random() >= fraction or len(words) < 2:
+            out.append(line)
+        elif how == "drop_words":
+            out.append(" ".join(words[::2]))
+        elif how == "truncate":
+            out.append(" ".join(words[: max(1, len(words) // 2)]))
+        elif how == "shuffle":
+            rng.shuffle(words)
+            out.append(" ".join(words))
+        else:
+            raise ValueError(f"how must be drop_words, truncate or shuffle, not {how!r}")
+    return out

@@ -12,6 +12,7 @@ from loclab.report.sections.problems import what_went_wrong
 from loclab.report.sections.provenance import glossary, provenance_footer
 from loclab.report.sections.ranking import ranking_diagram
 from loclab.report.sections.results import results_table
+from loclab.report.sections.since import since_last_good
 from loclab.report.sections.summary import executive_summary
 from loclab.report.sections.sweep_plots import sweep_section
 
@@ -25,6 +26,7 @@ __all__ = [
     "provenance_footer",
     "ranking_diagram",
     "results_table",
+    "since_last_good",
     "statistical_details",
     "sweep_section",
     "system_scores",
