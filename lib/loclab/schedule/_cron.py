@@ -242,7 +242,7 @@ def place_in_crontab(
     start = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     differences = _offset_differences(zone, machine, start)
     if differences == {0}:
-        same = "the machine's zone" if machine_name == timezone else f"same as {machine_name}"
+        same = "the machine's zone" if machine_name == timezone else f"as the machine's {machine_name}"
         return CronPlacement(" ".join(cron.split()), False, f"{timezone} ({same})")
     fields, _ = _expand(cron)
     minutes = _values(fields[0], 0, 59)
@@ -320,6 +320,9 @@ def _offsets_text(differences: Iterable[int]) -> str:
 def is_due(cron: str, timezone: str, now: datetime) -> bool:
     """True when ``cron`` read in ``timezone`` has a tick in the minute of ``now``.
 
+    A wall-clock time that a daylight-saving change skips has no tick; one that it repeats
+    has one, the first.
+
     Args:
         cron: Five-field expression.
         timezone: IANA zone the expression is read in.
@@ -328,4 +331,6 @@ def is_due(cron: str, timezone: str, now: datetime) -> bool:
     from croniter import croniter
 
     local = now.astimezone(ZoneInfo(timezone)).replace(second=0, microsecond=0)
+    if local.fold:
+        return False  # the second pass through a repeated hour
     return bool(croniter.match(cron, local))
