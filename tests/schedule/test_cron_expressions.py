@@ -95,7 +95,7 @@ def test_the_machine_zone_is_read_from_etc(tmp_path):
 
 
 def _matcher(cron):
-    """A plain reading of a classic expression (Vixie's rules), fast enough to test every minute."""
+    """A plain reading of a classic expression (Vixie's rules), fast enough for every minute."""
     fields, nth = croniter.expand(cron)
     assert not nth
     sets = [None if f == ["*"] else {int(v) for v in f} for f in fields]
