@@ -110,8 +110,9 @@ def _warn(exp: Experiment, settings: SageMakerSettings, frozen: tuple[str, ...])
         for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", target.value):
             if name not in settings.environment:
                 err(
-                    f"warning: schedule.alert: ${{{name}}} is not in backend.environment: each "
-                    "tick will report this target as not configured"
+                    f"warning: schedule.alert: ${{{name}}} is not in the tick's environment "
+                    "(backend.environment, or sagemaker.environment in loclab.yaml): each tick "
+                    "will report this target as not configured"
                 )
     if not settings.mlflow_tracking_uri:
         err(

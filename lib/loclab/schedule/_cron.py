@@ -242,7 +242,9 @@ def place_in_crontab(
     start = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     differences = _offset_differences(zone, machine, start)
     if differences == {0}:
-        same = "the machine's zone" if machine_name == timezone else f"as the machine's {machine_name}"
+        same = "the machine's zone"
+        if machine_name != timezone:
+            same = f"as the machine's {machine_name}"
         return CronPlacement(" ".join(cron.split()), False, f"{timezone} ({same})")
     fields, _ = _expand(cron)
     minutes = _values(fields[0], 0, 59)

@@ -118,6 +118,7 @@ class ScheduleTarget:
         channel_uris: Data channel name to the S3 prefix SageMaker downloads for each tick.
         state: :func:`state_uri`.
         scheduler_role_arn: The role EventBridge Scheduler assumes to start the job.
+        code_dirs: The project's code folders in the bundle (put on ``PYTHONPATH``).
         metric_names: Metrics SageMaker extracts from the log.
     """
 
@@ -128,6 +129,7 @@ class ScheduleTarget:
     channel_uris: Mapping[str, str]
     state: str
     scheduler_role_arn: str
+    code_dirs: Sequence[str] = ()
     metric_names: Sequence[str] = ()
 
 
@@ -137,7 +139,7 @@ def tick_job_request(settings: SageMakerSettings, target: ScheduleTarget) -> dic
     if settings.mlflow_tracking_uri:
         extra["MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
     environment = container_environment(
-        target.notebook, code_dirs=settings.code_dirs, region=settings.region, extra=extra
+        target.notebook, code_dirs=target.code_dirs, region=settings.region, extra=extra
     )
     body = build_training_job_request(
         settings,

@@ -388,6 +388,7 @@ def plan_eventbridge(
         channel_uris={**{k: v[1] for k, v in uploads.items()}, **live},
         state=state_uri(settings, exp.name),
         scheduler_role_arn=scheduler_role_arn,
+        code_dirs=[d for d in settings.code_dirs if (exp.root / d).is_dir()],
         metric_names=metrics,
     )
     job = tick_job_request(settings, target)
