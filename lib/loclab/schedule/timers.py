@@ -403,14 +403,15 @@ def plan_eventbridge(
     )
     problems = validate_schedule(request, region=settings.region)
     if problems:
+        from loclab.spec.backend import spec_words
+
         raise SpecError(
             [
                 Problem(
                     exp.display_path,
                     schedule_field(p.path),
-                    f"{p.message} ({'CreateTrainingJob ' if 'Input.' in p.path else ''}"
-                    f"{p.path.removeprefix('Target.Input.')})",
-                    p.fix,
+                    f"{spec_words(p.message)} ({_request_path(p.path)})",
+                    spec_words(p.fix),
                 )
                 for p in problems
             ]
@@ -423,3 +424,10 @@ def plan_eventbridge(
         state=target.state,
         frozen_channels=tuple(sorted(uploads)),
     )
+
+
+def _request_path(path: str) -> str:
+    """``CreateTrainingJob ResourceConfig.InstanceType`` or ``CreateSchedule Target.RoleArn``."""
+    if path.startswith("Target.Input."):
+        return f"CreateTrainingJob {path.removeprefix('Target.Input.')}"
+    return f"CreateSchedule {path}"
