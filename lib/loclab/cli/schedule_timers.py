@@ -328,14 +328,21 @@ def due(
     """Exit 0 when the schedule has a tick this minute, else 1 (the crontab entry's guard)."""
     from datetime import UTC, datetime
 
+    from pydantic import ValidationError
+
     from loclab.spec import ScheduleSpec
 
     try:
         ScheduleSpec(cron=cron, timezone=timezone)
-    except ValueError as error:
-        first = str(error).splitlines()
+    except ValidationError as error:
         raise SpecError(
-            [cli_problem("--cron/--timezone", first[-1].removeprefix("  Value error, "))]
+            [
+                cli_problem(
+                    f"--{e['loc'][0] if e['loc'] else 'cron'}",
+                    str(e["msg"]).removeprefix("Value error, "),
+                )
+                for e in error.errors()
+            ]
         ) from None
     now = datetime.now(UTC)
     if at is not None:
