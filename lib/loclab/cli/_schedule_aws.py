@@ -9,18 +9,25 @@ from typing import TYPE_CHECKING
 import typer
 
 from loclab.cli.app import ENVIRON, cli_problem, err, load
-from loclab.cli.schedule_timers import (
-    DEFAULT_SCHEDULER_ROLE,
-    SCHEDULER_ROLE_ENV,
-    settings_for_timer,
-)
-from loclab.exceptions import SpecError
+from loclab.exceptions import Problem, SpecError
 
 if TYPE_CHECKING:
     from loclab.spec import Experiment, Spec
     from loclab.spec.backend import SageMakerSettings
 
-__all__ = ["install_eventbridge", "list_eventbridge", "remove_eventbridge"]
+__all__ = [
+    "DEFAULT_SCHEDULER_ROLE",
+    "SCHEDULER_ROLE_ENV",
+    "install_eventbridge",
+    "list_eventbridge",
+    "remove_eventbridge",
+    "settings_for_timer",
+]
+
+#: Where the role EventBridge Scheduler assumes can be given besides ``--scheduler-role``.
+SCHEDULER_ROLE_ENV = "LOCLAB_SCHEDULER_ROLE_ARN"
+#: The scheduler role's name when neither says (``iam/scheduler-role-*.json``).
+DEFAULT_SCHEDULER_ROLE = "loclab-scheduler"
 
 _ROLE = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/.+")
 
@@ -195,3 +202,25 @@ def remove_eventbridge(spec: Path, parsed: Spec, root: Path) -> None:
         )
     else:
         typer.echo(f"{parsed.name}: no schedule {SCHEDULE_GROUP}/{name}; nothing removed")
+
+
+def settings_for_timer(
+    exp_root: Path, source: str, backend_spec: object | None
+) -> SageMakerSettings:
+    """SageMaker settings of a tick's job: the spec's, else the environment's and loclab.yaml's.
+
+    Raises:
+        SpecError: A setting is missing or invalid, each named with where to set it.
+    """
+    from loclab.spec import BackendSpec
+    from loclab.spec.backend import resolve_sagemaker
+
+    spec_backend = backend_spec if isinstance(backend_spec, BackendSpec) else None
+    if spec_backend is None or spec_backend.kind != "sagemaker":
+        spec_backend = BackendSpec(kind="sagemaker")
+    settings, problems = resolve_sagemaker(
+        spec_backend, root=exp_root, source=source, environ=ENVIRON
+    )
+    if settings is None:
+        raise SpecError(problems or [Problem(source, "backend", "SageMaker settings missing")])
+    return settings

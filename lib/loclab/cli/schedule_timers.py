@@ -16,21 +16,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from loclab.cli._schedule_aws import DEFAULT_SCHEDULER_ROLE, SCHEDULER_ROLE_ENV
 from loclab.cli.app import ENVIRON, ChannelOpt, ReportsOpt, SpecArg, StateOpt, cli_problem, err
 from loclab.cli.schedule import schedule_app
-from loclab.exceptions import Problem, SpecError
+from loclab.exceptions import SpecError
 
 if TYPE_CHECKING:
     from loclab.spec import Experiment
-    from loclab.spec.backend import SageMakerSettings
 
 __all__ = ["due", "install", "list_timers", "remove"]
 
 BACKENDS = ("local", "sagemaker")
-#: Where the role EventBridge Scheduler assumes can be given besides ``--scheduler-role``.
-SCHEDULER_ROLE_ENV = "LOCLAB_SCHEDULER_ROLE_ARN"
-#: The scheduler role's name when neither says (``iam/scheduler-role-*.json``).
-DEFAULT_SCHEDULER_ROLE = "loclab-scheduler"
 
 BackendOpt = Annotated[
     str,
@@ -356,25 +352,3 @@ def due(
 
     if not is_due(cron, timezone, now):
         raise typer.Exit(1)
-
-
-def settings_for_timer(
-    exp_root: Path, source: str, backend_spec: object | None
-) -> SageMakerSettings:
-    """SageMaker settings of a tick's job: the spec's, else the environment's and loclab.yaml's.
-
-    Raises:
-        SpecError: A setting is missing or invalid, each named with where to set it.
-    """
-    from loclab.spec import BackendSpec
-    from loclab.spec.backend import resolve_sagemaker
-
-    spec_backend = backend_spec if isinstance(backend_spec, BackendSpec) else None
-    if spec_backend is None or spec_backend.kind != "sagemaker":
-        spec_backend = BackendSpec(kind="sagemaker")
-    settings, problems = resolve_sagemaker(
-        spec_backend, root=exp_root, source=source, environ=ENVIRON
-    )
-    if settings is None:
-        raise SpecError(problems or [Problem(source, "backend", "SageMaker settings missing")])
-    return settings

@@ -158,6 +158,10 @@ def tick_job_request(settings: SageMakerSettings, target: ScheduleTarget) -> dic
         f"{name}={CONTAINER_ROOT}/input/data/{name}" for name in sorted(target.channel_uris)
     ]
     arguments = [
+        "--root",
+        CONTAINER_ROOT,
+        "--job",
+        body["TrainingJobName"],
         "--state",
         target.state,
         "--max-runtime",

@@ -1,8 +1,9 @@
-"""A scheduled tick inside a SageMaker training job: state from S3, ``schedule run``, state back.
+r"""A scheduled tick inside a SageMaker training job: state from S3, ``schedule run``, state back.
 
 EventBridge Scheduler starts a training job whose container runs::
 
-    python -m loclab.schedule._sagemaker_tick --state s3://b/p/schedules/x/ --max-runtime N \
+    python -m loclab.schedule._sagemaker_tick --root /opt/ml --job tick-x-<id> \
+        --state s3://b/p/schedules/x/ --max-runtime N \
         -- schedule run experiments/x.yaml --state-dir {state} --reports-dir {reports} ...
 
 The project arrives in the ``code`` channel and the data in the others (SageMaker downloads
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -122,11 +122,13 @@ def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         args, rest = args[:cut], args[cut + 1 :]
     parser = argparse.ArgumentParser(prog=f"python -m {__spec__.name if __spec__ else ''}")
     parser.add_argument("--state", required=True, help="s3:// prefix of the schedule's state")
+    parser.add_argument("--root", default="/opt/ml", help="the container's SageMaker root")
+    parser.add_argument("--job", default="", help="the training job's name (for the lock)")
     parser.add_argument("--max-runtime", type=float, default=86400.0)
     return parser.parse_args(args), rest
 
 
-def _lock(s3: Any, state: str, max_age_s: float, retry: Retry) -> str | None:
+def _lock(s3: Any, state: str, max_age_s: float, job: str, retry: Retry) -> str | None:
     """Write ``running.json``; the start time of a fresh one found instead (then skip)."""
     bucket, key = parse_s3_uri(join_uri(state, LOCK))
     try:
@@ -137,7 +139,7 @@ def _lock(s3: Any, state: str, max_age_s: float, retry: Retry) -> str | None:
     except Exception as err:
         if not is_not_found(err) and not isinstance(err, ValueError):
             raise
-    body = {"started": time.time(), "job": os.environ.get("TRAINING_JOB_NAME", "")}
+    body = {"started": time.time(), "job": job}
     retry.call(s3.put_object, Bucket=bucket, Key=key, Body=json.dumps(body).encode())
     return None
 
@@ -183,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import boto3
 
     options, tick_args = _parse(sys.argv[1:] if argv is None else argv)
-    root = Path(os.environ.get("SM_ROOT", "/opt/ml"))
+    root = Path(options.root)
     project = root / "input" / "data" / "code"
     # The project's root marker (the copy may hold no pyproject.toml; .git never travels).
     (project / ".loclab").mkdir(parents=True, exist_ok=True)
@@ -195,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     retry = Retry()
     s3 = boto3.session.Session().client("s3")
     state: str = options.state
-    running = _lock(s3, state, options.max_runtime, retry)
+    running = _lock(s3, state, options.max_runtime, options.job, retry)
     if running is not None:
         print(f"the tick started at {running} is still running: this one is skipped")
         return 0
