@@ -106,6 +106,7 @@ UNSCOPED = {
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
+    "scheduler:ListSchedules",
 }
 
 
@@ -143,3 +144,98 @@ def test_the_roles_policy_covers_what_a_training_job_needs():
     } <= allowed
     trust = json.loads((REPO / "iam" / "training-role-trust.json").read_text())
     assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def _policy(name: str) -> dict:
+    return json.loads((REPO / "iam" / name).read_text())
+
+
+def test_the_scheduler_role_starts_tick_jobs_and_nothing_else():
+    from loclab.schedule._eventbridge import (
+        SCHEDULE_GROUP,
+        TICK_PREFIX,
+        tick_job_name_template,
+    )
+
+    policy = _policy("scheduler-role-policy.json")
+    allowed = {a for s in policy["Statement"] for a in _actions(s)}
+    assert allowed == {"sagemaker:CreateTrainingJob", "sagemaker:AddTags", "iam:PassRole"}
+    (create,) = [s for s in policy["Statement"] if "sagemaker:CreateTrainingJob" in _actions(s)]
+    assert create["Resource"].endswith(f":training-job/{TICK_PREFIX}*")
+    assert tick_job_name_template("mt-monitoring").startswith(TICK_PREFIX)
+    (passing,) = [s for s in policy["Statement"] if "iam:PassRole" in _actions(s)]
+    assert passing["Resource"].endswith(":role/loclab-training")
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    (trust,) = _policy("scheduler-role-trust.json")["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceArn"].endswith(
+        f":schedule-group/{SCHEDULE_GROUP}"
+    )
+
+
+def test_the_scheduler_user_policy_covers_every_call_loclab_makes(aws, tmp_path):
+    """The EventBridge Scheduler calls of install, list and remove, recorded on moto."""
+    from loclab.aws.clients import AwsClients
+    from loclab.cli._schedule_aws import DEFAULT_SCHEDULER_ROLE
+    from loclab.schedule.timers import SCHEDULE_GROUP, EventBridgeTimers, plan_eventbridge
+    from loclab.spec import load_experiment
+    from loclab.testing import write_probe_notebook
+
+    write_probe_notebook(tmp_path / "notebooks" / "probe.ipynb")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    spec = tmp_path / "probe.yaml"
+    spec.write_text(
+        "name: probe\nnotebook: notebooks/probe.ipynb\nschedule:\n  cron: '0 6 * * MON'\n"
+    )
+    settings = aws.settings()
+    plan = plan_eventbridge(
+        load_experiment(spec, environ={}),
+        settings,
+        scheduler_role_arn=f"arn:aws:iam::123456789012:role/{DEFAULT_SCHEDULER_ROLE}",
+    )
+    timers = EventBridgeTimers(AwsClients(aws.region))
+    called: set[str] = set()
+    timers.scheduler.meta.events.register(
+        "before-call.scheduler.*", lambda model, **_: called.add(f"scheduler:{model.name}")
+    )
+    timers.install(plan)
+    timers.install(plan)
+    timers.list()
+    timers.remove(plan.name)
+    assert {"scheduler:CreateSchedule", "scheduler:UpdateSchedule"} <= called
+    policy = _policy("scheduler-user-policy.json")
+    allowed = {a for s in policy["Statement"] for a in _actions(s)}
+    assert called - {"scheduler:ListSchedules"} | {"scheduler:TagResource"} <= allowed
+    assert called <= allowed
+    for statement in policy["Statement"]:
+        resource = statement["Resource"]
+        if resource != "*" and "scheduler:" in _actions(statement)[0]:
+            assert f":schedule/{SCHEDULE_GROUP}/" in resource or resource.endswith(
+                f":schedule-group/{SCHEDULE_GROUP}"
+            )
+    (passing,) = [s for s in policy["Statement"] if "iam:PassRole" in _actions(s)]
+    assert passing["Resource"].endswith(f":role/{DEFAULT_SCHEDULER_ROLE}")
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }
+
+
+def test_the_image_runs_the_scheduled_tick_module():
+    """The tick's container command (``python -m loclab.schedule._sagemaker_tick``) exists in
+    the package the image installs."""
+    out = subprocess.run(
+        [sys.executable, "-m", "loclab.schedule._sagemaker_tick", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "--state" in out.stdout and "--max-runtime" in out.stdout
+    assert ("COPY", "lib ./lib") in instructions()

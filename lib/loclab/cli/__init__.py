@@ -6,7 +6,7 @@ modules by what they do (:mod:`~loclab.cli.inspect`, :mod:`~loclab.cli.running`,
 :mod:`~loclab.cli.servers`); :mod:`~loclab.cli.app` holds what they share.
 """
 
-from loclab.cli import inspect, running, schedule, servers
+from loclab.cli import inspect, running, schedule, schedule_timers, servers
 from loclab.cli.app import app, main
 
-__all__ = ["app", "inspect", "main", "running", "schedule", "servers"]
+__all__ = ["app", "inspect", "main", "running", "schedule", "schedule_timers", "servers"]

@@ -12,7 +12,9 @@
   which tick sends an alert (:func:`alert_for`, :func:`next_state`);
 * :mod:`~loclab.schedule._message` and :mod:`~loclab.schedule._channels`: what an alert says
   and how it is delivered (webhook, e-mail over STARTTLS), retried, never losing the run;
-* :mod:`~loclab.schedule._settings`: SMTP settings from ``loclab.yaml`` and the environment.
+* :mod:`~loclab.schedule._settings`: SMTP settings from ``loclab.yaml`` and the environment;
+* :mod:`~loclab.schedule.timers`: the timers that call ``loclab schedule run`` (a crontab entry
+  on one machine, an EventBridge Scheduler schedule starting a SageMaker job on AWS).
 
 Everything a tick decides is stored as records (:class:`loclab.results.HistoryPoint`,
 :class:`loclab.results.ScheduleRecord`); webhook URLs and passwords never are.
