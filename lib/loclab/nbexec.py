@@ -17,6 +17,8 @@ __all__ = ["CellError", "execute_notebook"]
 
 #: The kernel every loclab notebook runs on.
 KERNEL = "python3"
+#: Papermill engine that runs a notebook in a kernel started beforehand.
+WARM_ENGINE = "loclab-warm"
 
 
 class CellError(LoclabError):
@@ -64,6 +66,7 @@ def execute_notebook(
     stream: bool = False,
     autosave: bool = False,
     quiet_kernel: bool = False,
+    kernel_manager: Any | None = None,
 ) -> None:
     """Run ``notebook`` top to bottom with ``parameters`` injected; write it to ``output``.
 
@@ -77,6 +80,8 @@ def execute_notebook(
         autosave: Save the notebook after every cell (a job's partial notebook survives a
             dead kernel) and shut the kernel down at once at the end.
         quiet_kernel: Keep the kernel's start-up warnings out of this process's output.
+        kernel_manager: A started kernel to run the cells in (a warm standby's, see
+            :mod:`loclab.execution.warm`) instead of a new one; the caller shuts it down.
 
     Raises:
         CellError: A cell raised.
@@ -99,6 +104,8 @@ def execute_notebook(
         options["execution_timeout"] = cell_timeout
     if quiet_kernel:
         options["extra_arguments"] = ["--log-level=ERROR"]
+    if kernel_manager is not None:
+        options.update(km=kernel_manager, engine_name=_warm_engine())
     try:
         pm.execute_notebook(
             str(notebook),
@@ -118,3 +125,53 @@ def execute_notebook(
             str(err.evalue),
             list(err.traceback or []),
         ) from err
+
+
+def _warm_engine() -> str:
+    """Register (once) the Papermill engine that runs cells in a kernel started beforehand.
+
+    Papermill's own engine runs them there too (``km=``), but then leaves the kernel and its
+    client to the caller. This one hands them to the notebook client as if it had started
+    them, so they are shut down and cleaned up exactly as a new kernel is.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    if WARM_ENGINE in papermill_engines._engines:
+        return WARM_ENGINE
+
+    class WarmEngine(NBClientEngine):  # type: ignore[misc]  # papermill is untyped
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[no-untyped-def]
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            import logging
+
+            # The same arguments as NBClientEngine.execute_managed_notebook.
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                safe,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            client.owns_km = True
+            return client.execute()
+
+    papermill_engines.register(WARM_ENGINE, WarmEngine)
+    return WARM_ENGINE

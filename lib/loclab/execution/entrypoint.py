@@ -30,10 +30,14 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loclab.execution.contract import JobLayout, count_gpus, environment, read_hyperparameters
 from loclab.io import write_text
 from loclab.nbexec import CellError, execute_notebook
+
+if TYPE_CHECKING:
+    from loclab.execution.warm import WarmKernel
 
 __all__ = [
     "NOTEBOOK_ENV",
@@ -125,8 +129,15 @@ def _decode(layout: JobLayout, notebook: Path) -> dict[str, object]:
     return values
 
 
-def run(root: Path, job_name: str | None = None) -> int:
-    """Execute the job rooted at ``root``; return the process exit code."""
+def run(root: Path, job_name: str | None = None, *, kernel: WarmKernel | None = None) -> int:
+    """Execute the job rooted at ``root``; return the process exit code.
+
+    Args:
+        root: The job's tree.
+        job_name: The job's name (``$TRAINING_JOB_NAME``, else the folder's name, when None).
+        kernel: A warm standby's kernel (:mod:`loclab.execution.warm`) to run the cells in; a
+            new kernel is started when None or when it cannot take the job.
+    """
     from loclab._imports import skip_slow_optional_imports
 
     skip_slow_optional_imports()
@@ -150,9 +161,18 @@ def run(root: Path, job_name: str | None = None) -> int:
     _open_offline_run(name)
 
     output = layout.executed_notebook
+    warm = kernel is not None and kernel.enter_job(notebook.parent)
+    if kernel is not None and not warm:
+        kernel.shutdown()
     try:
         execute_notebook(
-            notebook, output, parameters, cwd=notebook.parent, stream=True, autosave=True
+            notebook,
+            output,
+            parameters,
+            cwd=notebook.parent,
+            stream=True,
+            autosave=True,
+            kernel_manager=kernel.km if kernel is not None and warm else None,
         )
     except CellError as err:
         if stop.event.is_set():

@@ -60,6 +60,16 @@ class Backend(abc.ABC):
             env: Variables for the job (MLflow run, thread limits...).
         """
 
+    def expect(self, remaining: int) -> None:  # noqa: B027 - optional hook
+        """At most ``remaining`` more jobs will be submitted (a hint; 0 at the last one).
+
+        A backend that prepares for coming jobs (the local backend's warm standbys) prepares
+        no more than that.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the backend holds for later jobs (idempotent; jobs keep running)."""
+
     def job_id(self, name: str) -> str | None:
         """The id the backend will give job ``name`` (a SageMaker training job name).
 

@@ -1,4 +1,9 @@
-"""Run jobs as local processes under a run directory laid out like ``/opt/ml``."""
+"""Run jobs as local processes under a run directory laid out like ``/opt/ml``.
+
+Each job is a fresh process with a fresh kernel. By default the backend keeps a warm standby
+per job running at once (:mod:`loclab.execution.warm`): a process whose kernel has already
+imported what the notebook imports, handed the next matching job, so that job starts at once.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from loclab.execution.backends._standby import StandbyPool, job_line, standby_key
 from loclab.execution.backends.base import Backend, JobHandle
 from loclab.execution.contract import JobLayout, write_input_config
 from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV, inherited_environment
 from loclab.execution.job import LOG_FILE, JobRequest, read_metrics
+from loclab.execution.threads import thread_env, threads_per_job
 
 __all__ = ["LocalBackend", "LocalJobHandle", "stage_job", "threads_per_job"]
 
@@ -44,16 +51,6 @@ def stage_job(request: JobRequest, layout: JobLayout, *, link_channels: bool = T
                 (target / source.name).symlink_to(source)
             else:
                 shutil.copy2(source, target / source.name)
-
-
-def threads_per_job(workers: int, cpus: int | None = None) -> int:
-    """CPU threads per trial so ``workers`` trials share the cores instead of fighting."""
-    if cpus is None:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cpus = os.cpu_count() or 1
-    return max(1, cpus // max(1, workers))
 
 
 class LocalJobHandle(JobHandle):
@@ -103,22 +100,68 @@ class LocalBackend(Backend):
 
     Args:
         python: Interpreter of the job process (this one by default).
-        threads_per_job: CPU threads each job may use (``OMP_NUM_THREADS`` and friends), so
+        threads_per_job: CPU threads each job may use (``OMP_NUM_THREADS`` and friends, with
+            passive OpenMP waits: see :func:`~loclab.execution.threads.thread_env`), so
             parallel jobs share the cores instead of fighting over them. None leaves it to
             torch.
+        warm: Keep warm standbys (see the module docstring); False starts every job cold.
+        warm_imports: The modules a standby imports; None reads them from the notebook's
+            import statements (:func:`~loclab.execution.imports.notebook_imports`).
+        standbys: Standbys kept at once: one per job running at once.
     """
 
     name = "local"
 
-    def __init__(self, python: str | None = None, threads_per_job: int | None = None) -> None:
+    def __init__(
+        self,
+        python: str | None = None,
+        threads_per_job: int | None = None,
+        *,
+        warm: bool = True,
+        warm_imports: Sequence[str] | None = None,
+        standbys: int = 1,
+    ) -> None:
         self.python = python or sys.executable
         self.threads_per_job = threads_per_job
+        self.warm = warm
+        self.warm_imports = list(warm_imports) if warm_imports is not None else None
+        self.pool = StandbyPool(self.python, standbys)
+        #: Jobs handed to a warm standby so far (for tests and benchmarks).
+        self.warm_starts = 0
 
     def submit(  # noqa: D102
         self, request: JobRequest, run_dir: Path, env: Mapping[str, str]
     ) -> LocalJobHandle:
         layout = JobLayout(run_dir)
         stage_job(request, layout)
+        job_env = self.job_environment(request, env)
+        log = run_dir / LOG_FILE
+        imports = self._imports(request, job_env)
+        key = None
+        if imports is not None:
+            key = standby_key(self.python, request.notebook, imports, job_env)
+            standby = self.pool.take(key)
+            if standby is not None and standby.hand_over(job_line(run_dir, job_env, log)):
+                self.warm_starts += 1
+                self.pool.replenish(key, job_env, imports)
+                return LocalJobHandle(standby.process, run_dir)
+            if standby is not None:
+                standby.close()
+        handle = self._start_cold(run_dir, job_env, log)
+        if key is not None and imports is not None:
+            self.pool.replenish(key, job_env, imports)
+        return handle
+
+    def expect(self, remaining: int) -> None:
+        """At most ``remaining`` more jobs will be submitted: standbys beyond that end."""
+        self.pool.expect(remaining)
+
+    def close(self) -> None:
+        """End every standby."""
+        self.pool.close()
+
+    def job_environment(self, request: JobRequest, env: Mapping[str, str]) -> dict[str, str]:
+        """The job process's environment: the launcher's, the job's settings, ``env``."""
         job_env = inherited_environment()
         job_env.update(
             {
@@ -130,20 +173,41 @@ class LocalBackend(Backend):
             }
         )
         if self.threads_per_job:
-            n = str(self.threads_per_job)
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-                job_env[var] = n
-            # Idle OpenMP threads that spin steal the cores the other jobs need: on 2 busy
-            # cores a 2-thread torch epoch measured 113 s spinning and 14 s passive.
-            job_env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            for var, value in thread_env(self.threads_per_job).items():
+                # A wait policy the user set on purpose is kept.
+                if var == "OMP_WAIT_POLICY":
+                    job_env.setdefault(var, value)
+                else:
+                    job_env[var] = value
         job_env.update(request.env)
         job_env.update(env)
-        log = (run_dir / LOG_FILE).open("ab")
+        return job_env
+
+    def _imports(self, request: JobRequest, env: Mapping[str, str]) -> list[str] | None:
+        """What a standby for ``request`` imports; None when jobs start cold."""
+        if not self.warm:
+            return None
+        if self.warm_imports is not None:
+            found = list(self.warm_imports)
+        else:
+            from loclab.execution.imports import notebook_imports
+
+            try:
+                found = notebook_imports(request.notebook, request.params)
+            except (OSError, ValueError):
+                return None
+            if env.get("MLFLOW_TRACKING_URI"):
+                # A tracked job logs through MLflow (loclab.runtime, Lightning's logger).
+                found.append("mlflow")
+        return self.pool.usable_imports(found)
+
+    def _start_cold(self, run_dir: Path, job_env: Mapping[str, str], log: Path) -> LocalJobHandle:
+        out = log.open("ab")
         try:
             process = subprocess.Popen(
                 [self.python, "-m", "loclab.execution.entrypoint", "--root", str(run_dir)],
-                env=job_env,
-                stdout=log,
+                env=dict(job_env),
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 # Own session: Ctrl-C in the terminal reaches loclab, which stops the job
@@ -152,5 +216,5 @@ class LocalBackend(Backend):
                 cwd=str(run_dir),
             )
         finally:
-            log.close()
+            out.close()
         return LocalJobHandle(process, run_dir)
