@@ -56,6 +56,10 @@ class StateDir:
         """Optuna journal files."""
         return self.root / "studies"
 
+    def interactive(self) -> Path:
+        """Run folders of notebooks run by hand (interactive runs)."""
+        return self.root / "interactive"
+
 
 @dataclass(frozen=True)
 class Workspace:

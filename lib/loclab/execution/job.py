@@ -218,7 +218,7 @@ JOB_CODE = (
     "models",
     "params",
     "stats",
-    "runtime.py",
+    "runtime",
     "io.py",
     "nbexec.py",
     "exceptions.py",

@@ -2,12 +2,20 @@
 
 from loclab.spec.backend import BackendSpec
 from loclab.spec.compare import CompareSpec, SystemSpec
-from loclab.spec.load import Experiment, find_project_root, load_experiment, load_spec
+from loclab.spec.load import (
+    ROOT_MARKERS,
+    Experiment,
+    find_project_root,
+    load_experiment,
+    load_spec,
+    project_root,
+)
 from loclab.spec.model import Spec
 from loclab.spec.report import ReportSpec, ScheduleSpec
 from loclab.spec.sweep import SpaceEntry, SweepSpec
 
 __all__ = [
+    "ROOT_MARKERS",
     "BackendSpec",
     "CompareSpec",
     "Experiment",
@@ -20,4 +28,5 @@ __all__ = [
     "find_project_root",
     "load_experiment",
     "load_spec",
+    "project_root",
 ]
