@@ -100,7 +100,7 @@ def list_experiments(state_dir: StateOpt = None, reports_dir: ReportsOpt = None)
     ws = _workspace(root, state_dir, reports_dir)
     rows = [_experiment_row(spec, ws) for spec in _specs(root)]
     if rows:
-        _table(("experiment", "spec", "last run", "status", "report"), rows)
+        _table(("experiment", "spec", "last run", "status", "result", "report"), rows)
     else:
         typer.echo(
             f"no experiments in {_shown(root / 'experiments')} (loclab new experiment NAME)"
@@ -214,7 +214,7 @@ def _specs(root: Path) -> list[Path]:
 
 
 def _experiment_row(spec: Path, ws: Workspace) -> tuple[str, ...]:
-    """experiment, spec, last run, status, report: from the records only."""
+    """experiment, spec, last run, status, result, report: from the records only."""
     from loclab.results import ExperimentResults, RecordError
     from loclab.run import experiment_status
     from loclab.spec import load_experiment, load_spec
@@ -223,20 +223,26 @@ def _experiment_row(spec: Path, ws: Workspace) -> tuple[str, ...]:
     try:
         name = load_spec(spec).name
     except SpecError as error:
-        return ("-", shown, "-", f"invalid: {error.problems[0].message}", "-")
+        return ("-", shown, "-", f"invalid: {error.problems[0].message}", "-", "-")
     try:
         exp = load_experiment(spec, environ=ENVIRON)
     except SpecError as error:
         problem = error.problems[0]
-        return (name, shown, "-", f"invalid: {problem.field}: {problem.message}", "-")
+        return (name, shown, "-", f"invalid: {problem.field}: {problem.message}", "-", "-")
     try:
         run = ExperimentResults(ws.state, name).read_jobs()
     except RecordError:
-        return (name, shown, "-", "unreadable records (loclab run rewrites them)", "-")
+        return (name, shown, "-", "unreadable records (loclab run rewrites them)", "-", "-")
     status = experiment_status(exp, ws)
     when = _when(run.started) if run is not None else "-"
     report = _shown(status.report) if status.report is not None else "-"
-    return (name, shown, when, status.state, report)
+    result = "-"
+    if run is not None and len(run.jobs) == 1:
+        result = _metrics(run.jobs[0].metrics)
+    elif run is not None and run.jobs:
+        done = sum(1 for j in run.jobs if j.ok)
+        result = f"{done}/{len(run.jobs)} jobs completed"
+    return (name, shown, when, status.state, result, report)
 
 
 def _interactive_row(record: InteractiveRecord, root: Path) -> tuple[str, ...]:
@@ -248,12 +254,16 @@ def _interactive_row(record: InteractiveRecord, root: Path) -> tuple[str, ...]:
             record.launcher.get("pid"), record.launcher.get("created")
         )
         state = "running" if alive else "interrupted"
-    values = record.last_values()
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(values.items())[:4]) or "-"
+    shown = _metrics(record.last_values())
     if not record.metrics and record.epochs:
         shown += f" (epoch {record.epochs[-1].step + 1})"
     notebook = _shown(Path(record.notebook)) if record.notebook else "-"
     return (record.name, notebook, _when(record.started), state, shown)
+
+
+def _metrics(values: dict[str, float]) -> str:
+    """Up to four metrics, ``name=value``; ``-`` when there are none."""
+    return ", ".join(f"{k}={v:.4g}" for k, v in sorted(values.items())[:4]) or "-"
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

@@ -45,6 +45,7 @@ def draw_learning_curve(metrics_file: Path, png: Path) -> None:
     if not series:
         return
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     losses = [n for n in series if "loss" in n.lower()]
     panels = [group for group in (losses, [n for n in series if n not in losses]) if group]
@@ -54,6 +55,7 @@ def draw_learning_curve(metrics_file: Path, png: Path) -> None:
             steps, values = zip(*series[name], strict=True)
             ax.plot(steps, values, marker="o", markersize=3, label=name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +122,13 @@ def notebook_params(notebook: Path | None) -> dict[str, Any]:
 
 
 def quiet_libraries() -> None:
-    """Keep MLflow's and alembic's INFO lines (a new store's migrations) out of the notebook."""
+    """Keep MLflow's and alembic's INFO lines (a new store's migrations) out of the notebook.
+
+    MLflow sets its logger's level when it is imported, so it is imported first.
+    """
     import logging
+
+    import mlflow  # noqa: F401
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
