@@ -75,8 +75,9 @@ def new_experiment(
     The spec validates and runs as written; the sections you turn on later (params, sweep,
     comparison) are there, commented out. An existing file is never overwritten.
     """
-    from loclab.scaffold import write_experiment
+    from loclab.scaffold import check_name, write_experiment
 
+    check_name(name)
     root = _project(Path.cwd())
     chosen = notebook if notebook is not None else _only_template(root)
     if not chosen.is_file():
@@ -192,7 +193,11 @@ def _only_template(root: Path) -> Path:
     if len(found) == 1:
         return found[0]
     names = ", ".join(_shown(p) for p in found)
-    message = f"{len(found)} notebooks in {TEMPLATES_DIR}" + (f" ({names})" if found else "")
+    message = (
+        f"{len(found)} notebooks in {TEMPLATES_DIR}/ ({names})"
+        if found
+        else f"no notebook in {TEMPLATES_DIR}/"
+    )
     raise SpecError([cli_problem("--notebook", message, "name one: --notebook PATH")])
 
 

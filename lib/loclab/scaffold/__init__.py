@@ -4,7 +4,12 @@ What is written comes from package data (``template/``) with ``string.Template``
 and specs from the notebook's own parameters cell (:mod:`loclab.params`).
 """
 
-from loclab.scaffold.experiment import EXPERIMENTS_DIR, NewExperiment, write_experiment
+from loclab.scaffold.experiment import (
+    EXPERIMENTS_DIR,
+    NewExperiment,
+    check_name,
+    write_experiment,
+)
 from loclab.scaffold.project import STARTER_EXPERIMENT, STARTER_NOTEBOOK, init_project
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "STARTER_EXPERIMENT",
     "STARTER_NOTEBOOK",
     "NewExperiment",
+    "check_name",
     "init_project",
     "write_experiment",
 ]

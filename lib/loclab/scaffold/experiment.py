@@ -23,7 +23,13 @@ from loclab.io import write_text
 from loclab.params import NotebookParameters, Parameter, inspect_notebook
 from loclab.params.validate import did_you_mean, parse_assignments, resolve_overrides
 
-__all__ = ["EXPERIMENTS_DIR", "NewExperiment", "experiment_spec", "write_experiment"]
+__all__ = [
+    "EXPERIMENTS_DIR",
+    "NewExperiment",
+    "check_name",
+    "experiment_spec",
+    "write_experiment",
+]
 
 #: Where specs live in a project.
 EXPERIMENTS_DIR = "experiments"
@@ -76,17 +82,7 @@ def write_experiment(
         SpecError: One line naming the field and the fix (bad name, existing file, notebook
             outside the project or without a parameters cell, unknown parameter...).
     """
-    if not _NAME.fullmatch(name):
-        raise SpecError(
-            [
-                Problem(
-                    SOURCE,
-                    "NAME",
-                    f"{name!r} is not a valid experiment name",
-                    "use lower-case letters, digits and inner hyphens (at most 40), e.g. term-qa",
-                )
-            ]
-        )
+    check_name(name)
     root = root.resolve()
     notebook = notebook.resolve()
     try:
@@ -139,6 +135,25 @@ def write_experiment(
         if p.required
     ]
     return NewExperiment(target, notes)
+
+
+def check_name(name: str) -> None:
+    """Check an experiment's name.
+
+    Raises:
+        SpecError: It is not lower-case letters, digits and inner hyphens (at most 40).
+    """
+    if not _NAME.fullmatch(name):
+        raise SpecError(
+            [
+                Problem(
+                    SOURCE,
+                    "NAME",
+                    f"{name!r} is not a valid experiment name",
+                    "use lower-case letters, digits and inner hyphens (at most 40), e.g. term-qa",
+                )
+            ]
+        )
 
 
 def experiment_spec(
@@ -226,11 +241,11 @@ def _compare_lines(found: NotebookParameters, candidate: Mapping[str, Any] | Non
     lines = [
         "compare:",
         "  systems:",
-        "    baseline:  # the notebook's defaults",
-        "      role: baseline",
-        "      params: {}",
-        "    candidate:  # one change, tested against the baseline",
-        f"      params: {change}",
+        "    baseline:",
+        "      role: baseline  # what the other systems are tested against",
+        "      params: {}  # no overrides: the notebook's defaults",
+        "    candidate:",
+        f"      params: {change}  # one change, tested against the baseline",
         "  seeds: 3  # training seeds per system (3: seeds 0, 1, 2)"
         if seeded
         else "  seeds: 1  # the notebook has no `seed` parameter, so one run per system",

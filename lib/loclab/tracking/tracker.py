@@ -46,8 +46,13 @@ class Tracker:
         artifact_root: Path | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
+        import logging
+
         from mlflow.tracking import MlflowClient
 
+        # A new SQLite store announces its table migrations at INFO: noise in every first run.
+        for name in ("mlflow.store.db.utils", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
         self.tags = dict(tags or {})
