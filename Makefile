@@ -75,7 +75,8 @@ lint: $(VENV)/.installed-test ## Lint: ruff, ruff format, mypy --strict, import 
 	$(BIN)/ruff format --check lib tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb lib/loclab/report/template/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb \
+	  lib/loclab/report/template/*.ipynb lib/loclab/scaffold/template/project/notebooks/templates/*.ipynb
 
 .PHONY: lock
 lock: ## Re-resolve dependencies into constraints.txt (in a throwaway venv)

@@ -30,8 +30,8 @@ _progress: tuple[int, Any] | None = None
 def draw_learning_curve(metrics_file: Path, png: Path) -> None:
     """Draw the per-epoch metrics of ``metrics_file`` into ``png``; show it in a notebook.
 
-    Losses (names containing ``loss``) and other metrics get one panel each; with no epoch
-    reported yet nothing is drawn.
+    Losses (names containing ``loss``) and other metrics get one panel each; with fewer than
+    two epochs reported nothing is drawn.
     """
     from loclab.execution.job import read_metrics
 
@@ -42,8 +42,8 @@ def draw_learning_curve(metrics_file: Path, png: Path) -> None:
         for name, value in (record.get("metrics") or {}).items():
             if isinstance(value, int | float) and math.isfinite(value):
                 series.setdefault(name, []).append((int(record["step"]) + 1, float(value)))
-    if not series:
-        return
+    if not any(len(points) > 1 for points in series.values()):
+        return  # one epoch (or none) is not a curve
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
