@@ -99,9 +99,11 @@ def notebook_file() -> Path | None:
         os.environ.get(SESSION_ENV),
     ):
         if isinstance(value, str) and value.endswith(".ipynb"):
-            path = Path(value)
-            if path.is_file():
-                return path.resolve()
+            # Absolute from Jupyter Server 2; an older server names it from its root folder,
+            # while the kernel runs in the notebook's own folder.
+            for path in (Path(value), Path.cwd() / Path(value).name):
+                if path.is_file():
+                    return path.resolve()
     return None
 
 
