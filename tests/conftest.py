@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated project folder with the probe notebook."""
+"""Shared fixtures: an isolated project folder with the probe notebook, MLflow, offline AWS."""
 
 from __future__ import annotations
 
@@ -56,10 +56,16 @@ def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> MotoServer:
+    """The offline AWS test bed: one loopback moto server per test process."""
+    return shared_server()
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    """A clean moto server (one per test process); boto3 reaches it by the standard variables."""
-    server = shared_server()
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """The moto server, reset; boto3 reaches it by the standard variables."""
+    server = moto_server
     server.reset()
     for key in [k for k in os.environ if k.startswith(("AWS_", "LOCLAB_SAGEMAKER_"))]:
         monkeypatch.delenv(key)

@@ -11,6 +11,7 @@ __all__ = [
     "LoclabError",
     "Problem",
     "SpecError",
+    "StateError",
 ]
 
 
@@ -64,3 +65,12 @@ class JobFailedError(LoclabError):
     """A job ended in a state other than completed."""
 
     exit_code = 1
+
+
+class StateError(LoclabError):
+    """Stored state (records, a study, the MLflow store) is damaged or cannot be opened.
+
+    Nothing was run or written; the message names the file or store and what to do.
+    """
+
+    exit_code = 2

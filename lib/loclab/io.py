@@ -20,6 +20,8 @@ from typing import Any
 
 __all__ = [
     "atomic_path",
+    "exclusive_lock",
+    "json_object",
     "jsonable",
     "read_json",
     "source_fingerprint",
@@ -50,6 +52,29 @@ def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` for the block if no other process holds it.
+
+    Yields True when the lock is held, False when another process has it (the block then
+    decides what to do: refuse, skip, wait). The operating system releases the lock when
+    the holder exits, however it exits (SIGKILL included), so a crash never leaves it stuck.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -112,6 +137,18 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return jsonable(value.item())
     return str(value)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """:func:`jsonable` of a mapping (or an object that converts to one), typed as a dict.
+
+    Raises:
+        TypeError: ``value`` does not convert to a JSON object.
+    """
+    found = jsonable(value)
+    if not isinstance(found, dict):
+        raise TypeError(f"expected a JSON object, got {type(found).__name__}")
+    return found
 
 
 def source_fingerprint(parts: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:

@@ -84,8 +84,8 @@ def test_clearly_better_system_is_better_with_seed_decomposition():
     assert c["family_size"] == 1 and c["correction"] == "holm"
     assert c["estimate"] > 0.1 and c["ci"][0] > 0
     assert c["n_examples"] == N and c["n_seeds"] == {"system": 5, "baseline": 5}
-    assert "neural checker scored" in c["sentence"]
-    assert '"Better" means unlikely to be chance, not necessarily large.' in c["sentence"]
+    assert c["sentence"].startswith("neural checker minus n-gram baseline: +")
+    assert '"Better" means unlikely to be chance, not large.' in c["sentence"]
     assert set(c["variance"]) >= {"seed_sd_system", "seed_sd_baseline", "example_se", "seed_share"}
     per_seed = c["per_seed"]
     assert [r["seed"] for r in per_seed["rows"]] == [0, 1, 2, 3, 4]

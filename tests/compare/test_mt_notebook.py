@@ -112,11 +112,18 @@ def test_ter_verdicts_and_ranking_read_its_direction(texts, tmp_path):
     assert promt["estimate"] > 0 and promt["label"] in ("worse", "needs more data")
     assert doc["ranking"]["systems"] == sorted(scores, key=scores.get)  # fewest edits first
 
+    from loclab.io import jsonable
     from loclab.paths import StateDir
-    from loclab.report import statistical_details
     from loclab.report.context import ReportContext
+    from loclab.report.sections import statistical_details
+    from loclab.results import ComparisonRecord, ExperimentResults
 
-    html = statistical_details(ReportContext("mt", StateDir.for_project(tmp_path), comparison=doc))
+    records = ExperimentResults(StateDir.for_project(tmp_path), "mt")
+    record = ComparisonRecord.model_validate(
+        {**jsonable(doc), "experiment": "mt", "created": "now", "mode": "discovered"}
+    )
+    ctx = ReportContext("mt", records, comparison_record=record)
+    html = statistical_details(ctx)
     assert f"sacrebleu signature: {metric_signature('ter')}" in html
     assert f"sacrebleu signature: {metric_signature('bleu')}" in html
 

@@ -89,7 +89,8 @@ def test_discovered_systems_are_tested_ranked_and_grouped(translations, tmp_path
     assert {c["label"] for c in confirmatory} == {"better", "worse"}
     assert all(c["kind"] == "corpus" and c["family_size"] == 2 for c in confirmatory)
     assert all(c["method"].startswith("paired approximate randomization") for c in confirmatory)
-    assert "BLEU higher than" in confirmatory[0]["sentence"]
+    assert confirmatory[0]["sentence"].startswith("good minus okay: +")
+    assert " BLEU " in confirmatory[0]["sentence"]
     assert [f["role"] for f in doc["families"]] == ["confirmatory", "secondary"]
     assert doc["ranking"]["systems"] == ["good", "okay", "poor"]
     assert [g["systems"] for g in doc["ranking"]["groups"]] == [["good"], ["okay"], ["poor"]]

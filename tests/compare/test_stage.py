@@ -36,7 +36,7 @@ TOP_KEYS = {
     "alpha", "correction", "family_size",
     "practical_threshold", "higher_is_better", "unit", "n_examples", "metrics", "systems",
     "families", "comparisons", "breakdowns", "ranking", "headline", "significance_note",
-    "warnings", "timings", "jobs", "missing_jobs", "mlflow_parent_run_id",
+    "warnings", "timings", "jobs", "missing_jobs", "mlflow_parent_run_id", "inputs_key",
 }  # fmt: skip
 
 
@@ -125,8 +125,14 @@ def test_second_compare_reuses_every_job(compared):
     root, _ = compared
     again = loclab(root, "compare", "experiments/cmp.yaml")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert again.stdout.count("reused completed run") == 4
+    # Nothing changed: no job, no analysis, no report is made again, and the verdicts show.
+    assert "cmp: nothing changed since the run that ended" in again.stdout
+    assert "its 4 job(s), analysis and report are reused" in again.stdout
     assert "Verdict: No detectable difference" in again.stdout
+    # With --no-reuse every job runs again.
+    forced = loclab(root, "compare", "experiments/cmp.yaml", "--no-reuse")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert forced.stdout.count(" COMPLETED in ") == 4
 
 
 def test_failed_jobs_are_listed_and_left_out(compared, monkeypatch):

@@ -20,3 +20,11 @@ def cldr() -> pd.DataFrame:
     pairs = cldr_pairs()
     pairs["split"] = assign_splits(pairs["source"].str.casefold(), seed=13)
     return pairs
+
+
+@pytest.fixture(scope="package")
+def qe_tiny() -> TermQADataset:
+    """The tiny quality-estimation set for seed 13 (read-only)."""
+    from loclab.data import build_qe
+
+    return build_qe(size="tiny", seed=13)

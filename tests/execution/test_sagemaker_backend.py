@@ -1,7 +1,10 @@
-"""The SageMaker backend under the JobRunner and the pipeline, offline (moto + emulator).
+"""SageMaker-only behaviour of the SageMaker backend, offline (moto + the emulator).
 
-A job run on SageMaker must leave the same run folder and the same MLflow run as a local job:
-executed notebook artifact, metrics with their history, tags, FINISHED/FAILED.
+What every backend does under the JobRunner (success, failures, timeout, stop, reuse) is in
+test_runner.py. Here: a SageMaker job leaves the same run folder and MLflow run as a local
+job; a launcher that crashed re-attaches to its job; what the container is given; a spec with
+``backend: sagemaker`` runs with the project's code; the real notebook resumes after a spot
+interruption.
 """
 
 from __future__ import annotations
@@ -39,10 +42,13 @@ def tracker(tmp_path: Path, mlflow_db: Path) -> tuple[Tracker, str, StateDir]:
     return tracker, tracker.start_run("probe", "parent"), state
 
 
-def sagemaker(aws: MotoServer, root: Path, **settings) -> SageMakerBackend:
+def sagemaker(
+    aws: MotoServer, root: Path, metric_names: tuple[str, ...] = (), **settings
+) -> SageMakerBackend:
     return SageMakerBackend(
         aws.settings(**settings),
         project_root=root,
+        metric_names=metric_names,
         poll_interval_s=0.2,
         metrics_interval_s=0.2,
         collect_timeout_s=60,
@@ -59,6 +65,12 @@ def request(notebook: Path, name: str, **params) -> JobRequest:
         params={**declared.defaults(), **params},
         tags={"loclab.system": "probe"},
     )
+
+
+def run_dir(project: Path, name: str) -> Path:
+    path = project / ".loclab" / "runs" / "probe" / name
+    path.mkdir(parents=True)
+    return path
 
 
 def content(client: MlflowClient, run_id: str) -> dict:
@@ -131,28 +143,55 @@ def test_a_sagemaker_job_leaves_the_same_mlflow_run_as_a_local_job(
     assert tags["loclab.sagemaker.model"].endswith("/probe-remote/output/model.tar.gz")
 
 
-def test_a_failing_notebook_is_recorded_as_for_a_local_job(
-    aws, emulator, tracker, probe_template, tmp_path
-):
-    tracker, parent, state = tracker
-    runner = JobRunner(sagemaker(aws, tmp_path), state.runs("probe"), tracker, parent)
-    result = runner.run(request(probe_template, "probe-raise", mode="raise"))
-    assert result.state == JobState.FAILED
-    # The same line as for a local job: SageMaker's FailureReason is output/failure.
-    assert result.failure == "cell 5 (In [5]) raised ValueError: boom from the probe"
-    assert emulator.job("probe-raise").failure_reason.startswith(result.failure)
-    executed = json.loads(result.executed_notebook.read_text())
-    assert any(
-        o.get("ename") == "ValueError" for c in executed["cells"] for o in c.get("outputs", [])
+def test_stop_and_attach_after_a_launcher_crash(aws, emulator, project):
+    nb = project / "notebooks" / "probe.ipynb"
+    folder = run_dir(project, "probe-run")
+    # val_score is a metric definition: the emulator reads it from the log, as SageMaker does.
+    first = sagemaker(aws, project, metric_names=("val_score",)).submit(
+        request(nb, "probe-run", epochs=100, sleep_s=0.3), folder, {}
     )
-    run = MlflowClient(tracker.tracking_uri).get_run(result.mlflow_run_id)
-    assert run.info.status == "FAILED"
-    assert run.data.tags["loclab.failure"] == result.failure
-    # A failed job is never reused; running it again launches under a new name.
-    again = runner.run(request(probe_template, "probe-raise", mode="raise"))
-    assert json.loads((again.run_dir / "sagemaker.json").read_text())["training_job_name"] == (
-        "probe-raise-r2"
+    emulator.wait_for("probe-run", lambda j: len(j.metrics.get("val_score", [])) >= 2)
+    del first  # the launcher "crashed"; a new process re-attaches by name
+
+    fresh = sagemaker(aws, project, metric_names=("val_score",))
+    assert fresh.attach("nothing-here", project / "nowhere") is None
+    assert LocalBackend().attach("probe-run", folder) is None
+    handle = fresh.attach("probe-run", folder)
+    assert handle is not None and handle.job_name == "probe-run"
+    assert handle.poll() is None
+    deadline = time.monotonic() + 30
+    while len(handle.read_metrics()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    handle.stop(grace_s=30)
+    assert handle.poll() == 143
+    handle.collect()
+    job = emulator.job("probe-run")
+    assert (job.status, job.secondary, job.exit_code) == ("Stopped", "Stopped", 143)
+    # The entry point caught SIGTERM, interrupted the kernel and kept the partial notebook.
+    assert (folder / "output" / "data" / "executed.ipynb").exists()
+    assert (folder / "output" / "failure").read_text() == "stopped (StopTrainingJob)\n"
+
+
+def test_what_the_container_gets_from_the_launcher(aws, project):
+    """MLflow only when the job can reach the launcher's server; no local paths; warm cache."""
+    nb = project / "notebooks" / "probe.ipynb"
+    server = "https://mlflow.example.com"
+    env = {"MLFLOW_TRACKING_URI": server, "MLFLOW_RUN_ID": "a" * 32, "LOCLAB_CACHE_DIR": "/x"}
+    shared = sagemaker(aws, project, mlflow_tracking_uri=server, keep_alive="10m")
+    body, mlflow = shared.prepare(request(nb, "probe-run"), "probe-run", env)
+    assert mlflow["direct"] is True
+    assert body["Environment"]["MLFLOW_TRACKING_URI"] == server
+    assert body["Environment"]["MLFLOW_RUN_ID"] == "a" * 32
+    assert body["Environment"]["LOCLAB_CACHE_DIR"] == "/opt/ml/sagemaker/warmpoolcache/loclab"
+    assert body["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    # A launcher tracking elsewhere (a local SQLite file): the job gets no run.
+    local = sagemaker(aws, project)
+    body, mlflow = local.prepare(
+        request(nb, "probe-run"), "probe-run", {**env, "MLFLOW_TRACKING_URI": "sqlite:///x.db"}
     )
+    assert mlflow == {"tracking_uri": "sqlite:///x.db", "run_id": "a" * 32, "direct": False}
+    assert not any(k.startswith("MLFLOW_") or k == "LOCLAB_CACHE_DIR" for k in body["Environment"])
 
 
 HELPER_NOTEBOOK = (

@@ -128,3 +128,18 @@ def test_coerce_rejects(value, annotation, message):
     with pytest.raises(ValueError) as err:
         coerce_value(value, parse_type(annotation))
     assert str(err.value) == message
+
+
+def test_literal_parameters_name_their_choices():
+    ptype = parse_type('Literal["tiny", "small", "full"]')
+    assert ptype.base == "str" and ptype.choices == ("tiny", "small", "full")
+    assert str(ptype) == "Literal['tiny', 'small', 'full']"
+    assert decode_value("small", ptype) == "small"
+    with pytest.raises(ValueError, match=r"'smal' is not one of .*; did you mean 'small'\?"):
+        decode_value("smal", ptype)
+    with pytest.raises(ValueError, match="is not one of"):
+        coerce_value("huge", ptype)
+    assert parse_type("Literal[1, 2, 4]").choices == (1, 2, 4)
+    for bad in ("Literal[1, 'a']", "Literal[x]", "Literal['a', 'a']"):
+        with pytest.raises(ValueError, match="unsupported type"):
+            parse_type(bad)

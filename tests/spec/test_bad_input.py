@@ -16,6 +16,43 @@ S = "experiments/bad.yaml"
 CASES = [
     # (spec text, extra CLI args, expected stderr lines)
     (
+        BASE + "name: other\ntimeout: .nan\n",
+        [],
+        [
+            f"{S}: line 3: key 'name' appears twice (also on line 1); keep one",
+            f"{S}: line 4: '.nan' is not a finite number; use a finite value (leave the field "
+            "out for no limit)",
+        ],
+    ),
+    (
+        BASE + "params: {x: .inf}\n",
+        [],
+        [
+            f"{S}: line 3: '.inf' is not a finite number; use a finite value (leave the field "
+            "out for no limit)"
+        ],
+    ),
+    (
+        BASE,
+        ["-p", "x=nan"],
+        [f"{S}: -p x: wrong type: expected a finite float, got nan; give a value of type float"],
+    ),
+    (
+        BASE + "compare:\n  systems: {a: {}, b: {}}\n  seeds: [0, -2]\n",
+        [],
+        [f"{S}: compare.seeds: seed -2 is negative; seeds are 0 or more"],
+    ),
+    (
+        BASE
+        + "sweep:\n  metric: val_score\n  n_trials: 2\n  pruner_options: {n_startup_trials: -3}\n"
+        "  space: {x: {type: float, low: 0, high: 1}}\n",
+        [],
+        [
+            f"{S}: sweep.pruner_options.n_startup_trials: is -3; expected a whole number of at "
+            "least 0"
+        ],
+    ),
+    (
         BASE + "params: {x: 1}\n",
         ["-p", "xx=0.1"],
         [f"{S}: -p xx: unknown parameter of notebooks/probe.ipynb; did you mean 'x'?"],

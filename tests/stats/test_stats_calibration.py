@@ -2,9 +2,11 @@
 
 Each simulation draws many comparisons of two systems that are equally good by construction and
 checks that the rejection rate at alpha = 0.05 lies in [0.035, 0.065] (with 2,000 comparisons
-the standard error of a rate of 0.05 is 0.005). The known traps are simulated too, to show
-that the defaults avoid them: sacrebleu's (Moses') bootstrap p-value, the "B wins in 95 % of
-resamples" rule, and a per-example test on one training run per system when seeds vary.
+the standard error of a rate of 0.05 is 0.005). The designs differ from those of
+``benchmarks/stats_calibration.py``, which prints rates over a wider grid. The known traps are
+simulated too, to show that the defaults avoid them: sacrebleu's (Moses') bootstrap p-value,
+the "B wins in 95 % of resamples" rule, and a per-example test on one training run per system
+when seeds vary.
 """
 
 from __future__ import annotations
@@ -100,18 +102,19 @@ def test_corpus_bleu_randomization_and_the_bootstrap_traps() -> None:
     assert win95 / reps > 0.08, win95 / reps  # the 95 %-of-resamples rule: a 10 % test
 
 
-def _crossed(rng, seeds, n, seed_sd, noise_sd, system_sd, binary=False):
+def _crossed(rng, seeds, n, seed_sd, noise_sd, system_sd, binary=False, seeds_b=None):
+    """Equally good systems: shared example effects, own per-example profile, seed luck."""
     example = rng.normal(0, 1, n)
     out = []
-    for _ in range(2):
+    for s in (seeds, seeds if seeds_b is None else seeds_b):
         x = (
             example
             + rng.normal(0, system_sd, n)
-            + rng.normal(0, seed_sd, (seeds, 1))
-            + rng.normal(0, noise_sd, (seeds, n))
+            + rng.normal(0, seed_sd, (s, 1))
+            + rng.normal(0, noise_sd, (s, n))
         )
         if binary:
-            x = (rng.random((seeds, n)) < 1 / (1 + np.exp(-x))).astype(float)
+            x = (rng.random((s, n)) < 1 / (1 + np.exp(-x))).astype(float)
         out.append(x)
     return out
 
@@ -134,7 +137,7 @@ def test_two_level_bootstrap(seeds, n, seed_sd, noise_sd, system_sd, binary) -> 
         warnings.simplefilter("ignore", UserWarning)
         for i in range(reps):
             a, b = _crossed(rng, seeds, n, seed_sd, noise_sd, system_sd, binary)
-            res = ls.two_level_bootstrap(a, b, n_resamples=99, seed=i)
+            res = ls.two_level_bootstrap(a, b, n_resamples=2, seed=i)
             rejections += res.p_value <= ALPHA
             if i < 300:
                 # The trap: a per-example test on one training run per system.
@@ -146,15 +149,70 @@ def test_two_level_bootstrap(seeds, n, seed_sd, noise_sd, system_sd, binary) -> 
         assert naive / 300 > 0.15, naive / 300
 
 
-def test_seed_level_exact_permutation() -> None:
-    rng = np.random.default_rng(505)
+# Unbalanced seed counts, the designs the comparison stage meets when runs fail or a baseline
+# is reused with more seeds. Seed SD is given in units of one run's standard error.
+@pytest.mark.parametrize(
+    "seeds_a,seeds_b,n,seed_se,binary",
+    [
+        (2, 9, 150, 5.0, False),  # seed variance dominates, 2 against 9
+        (9, 2, 150, 0.0, False),  # no seed variance at all
+        (2, 6, 300, 1.0, True),  # 0/1 outcomes, seed variance as large as example noise
+        (3, 7, 60, 3.0, True),  # few examples
+        (2, 3, 800, 2.0, False),  # the smallest unbalanced design
+    ],
+)
+def test_two_level_unbalanced_seeds(seeds_a, seeds_b, n, seed_se, binary) -> None:
+    rng = np.random.default_rng(7000 + 100 * seeds_a + seeds_b)
+    noise = 0.0 if binary else 1.0
+    seed_sd = seed_se * (0.45 if binary else 1.0) / np.sqrt(n)
     reps = 2000
     rejections = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for i in range(reps):
+            a, b = _crossed(rng, seeds_a, n, seed_sd, noise, 0.3, binary, seeds_b)
+            rejections += ls.two_level_bootstrap(a, b, n_resamples=2, seed=i).p_value <= ALPHA
+    label = f"two-level {seeds_a} vs {seeds_b} seeds, n={n}, seed SD {seed_se} run SE"
+    assert _in_band(rejections / reps, label), rejections / reps
+
+
+def test_two_level_seed_insensitive_baseline() -> None:
+    """A baseline whose runs are identical has no seed variance; the test uses A's alone."""
+    rng = np.random.default_rng(8080)
+    reps, n = 2000, 200
+    rejections = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for i in range(reps):
+            example = rng.normal(0, 1, n)
+            a = (
+                example
+                + rng.normal(0, 0.3, n)
+                + rng.normal(0, 3.0 / np.sqrt(n), (3, 1))
+                + rng.normal(0, 1.0, (3, n))
+            )
+            b = np.tile(example + rng.normal(0, 0.3, n) + rng.normal(0, 1.0, n), (6, 1))
+            res = ls.two_level_bootstrap(a, b, n_resamples=2, seed=i)
+            rejections += res.p_value <= ALPHA
+    assert res.deterministic_b and not res.pooled_seed_variance
+    assert _in_band(rejections / reps, "two-level, identical baseline runs"), rejections / reps
+
+
+@pytest.mark.parametrize("na,nb", [(5, 5), (3, 3), (2, 7), (4, 9)])
+def test_seed_level_test(na: int, nb: int) -> None:
+    """One score per run: the t test decides where an exact permutation test is too coarse."""
+    rng = np.random.default_rng(505 + na * nb)
+    reps = 2000
+    rejections = permutation = 0
     for _ in range(reps):
-        a, b = rng.lognormal(0, 0.5, 5), rng.lognormal(0, 0.5, 5)
-        rejections += ls.seed_level_test(a, b).p_value <= ALPHA
-    # 5 vs 5 runs: the exact test's size is 12 / 252 = 0.048.
-    assert _in_band(rejections / reps, "seed-level"), rejections / reps
+        a, b = rng.lognormal(0, 0.5, na), rng.lognormal(0, 0.5, nb)
+        res = ls.seed_level_test(a, b)
+        rejections += res.p_value <= ALPHA
+        permutation += res.permutation_p_value <= ALPHA
+    assert _in_band(rejections / reps, f"seed-level {na} vs {nb}"), rejections / reps
+    print(f"exact permutation: {permutation / reps:.4f}")
+    if na == nb == 3:
+        assert permutation == 0  # 3 vs 3 runs: the smallest permutation p is 0.1
 
 
 def test_hodges_lehmann_interval_coverage() -> None:

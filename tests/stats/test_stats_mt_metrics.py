@@ -89,9 +89,10 @@ def test_ter_is_lower_is_better_and_the_tests_keep_the_sign(wmt17_texts):
             metric_name=metric.name,
         )
         assert family.verdicts[0].label == "better"
-        gap = f"{-result.estimate:.3f}"
-        assert f"scored {gap} TER higher than uedin-nmt" in family.verdicts[0].sentence
-        assert "Verdict: uedin-nmt is better than PROMT-Rule-based." in family.verdicts[0].sentence
+        sentence = family.verdicts[0].sentence
+        # Always candidate minus baseline: fewer edits is a negative difference, and better.
+        assert sentence.startswith(f"uedin-nmt minus PROMT-Rule-based: {result.estimate:+.3f} TER")
+        assert "Verdict: uedin-nmt is better than PROMT-Rule-based (lower is better)." in sentence
     ranking = ls.rank_systems(
         {"good": good, "poor": poor},
         kind="corpus",

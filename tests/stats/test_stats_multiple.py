@@ -96,24 +96,39 @@ def test_reproduces_demsar_holm_against_control() -> None:
 
 def test_friedman_matches_scipy_with_ties() -> None:
     rng = np.random.default_rng(0)
-    table = rng.integers(0, 4, size=(5, 12)).astype(float)
+    table = rng.integers(0, 4, size=(12, 5)).astype(float)  # 12 data sets x 5 systems
     res = ls.friedman_nemenyi(table)
-    ref = stats.friedmanchisquare(*table)
+    ref = stats.friedmanchisquare(*table.T)
     assert res.statistic == pytest.approx(ref.statistic, rel=1e-9)
     assert res.p_value == pytest.approx(ref.pvalue, rel=1e-9)
     lower = ls.friedman_nemenyi(-table, higher_is_better=False)
     assert lower.average_ranks == pytest.approx(res.average_ranks)
 
 
-def test_friedman_input_forms() -> None:
+def test_friedman_input_forms_follow_the_pandas_convention() -> None:
+    """One column per system, one row per data set (autorank, scikit-posthocs, Demsar)."""
     import pandas as pd
 
-    df = pd.DataFrame(np.array(list(_demsar_table().values())), index=list(DEMSAR_SYSTEMS))
-    assert ls.friedman_nemenyi(df).systems == DEMSAR_SYSTEMS
-    with pytest.raises(ValueError, match="at least 2 systems"):
-        ls.friedman_nemenyi([[1.0, 2.0]])
+    mapping = _demsar_table()
+    df = pd.DataFrame(mapping, index=list(DEMSAR_AUC))  # columns are the systems
+    assert df.shape == (14, 4)
+    from_df = ls.friedman_nemenyi(df, tie_correction=False)
+    assert from_df.systems == DEMSAR_SYSTEMS and from_df.n == 14
+    assert (
+        from_df.average_ranks == ls.friedman_nemenyi(mapping, tie_correction=False).average_ranks
+    )
+    from_array = ls.friedman_nemenyi(df.to_numpy(), tie_correction=False)
+    assert from_array.average_ranks == from_df.average_ranks
+    assert from_array.systems == ("system 0", "system 1", "system 2", "system 3")
+    # Systems as rows (the old layout) is 14 "systems" on 4 "data sets": warned as transposed.
+    with pytest.warns(UserWarning, match="looks transposed"):
+        ls.friedman_nemenyi(df.T)
+    with pytest.warns(UserWarning, match="looks transposed"):
+        ls.pairwise_tests(df.T.to_numpy(), test="ranks")
+    with pytest.raises(ValueError, match="one column per system"):
+        ls.friedman_nemenyi([[1.0], [2.0]])
     with pytest.raises(ValueError, match="`table` contains 1 non-finite"):
-        ls.friedman_nemenyi([[1.0, np.nan], [2.0, 3.0]])
+        ls.friedman_nemenyi([[1.0, np.nan], [2.0, 3.0], [1.0, 2.0]])
 
 
 def _holm_by_definition(p):

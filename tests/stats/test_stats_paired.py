@@ -241,3 +241,14 @@ def test_permutation_memory_bound_one_million_examples() -> None:
     # ru_maxrss also counts the parent's peak at fork (Linux); VmHWM is this process's alone.
     for peak_kib in map(int, out.stdout.split()):
         assert peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_bootstrap_warns_where_it_is_anti_conservative() -> None:
+    rng = np.random.default_rng(21)
+    d = rng.standard_t(5, 60)
+    for method in ("percentile", "bca"):
+        small = ls.paired_bootstrap(d, np.zeros(60), n_resamples=500, method=method)
+        assert small.warning and "paired_permutation_test" in small.warning
+        assert "Warning:" in small.summary()
+    large = ls.paired_bootstrap(rng.standard_t(5, 400), np.zeros(400), n_resamples=500)
+    assert large.warning is None

@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from loclab.paths import Workspace
     from loclab.spec import Experiment
 
-__all__ = ["app", "cli_problem", "err", "load", "main", "timeout_seconds", "workspace"]
+__all__ = [
+    "ChannelOpt",
+    "app",
+    "cli_problem",
+    "err",
+    "load",
+    "main",
+    "timeout_seconds",
+    "workspace",
+]
 
 app = typer.Typer(
     name="loclab",
@@ -37,6 +46,14 @@ ParamOpt = Annotated[
         "-p",
         "--param",
         help="Override a notebook parameter: -p name=value (parsed by its declared type).",
+    ),
+]
+ChannelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--channel",
+        help="Point an input channel elsewhere: --channel NAME=PATH (a file or folder; "
+        "relative to the current folder).",
     ),
 ]
 StateOpt = Annotated[
@@ -64,12 +81,28 @@ ReportsOpt = Annotated[
 
 #: Where the environment is read: here, once.
 ENVIRON = os.environ
+#: ``--debug``: show the traceback of an unexpected error instead of one line.
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    """Typed notebook experiments: run, sweep, compare with statistics, report."""
+    DEBUG["on"] = debug
+
+
 INTERRUPTED = "interrupted: running jobs were stopped and marked KILLED"
 
 
 def err(text: str) -> None:
-    """Print a line on stderr."""
-    typer.echo(text, err=True)
+    """Print a line on stderr, secrets scrubbed (it may quote a failure or an exception)."""
+    from loclab.security import scrub
+
+    typer.echo(scrub(text), err=True)
 
 
 def cli_problem(field: str, message: str, fix: str = "") -> Problem:
@@ -77,15 +110,34 @@ def cli_problem(field: str, message: str, fix: str = "") -> Problem:
     return Problem("command line", field, message, fix)
 
 
-def load(spec: Path, params: list[str] | None = None) -> Experiment:
+def load(
+    spec: Path, params: list[str] | None = None, channels: list[str] | None = None
+) -> Experiment:
     """The experiment of ``spec``, checked completely (see :func:`loclab.run.prepare_experiment`).
+
+    Args:
+        spec: The spec file.
+        params: ``-p name=value`` items.
+        channels: ``--channel NAME=PATH`` items.
 
     Raises:
         SpecError: Everything wrong, one problem per line.
     """
     from loclab.run import prepare_experiment
 
-    return prepare_experiment(spec, params or [], environ=ENVIRON)
+    pointed: dict[str, str] = {}
+    bad: list[Problem] = []
+    for item in channels or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            bad.append(
+                cli_problem("--channel", f"'{item}' is not NAME=PATH", "e.g. --channel wmt=data/")
+            )
+            continue
+        pointed[name.strip()] = path.strip()
+    if bad:
+        raise SpecError(bad)
+    return prepare_experiment(spec, params or [], environ=ENVIRON, channel_paths=pointed)
 
 
 def workspace(
@@ -105,6 +157,26 @@ def workspace(
     if storage is not None:
         check_storage_url(storage)
     state = state_dir or (Path(ENVIRON[STATE_ENV]) if ENVIRON.get(STATE_ENV) else None)
+    problems = []
+    where = "--state-dir" if state_dir else f"${STATE_ENV}" if state else ".loclab"
+    chosen = state or exp.root / ".loclab"
+    if chosen.exists() and not chosen.is_dir():
+        problems.append(
+            cli_problem(where, f"{chosen} is a file, not a folder", "give a folder (or move it)")
+        )
+    reports = reports_dir or exp.root / "reports"
+    if reports.exists() and not reports.is_dir():
+        problems.append(
+            cli_problem("--reports-dir", f"{reports} is a file, not a folder", "give a folder")
+        )
+    for label, folder in ((where, chosen), ("--reports-dir", reports)):
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and existing.is_dir() and not os.access(existing, os.W_OK):
+            problems.append(
+                cli_problem(label, f"{existing} is not writable", "give a folder you can write to")
+            )
+    if problems:
+        raise SpecError(problems)
     return Workspace.for_project(
         exp.root,
         state_dir=state,
@@ -178,4 +250,11 @@ def main() -> None:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if DEBUG["on"] or "--debug" in sys.argv[1:2]:
+            raise
+        text = str(exc).strip().splitlines()
+        err(
+            f"error: unexpected {type(exc).__name__}: {text[0] if text else 'no message'} "
+            "(run loclab --debug ... for the traceback; please report it)"
+        )
+        sys.exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from loclab.cli.app import ParamOpt, app, err, load
+from loclab.cli.app import ChannelOpt, ParamOpt, app, err, load
 from loclab.exceptions import SpecError
 
 __all__ = ["params", "validate"]
@@ -17,12 +17,13 @@ __all__ = ["params", "validate"]
 def validate(
     specs: Annotated[list[Path], typer.Argument(help="One or more spec files.")],
     param: ParamOpt = None,
+    channel: ChannelOpt = None,
 ) -> None:
     """Check specs against their notebooks without running anything (exit 0, or 2)."""
     failed = False
     for spec in specs:
         try:
-            exp = load(spec, param)
+            exp = load(spec, param, channel)
         except SpecError as error:
             failed = True
             for problem in error.problems:

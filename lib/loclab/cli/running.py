@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from loclab.cli.app import (
+    ChannelOpt,
     ParamOpt,
     ReportsOpt,
     ReuseOpt,
@@ -35,10 +36,11 @@ def run(
     reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
     storage: StorageOpt = None,
+    channel: ChannelOpt = None,
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param)
+    exp = load(spec, param, channel)
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir, storage=storage)
     from loclab.run import run_experiment
 
@@ -53,13 +55,14 @@ def compare(
     reuse: ReuseOpt = True,
     reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
+    channel: ChannelOpt = None,
 ) -> None:
     """Run each system x seed (reusing completed jobs), test them, print the verdicts.
 
     Systems taken from the sweep use its stored winners; the sweep itself is not run.
     """
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param)
+    exp = load(spec, param, channel)
     if exp.spec.compare is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no compare: section")])
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)

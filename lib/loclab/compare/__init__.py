@@ -13,7 +13,8 @@ Modules: :mod:`~loclab.compare.segments` (per-segment corpus statistics written 
 verdict table) and :mod:`~loclab.compare.stage` (the pipeline stage).
 """
 
-from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse, headline
+from loclab.compare._summaries import headline
+from loclab.compare.analysis import SIGNIFICANCE_NOTE, analyse
 from loclab.compare.data import (
     ComparisonData,
     ComparisonError,

@@ -8,20 +8,24 @@ seeded by the data seed, not the training seed), or the comparison stops with a 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loclab.compare.segments import CorpusStatistics, read_corpus_statistics
-from loclab.exceptions import LoclabError
-from loclab.spec.compare import CORPUS_METRICS, CompareSpec
+from loclab.compare._types import (
+    ComparisonData,
+    ComparisonError,
+    MetricData,
+    RunOutput,
+    SystemRuns,
+)
+from loclab.compare.segments import read_corpus_statistics
+from loclab.spec.compare import CORPUS_METRICS, CORRELATION_METRICS, CompareSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from loclab.execution.job import JobResult
-    from loclab.stats import CorpusMetric
 
 __all__ = [
     "ComparisonData",
@@ -38,111 +42,6 @@ _SAME_SPLIT = (
     "every job must predict the same test examples (the split is seeded by the data seed, "
     "not the training seed)"
 )
-
-
-class ComparisonError(LoclabError):
-    """The jobs' outputs cannot be compared (missing, misaligned or malformed)."""
-
-
-@dataclass(frozen=True)
-class RunOutput:
-    """What one completed job wrote, as the analysis needs it.
-
-    Attributes:
-        system: The system the job ran (``run`` when systems come from its output).
-        seed: Its training seed, when known.
-        name: The job name.
-        predictions: Its per-example predictions, or None.
-        final_metrics: Metrics it reported without a step.
-        corpus: Corpus-metric statistics it wrote, by metric key.
-    """
-
-    system: str
-    seed: int | None
-    name: str
-    predictions: pd.DataFrame | None = None
-    final_metrics: Mapping[str, float] = field(default_factory=dict)
-    corpus: Mapping[str, CorpusStatistics] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SystemRuns:
-    """One system's completed runs.
-
-    Attributes:
-        name: System key.
-        label: Name shown in reports.
-        role: ``baseline`` or ``candidate``.
-        seeds: Seed of each run (None when unknown), in row order of every matrix.
-        jobs: Job name of each run.
-        final_metrics: Final metrics of each run.
-    """
-
-    name: str
-    label: str
-    role: str
-    seeds: tuple[int | None, ...]
-    jobs: tuple[str, ...]
-    final_metrics: tuple[Mapping[str, float], ...]
-
-
-@dataclass(frozen=True)
-class MetricData:
-    """One compared metric for every system.
-
-    Attributes:
-        key: The name in the spec (``accuracy``, a column, ``bleu``, ``test_f1``...).
-        name: Display name (``accuracy``, ``BLEU``, ``chrF2``...).
-        source: ``predictions`` (per example), ``corpus`` (per-example statistics of a corpus
-            metric) or ``final`` (one value per run).
-        binary: Whether per-example values are all 0/1.
-        values: System to ``(runs, examples)`` (predictions), ``(runs, examples, n_stats)``
-            (corpus) or ``(runs,)`` (final).
-        metric: The corpus metric, for ``corpus``.
-        signature: sacrebleu's signature of the scores, when the job wrote one.
-    """
-
-    key: str
-    name: str
-    source: str
-    binary: bool
-    values: Mapping[str, np.ndarray]
-    metric: CorpusMetric | None = None
-    signature: str | None = None
-
-    def per_run(self, system: str) -> np.ndarray:
-        """One value per run of ``system`` (mean, corpus score, or the final metric)."""
-        v = self.values[system]
-        if self.source == "predictions":
-            return np.asarray(v.mean(axis=1), dtype=np.float64)
-        if self.source == "corpus":
-            assert self.metric is not None
-            return np.asarray([self.metric.corpus_score(run) for run in v])
-        return v
-
-
-@dataclass(frozen=True)
-class ComparisonData:
-    """Everything the analysis tests, aligned.
-
-    Attributes:
-        systems: Systems in display order (the baseline first).
-        baseline: The baseline's key.
-        metrics: Compared metrics, the deciding one first.
-        example_ids: Shared example ids (None when only final metrics are compared).
-        breakdowns: Breakdown column to its per-example values, aligned with ``example_ids``.
-    """
-
-    systems: Mapping[str, SystemRuns]
-    baseline: str
-    metrics: Mapping[str, MetricData]
-    example_ids: np.ndarray | None
-    breakdowns: Mapping[str, np.ndarray]
-
-    @property
-    def candidates(self) -> list[str]:
-        """Every system but the baseline."""
-        return [s for s in self.systems if s != self.baseline]
 
 
 def run_outputs(results: Sequence[JobResult]) -> tuple[list[RunOutput], list[JobResult]]:
@@ -318,6 +217,8 @@ def _metric(
             )
         signature = runs[0].corpus[key].info.get("signature")
         return MetricData(key, metric.name, "corpus", False, stats, metric, signature)
+    if key in CORRELATION_METRICS and sample is not None and {"label", "score"} <= set(sample):
+        return _correlation_metric(key, by_system, order, frames)
     if runs and all(key in r.final_metrics for r in runs):
         values = {
             name: np.asarray([float(r.final_metrics[key]) for r in by_system[name]])
@@ -332,6 +233,31 @@ def _metric(
         f"metric of job {lacking.name} (predictions columns: {columns}; final metrics: "
         f"{finals})"
     )
+
+
+def _correlation_metric(
+    key: str,
+    by_system: Mapping[str, Sequence[RunOutput]],
+    order: Sequence[str],
+    frames: Mapping[str, pd.DataFrame],
+) -> MetricData:
+    """Each run's predicted ``score`` per example, and the one ``label`` (gold) they share."""
+    values = {
+        name: np.stack([_per_example("score", r, frames) for r in by_system[name]])
+        for name in order
+    }
+    runs = [r for name in order for r in by_system[name]]
+    gold = _per_example("label", runs[0], frames)
+    for run in runs[1:]:
+        other = _per_example("label", run, frames)
+        if not np.array_equal(other, gold):
+            raise ComparisonError(
+                f"gold scores ('label') of {run.name} differ from {runs[0].name}'s on "
+                f"{int(np.count_nonzero(other != gold)):,} examples; correlations must be taken "
+                f"against the same gold scores ({_SAME_SPLIT})"
+            )
+    name = CORRELATION_METRICS[key]
+    return MetricData(key, name, "correlation", False, values, gold=gold)
 
 
 def _per_example(key: str, run: RunOutput, frames: Mapping[str, pd.DataFrame]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 Modules by concern: :mod:`~loclab.data.cldr` (raw CLDR pairs), :mod:`~loclab.data.noise`
 (synthetic errors), :mod:`~loclab.data.term_qa` (labelled set, splits, fingerprint),
+:mod:`~loclab.data.qe` (quality estimation: candidates of graded quality, scored),
 :mod:`~loclab.data.cache` (Parquet cache), :mod:`~loclab.data.io` (user files),
 :mod:`~loclab.data.mt` (MT system outputs and their BLEU/chrF/chrF++/TER statistics),
 :mod:`~loclab.data.scripts` (writing systems), :mod:`~loclab.data.vocab` and
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loclab.data.cache import CACHE_ENV, cache_path, default_cache_dir, load_term_qa
+from loclab.data.cache import CACHE_ENV, cache_path, default_cache_dir, load_qe, load_term_qa
 from loclab.data.cldr import CATEGORIES, DEFAULT_LOCALES, cldr_pairs, cldr_version
 from loclab.data.io import (
     MissingColumnError,
@@ -20,6 +21,15 @@ from loclab.data.io import (
     normalize_pairs,
     read_pairs,
     read_wmt_qe,
+)
+from loclab.data.qe import (
+    LABEL_METRICS,
+    QE_COLUMNS,
+    QE_KINDS,
+    QEBuildParams,
+    build_qe,
+    qe_dataset_from_frame,
+    score_distribution,
 )
 from loclab.data.term_qa import (
     BUILDER_VERSION,
@@ -46,15 +56,20 @@ __all__ = [
     "COLUMNS",
     "DEFAULT_LOCALES",
     "ERROR_TYPES",
+    "LABEL_METRICS",
+    "QE_COLUMNS",
+    "QE_KINDS",
     "SIZES",
     "SPLITS",
     "BuildParams",
     "ErrorInjector",
     "MissingColumnError",
+    "QEBuildParams",
     "TermQADataModule",
     "TermQADataset",
     "Vocab",
     "assign_splits",
+    "build_qe",
     "build_term_qa",
     "cache_path",
     "cldr_pairs",
@@ -62,10 +77,13 @@ __all__ = [
     "data_fingerprint",
     "dataset_from_frame",
     "default_cache_dir",
+    "load_qe",
     "load_term_qa",
     "normalize_pairs",
+    "qe_dataset_from_frame",
     "read_pairs",
     "read_wmt_qe",
+    "score_distribution",
 ]
 
 

@@ -15,6 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from loclab.data.qe import CONTENT as QE_CONTENT
+from loclab.data.qe import QEBuildParams, build_qe
+from loclab.data.qe import versions as qe_versions
 from loclab.data.term_qa import (
     BuildParams,
     TermQADataset,
@@ -25,7 +28,7 @@ from loclab.data.term_qa import (
 from loclab.io import atomic_path
 from loclab.runtime import CACHE_ENV, shared_cache_dir
 
-__all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_term_qa"]
+__all__ = ["CACHE_ENV", "cache_path", "default_cache_dir", "load_qe", "load_term_qa"]
 _META_KEY = b"loclab"
 
 
@@ -43,9 +46,10 @@ def default_cache_dir(channel: Path | None = None) -> Path:
     return folder
 
 
-def cache_path(params: BuildParams, cache_dir: Path | str) -> Path:
+def cache_path(params: BuildParams | QEBuildParams, cache_dir: Path | str) -> Path:
     """File that holds (or will hold) the data set built from ``params``."""
-    return Path(cache_dir) / f"term_qa-{params.size}-{params.key()[:20]}.parquet"
+    task = "qe" if isinstance(params, QEBuildParams) else "term_qa"
+    return Path(cache_dir) / f"{task}-{params.size}-{params.key()[:20]}.parquet"
 
 
 def load_term_qa(
@@ -80,10 +84,45 @@ def load_term_qa(
     return dataset
 
 
-def _write(dataset: TermQADataset, path: Path) -> None:
+def load_qe(
+    size: str = "tiny",
+    seed: int = 13,
+    cache_dir: Path | str | None = None,
+    **params: object,
+) -> TermQADataset:
+    """The quality-estimation data set, read from the cache or built and cached.
+
+    Args:
+        size: ``"tiny"``, ``"small"`` or ``"full"``.
+        seed: Seed of the sample, split and candidates.
+        cache_dir: Cache folder; None builds without caching.
+        **params: Other :class:`~loclab.data.qe.QEBuildParams` fields (``label_metric``...).
+
+    Returns:
+        The data set; its fingerprint is recomputed from the content read.
+    """
+    build = QEBuildParams(size=size, seed=seed, **params)  # type: ignore[arg-type]
+    if cache_dir is None:
+        return build_qe(build)
+    path = cache_path(build, cache_dir)
+    if path.exists():
+        frame = pd.read_parquet(path)
+        fingerprint = data_fingerprint(frame, qe_versions(build), columns=QE_CONTENT)
+        frame.attrs["loclab.data_fingerprint"] = fingerprint
+        return TermQADataset(frame=frame, fingerprint=fingerprint, params=build)
+    dataset = build_qe(build)
+    _write(dataset, path, qe_versions(build))
+    return dataset
+
+
+def _write(dataset: TermQADataset, path: Path, versions: dict[str, str] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(dataset.frame, preserve_index=False)
-    meta = {"fingerprint": dataset.fingerprint, "params": asdict(dataset.params), **_versions()}
+    meta = {
+        "fingerprint": dataset.fingerprint,
+        "params": asdict(dataset.params),
+        **(versions or _versions()),
+    }
     # pandas would store frame.attrs in the schema too; keep only our own, readable, metadata.
     schema_meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
     schema_meta[_META_KEY] = json.dumps(meta, sort_keys=True).encode()

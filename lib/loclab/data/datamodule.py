@@ -1,4 +1,4 @@
-"""Lightning data module for term-pair classification with character-level models."""
+"""Lightning data modules for character-level models of term pairs: QA (0/1) and QE (scores)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from loclab.data.features import PAIR_FEATURES, locale_scripts, pair_features
 from loclab.data.term_qa import SPLITS, ErrorInjector, TermQADataset
 from loclab.data.vocab import PAD, Vocab
 
-__all__ = ["PairBatch", "PairEncoding", "TermQADataModule", "encode_pairs"]
+__all__ = ["PairBatch", "PairEncoding", "QEDataModule", "TermQADataModule", "encode_pairs"]
 
 
 @dataclass
@@ -303,3 +303,50 @@ class TermQADataModule(L.LightningDataModule):
         return DataLoader(
             _Indices(len(encoded)), batch_size=self.batch_size, collate_fn=_Slice(encoded)
         )
+
+
+class QEDataModule(TermQADataModule):
+    """Loaders over a quality-estimation data set: each batch's ``label`` is the gold score.
+
+    Scores are standardized with the training split's mean and standard deviation (kept on
+    the module, and by the model, to map predictions back), so one learning rate suits
+    chrF on 0-1 and z-scored human judgements alike. The encoding's locale scripts come from
+    the training rows whose ``label`` is 1 (the acceptable translations).
+
+    Args:
+        dataset: A QE data set (``score`` and ``label`` columns), e.g. ``build_qe()``.
+        batch_size: Examples per batch.
+        max_len: Characters kept per text.
+        min_char_count: Rarer training characters map to "unknown".
+        seed: Seed of the training-batch order.
+        encoding: An encoding to reuse (a trained model's) instead of learning one.
+        score_mean: Standardization mean (default: the training scores').
+        score_std: Standardization scale (default: the training scores' SD).
+    """
+
+    def __init__(
+        self,
+        dataset: TermQADataset,
+        batch_size: int = 64,
+        max_len: int = 64,
+        min_char_count: int = 1,
+        seed: int = 0,
+        encoding: PairEncoding | None = None,
+        score_mean: float | None = None,
+        score_std: float | None = None,
+    ) -> None:
+        super().__init__(dataset, batch_size, max_len, min_char_count, seed, encoding)
+        scores = dataset.train["score"].to_numpy(dtype=np.float64)
+        self.score_mean = float(scores.mean()) if score_mean is None else float(score_mean)
+        spread = float(scores.std(ddof=1)) if scores.size > 1 else 1.0
+        self.score_std = float(score_std) if score_std is not None else (spread or 1.0)
+
+    def encode(self, frame: pd.DataFrame) -> PairBatch:
+        """Encode pairs; the label is the standardized score (0 where the frame has none)."""
+        batch = encode_pairs(frame.drop(columns="label", errors="ignore"), self.encoding)
+        if "score" in frame.columns:
+            target = (frame["score"].to_numpy(dtype=np.float64) - self.score_mean) / self.score_std
+            batch.label = torch.tensor(target, dtype=torch.float32)
+        else:
+            batch.label = torch.zeros(len(frame))
+        return batch

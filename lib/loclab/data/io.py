@@ -220,7 +220,13 @@ def normalize_pairs(
         if name in picked:
             out[name] = raw[picked[name]].astype(str).str.strip()
     _check(out, where)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    if "score" in picked:
+        # QE code needs the direction of the score; HTER is an edit rate.
+        out.attrs["loclab.score_lower_is_better"] = (
+            picked["score"].strip().lower() in _LOWER_IS_BETTER
+        )
+    return out
 
 
 def dataset_from_frame(

@@ -3,7 +3,8 @@
 Each function takes a correct target and returns a damaged copy; all randomness comes from the
 ``random.Random`` passed in, so a data set is reproducible from its seed. The pair-level errors
 (misaligned term, wrong language, untranslated copy) need the whole table and live in
-:mod:`loclab.data.term_qa`.
+:mod:`loclab.data.term_qa`. :func:`near_miss` and :func:`partial` grade the damage for quality
+estimation: almost right, and half translated.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from loclab.data.scripts import char_script
 
-__all__ = ["corrupt", "truncate"]
+__all__ = ["corrupt", "near_miss", "partial", "truncate"]
 
 
 def corrupt(text: str, rng: random.Random, alphabet: Sequence[str]) -> str:
@@ -74,6 +75,72 @@ def truncate(text: str, rng: random.Random) -> str:
     while len(cut) > 1 and unicodedata.combining(cut[-1]):
         cut = cut[:-1]
     return cut or text[:1]
+
+
+def near_miss(text: str, rng: random.Random, alphabet: Sequence[str]) -> str:
+    """Damage ``text`` as little as an attentive reviewer would still flag.
+
+    One of: a dropped diacritic, the case of one letter flipped, a hyphen written as a space
+    (or the reverse), or, for terms longer than eight characters, one letter edit.
+
+    Args:
+        text: A correct target term.
+        rng: Source of randomness.
+        alphabet: Letters of the target locale (for the single letter edit).
+
+    Returns:
+        A string different from ``text``, or ``text`` itself when none of these applies.
+    """
+    options = []
+    accented = [i for i, c in enumerate(text) if _strip_diacritics(c) != c]
+    if accented:
+        options.append("diacritic")
+    cased = [i for i, c in enumerate(text) if c.swapcase() != c and len(c.swapcase()) == 1]
+    if cased:
+        options.append("case")
+    if "-" in text or " " in text:
+        options.append("hyphen")
+    if len(text) > 8:
+        options.append("letter")
+    if not options:
+        return text
+    kind = rng.choice(options)
+    if kind == "diacritic":
+        i = rng.choice(accented)
+        return text[:i] + _strip_diacritics(text[i]) + text[i + 1 :]
+    if kind == "case":
+        i = rng.choice(cased)
+        return text[:i] + text[i].swapcase() + text[i + 1 :]
+    if kind == "hyphen":
+        spots = [i for i, c in enumerate(text) if c in "- "]
+        i = rng.choice(spots)
+        return text[:i] + ("-" if text[i] == " " else " ") + text[i + 1 :]
+    return _edit(text, rng, alphabet)
+
+
+def partial(target: str, source: str, rng: random.Random) -> str:
+    """A half-done translation of a multi-word term.
+
+    Either one word of the target is left out, or one is replaced by the source word in the
+    same position (code-switching: "Vereinigte States").
+
+    Args:
+        target: A correct target term.
+        source: Its source term.
+        rng: Source of randomness.
+
+    Returns:
+        The damaged term, or ``target`` itself when it has a single word.
+    """
+    words = target.split(" ")
+    if len(words) < 2:
+        return target
+    source_words = source.split(" ")
+    i = rng.randrange(len(words))
+    if len(source_words) >= 2 and rng.random() < 0.5:
+        replaced = source_words[min(i, len(source_words) - 1)]
+        return " ".join([*words[:i], replaced, *words[i + 1 :]])
+    return " ".join(words[:i] + words[i + 1 :])
 
 
 def _edit(text: str, rng: random.Random, alphabet: Sequence[str]) -> str:

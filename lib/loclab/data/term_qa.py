@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "assign_splits",
     "build_term_qa",
     "data_fingerprint",
+    "uniform",
 ]
 
 #: Bump whenever a change to this module changes the data built from the same parameters.
@@ -114,12 +115,13 @@ class TermQADataset:
     Attributes:
         frame: One row per example with the :data:`COLUMNS`.
         fingerprint: :func:`data_fingerprint` of ``frame`` (also in ``frame.attrs``).
-        params: What it was built from; None for user data.
+        params: What it was built from (:class:`BuildParams`, or
+            :class:`~loclab.data.qe.QEBuildParams` for the QE set); None for user data.
     """
 
     frame: pd.DataFrame = field(repr=False)
     fingerprint: str
-    params: BuildParams | None
+    params: Any
 
     @property
     def train(self) -> pd.DataFrame:
@@ -148,7 +150,11 @@ class TermQADataset:
         return table.reindex(columns=[*SPLITS, "All"], fill_value=0)
 
 
-def data_fingerprint(frame: pd.DataFrame, versions: Mapping[str, str] | None = None) -> str:
+def data_fingerprint(
+    frame: pd.DataFrame,
+    versions: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> str:
     """Stable sha256 of a data set's content.
 
     Row order, index and column order do not matter; every value of the content columns does,
@@ -159,13 +165,14 @@ def data_fingerprint(frame: pd.DataFrame, versions: Mapping[str, str] | None = N
             (``source``, ``target``, ``locale``, ``label``...; ``split`` is left out on purpose:
             it is a property of the experiment, not of the data).
         versions: Name to version of whatever produced the data.
+        columns: Content columns to hash (default: the term-QA ones; QE adds its scores).
 
     Returns:
         64 hex digits.
     """
     if "example_id" not in frame.columns:
         raise ValueError("a data set needs an example_id column to be fingerprinted")
-    columns = [c for c in _CONTENT if c in frame.columns]
+    columns = [c for c in (columns or _CONTENT) if c in frame.columns]
     ordered = frame.sort_values("example_id", kind="stable")
     digest = hashlib.sha256()
     for name, version in sorted((versions or {}).items()):
@@ -199,7 +206,7 @@ def assign_splits(
     for group in groups.astype(str):
         split = cache.get(group)
         if split is None:
-            u = _uniform(seed, "split", group)
+            u = uniform(seed, "split", group)
             if u < test_fraction:
                 split = "test"
             elif u < test_fraction + val_fraction:
@@ -234,7 +241,7 @@ def build_term_qa(params: BuildParams | None = None, **overrides: object) -> Ter
     fraction = SIZES[params.size]
     ids = pairs["category"] + "/" + pairs["key"] + "/" + pairs["locale"]
     if fraction < 1.0:
-        keep = [_uniform(params.seed, "sample", pair_id) < fraction for pair_id in ids]
+        keep = [uniform(params.seed, "sample", pair_id) < fraction for pair_id in ids]
         pairs, ids = pairs[keep], ids[keep]
     positives = pairs.assign(example_id=ids + "/none", label=1, error_type="none").loc[
         :, list(COLUMNS)
@@ -251,8 +258,11 @@ def _versions() -> dict[str, str]:
     return {"cldr": cldr_version(), "builder": BUILDER_VERSION}
 
 
-def _uniform(seed: int, purpose: str, item: str) -> float:
-    # A hash, not a shared random stream: the draw for one row never depends on the others.
+def uniform(seed: int, purpose: str, item: str) -> float:
+    """A reproducible draw in [0, 1) for one item: a hash, not a shared random stream.
+
+    The draw for one row never depends on the others, so adding rows moves nothing.
+    """
     digest = hashlib.blake2b(f"{seed}\x1f{purpose}\x1f{item}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 

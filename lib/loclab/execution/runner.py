@@ -7,9 +7,11 @@ and writes ``status.json`` last, so a run folder that says COMPLETED really is c
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from loclab.execution.job import (
     read_status,
     write_status,
 )
-from loclab.execution.process import identity
+from loclab.execution.process import identity, is_alive, same_host
 
 __all__ = ["JobRunner", "RunningJob", "completed_run"]
 
@@ -142,6 +144,7 @@ class JobRunner:
         run_id: str | None = None
         try:
             if run_dir.exists():
+                self._settle_abandoned(run_dir)
                 self._archive(run_dir)
             run_dir.mkdir(parents=True)
             started = time.time()
@@ -333,6 +336,26 @@ class JobRunner:
                 f"job {request.name} is already running in another loclab process"
             ) from None
         return fd
+
+    def _settle_abandoned(self, run_dir: Path) -> None:
+        """An earlier attempt still marked RUNNING lost its launcher (we hold the job's lock).
+
+        Its process, if it outlived the launcher on this machine, is stopped; the attempt is
+        recorded KILLED and its MLflow run closed KILLED, so nothing stays RUNNING forever.
+        """
+        status = read_status(run_dir)
+        if not status or status.get("state") != JobState.RUNNING:
+            return
+        pid = status.get("pid")
+        if isinstance(pid, int) and same_host(status) and is_alive(pid, status.get("pid_created")):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        why = "its launcher stopped before it ended (the job was run again)"
+        write_status(run_dir, {**status, "state": str(JobState.KILLED), "failure": why})
+        run_id = status.get("mlflow_run_id")
+        if run_id and self.tracker is not None:
+            with contextlib.suppress(Exception):  # another store, or already closed
+                self.tracker.end_run(str(run_id), "KILLED")
 
     def _archive(self, run_dir: Path) -> None:
         """Move an earlier attempt aside instead of deleting it (its notebook may matter)."""

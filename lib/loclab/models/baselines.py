@@ -25,6 +25,7 @@ from loclab.data.features import PAIR_FEATURES, locale_scripts, pair_features
 __all__ = [
     "BASELINES",
     "Baseline",
+    "HashedPairFeatures",
     "NgramLogisticRegression",
     "RuleChecker",
     "load_baseline",
@@ -163,57 +164,34 @@ class RuleChecker(_Pickled):
         )
 
 
-class NgramLogisticRegression(_Pickled):
-    """Logistic regression over hashed character n-grams and pair features.
+class HashedPairFeatures:
+    """Hashed character n-grams of the target plus pair features, shared by linear baselines.
 
-    Features: the :data:`~loclab.models.features.PAIR_FEATURES` (copy flags, edit similarity,
-    n-gram overlap, length ratio, script match...), each also crossed with the locale (a copy is
-    normal in German, not in Japanese), and the target's character n-grams tagged with the
-    locale (what words of that language look like). Hashing keeps it fast and memory-bounded.
-
-    Args:
-        ngram_range: Smallest and largest n of the target character n-grams.
-        n_features: Size of the hashed feature space.
-        C: Inverse regularization strength.
-        pair: Use the pair features; False gives the plain bag of character n-grams over the
-            concatenated pair (a reference point that cannot relate source to target).
-        max_iter: Iterations of the solver.
+    Features: the :data:`~loclab.data.features.PAIR_FEATURES` (copy flags, edit similarity,
+    n-gram overlap, length ratio, script match...), standardized, each also binned and crossed
+    with the locale (a copy is normal in German, not in Japanese), and the target's character
+    n-grams tagged with the locale (what words of that language look like). Hashing keeps it
+    fast and memory-bounded. Subclasses set ``ngram_range``, ``n_features`` and ``pair``.
     """
 
-    name: ClassVar[str] = "ngram_lr"
+    ngram_range: tuple[int, int]
+    n_features: int
+    pair: bool
 
-    def __init__(
-        self,
-        ngram_range: tuple[int, int] = (1, 4),
-        n_features: int = 2**20,
-        C: float = 1.0,
-        pair: bool = True,
-        max_iter: int = 2000,
-    ) -> None:
-        self.ngram_range = ngram_range
-        self.n_features = n_features
-        self.C = C
-        self.pair = pair
-        self.max_iter = max_iter
-
-    def fit(self, train: pd.DataFrame) -> Self:
-        """Fit scripts, scaling and weights on the training rows."""
+    def _fit_features(self, train: pd.DataFrame) -> sp.csr_matrix:
+        """Learn scripts and scaling from ``train``; its matrix, restricted to used columns."""
         self.scripts_ = locale_scripts(train)
         dense = pair_features(train, self.scripts_)
         self.scaler_ = StandardScaler().fit(dense)
         matrix = self._matrix(train, dense)
-        # Keep only hashed columns the training data uses: liblinear's cost grows with the
+        # Keep only hashed columns the training data uses: solvers' cost grows with the
         # width of the matrix, and unused columns would get zero weight anyway.
         self.columns_ = np.unique(matrix.indices)
-        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear")
-        self.model_.fit(matrix[:, self.columns_], train["label"].to_numpy())
-        return self
+        return matrix[:, self.columns_]
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """P(correct) of each row."""
-        matrix = self._matrix(frame, pair_features(frame, self.scripts_))[:, self.columns_]
-        classes = list(self.model_.classes_)
-        return self.model_.predict_proba(matrix)[:, classes.index(1)]
+    def _features(self, frame: pd.DataFrame) -> sp.csr_matrix:
+        """The matrix of any rows, with the columns learned by ``_fit_features``."""
+        return self._matrix(frame, pair_features(frame, self.scripts_))[:, self.columns_]
 
     def _matrix(self, frame: pd.DataFrame, dense: np.ndarray) -> sp.csr_matrix:
         hasher = FeatureHasher(
@@ -242,6 +220,49 @@ class NgramLogisticRegression(_Pickled):
             for name, value in zip(PAIR_FEATURES, dense[i], strict=True):
                 tokens.append(f"{locale}|{name}={_bin(name, value)}")
             yield tokens
+
+
+class NgramLogisticRegression(HashedPairFeatures, _Pickled):
+    """Logistic regression over hashed character n-grams and pair features.
+
+    See :class:`HashedPairFeatures` for the features.
+
+    Args:
+        ngram_range: Smallest and largest n of the target character n-grams.
+        n_features: Size of the hashed feature space.
+        C: Inverse regularization strength.
+        pair: Use the pair features; False gives the plain bag of character n-grams over the
+            concatenated pair (a reference point that cannot relate source to target).
+        max_iter: Iterations of the solver.
+    """
+
+    name: ClassVar[str] = "ngram_lr"
+
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 4),
+        n_features: int = 2**20,
+        C: float = 1.0,
+        pair: bool = True,
+        max_iter: int = 2000,
+    ) -> None:
+        self.ngram_range = ngram_range
+        self.n_features = n_features
+        self.C = C
+        self.pair = pair
+        self.max_iter = max_iter
+
+    def fit(self, train: pd.DataFrame) -> Self:
+        """Fit scripts, scaling and weights on the training rows."""
+        matrix = self._fit_features(train)
+        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear")
+        self.model_.fit(matrix, train["label"].to_numpy())
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(correct) of each row."""
+        classes = list(self.model_.classes_)
+        return self.model_.predict_proba(self._features(frame))[:, classes.index(1)]
 
 
 def _ngrams(text: str, lo: int, hi: int, tag: str) -> list[str]:

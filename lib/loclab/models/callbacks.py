@@ -9,7 +9,7 @@ import lightning as L
 
 from loclab import runtime
 
-__all__ = ["MetricsReporter", "mlflow_logger"]
+__all__ = ["MetricsReporter", "fit", "mlflow_logger"]
 
 
 class MetricsReporter(L.Callback):
@@ -52,3 +52,66 @@ def mlflow_logger(ctx: runtime.JobContext | None = None) -> Any:
     from lightning.pytorch.loggers import MLFlowLogger
 
     return MLFlowLogger(tracking_uri=ctx.mlflow_tracking_uri, run_id=ctx.mlflow_run_id)
+
+
+def fit(
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    *,
+    max_epochs: int,
+    seed: int,
+    ctx: runtime.JobContext | None = None,
+    keep_best: bool = True,
+) -> L.LightningModule:
+    """Train ``module`` the way every loclab training notebook does, and return the model kept.
+
+    Deterministic and seeded; per-epoch validation metrics reported for sweeps
+    (:class:`MetricsReporter`) and logged to the job's MLflow run. With ``keep_best`` the epoch
+    with the lowest ``val_loss`` is kept (its checkpoint, under the job's ``checkpoints/``,
+    also lets a restarted job resume where it stopped); without it the last epoch is kept
+    and nothing is written (for large models whose checkpoints would cost more than the
+    epochs they save).
+
+    Args:
+        module: A loclab Lightning module with a ``load`` class method.
+        datamodule: Its data.
+        max_epochs: Training epochs.
+        seed: Seed of every random choice in training.
+        ctx: The job (the current one by default).
+        keep_best: Keep the best validation epoch (and write checkpoints).
+
+    Returns:
+        The trained model (the best epoch's, reloaded, with ``keep_best``).
+    """
+    import logging
+
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    ctx = ctx or runtime.context()
+    # Lightning sets its loggers to INFO on import; its hardware banner is noise in a notebook.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    L.seed_everything(seed, workers=True, verbose=False)
+    callbacks: list[L.Callback] = [MetricsReporter()]
+    checkpoint = None
+    if keep_best:
+        checkpoint = ModelCheckpoint(
+            dirpath=ctx.checkpoint_dir, monitor="val_loss", mode="min", save_last=True
+        )
+        callbacks.append(checkpoint)
+    trainer = L.Trainer(
+        max_epochs=max_epochs,
+        deterministic=True,
+        logger=mlflow_logger(ctx),
+        callbacks=callbacks,
+        enable_checkpointing=keep_best,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=ctx.checkpoint_dir,
+    )
+    resume = runtime.latest_checkpoint(ctx) if keep_best else None
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    if checkpoint is not None and checkpoint.best_model_path:
+        best: L.LightningModule = type(module).load(checkpoint.best_model_path)  # type: ignore[attr-defined]
+        return best
+    return module

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["accuracy_by", "classification_metrics", "predictions_frame"]
+from loclab.stats import correlation
+
+__all__ = [
+    "accuracy_by",
+    "classification_metrics",
+    "correlation_by",
+    "predictions_frame",
+    "qe_predictions_frame",
+    "regression_metrics",
+]
 
 _EPS = 1e-7
 
@@ -93,3 +102,79 @@ def _f1(y: np.ndarray, pred: np.ndarray, positive: float) -> float:
     fp = float(((pred == positive) & (y != positive)).sum())
     fn = float(((pred != positive) & (y == positive)).sum())
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def regression_metrics(
+    gold: np.ndarray | pd.Series, predicted: np.ndarray | pd.Series
+) -> dict[str, float]:
+    """Correlations and errors of predicted quality scores against gold scores.
+
+    Returns:
+        ``pearson``, ``spearman`` and ``kendall`` (tau-b) correlations, which QE is judged
+        by; ``rmse`` and ``mae`` on the scores' own scale.
+    """
+    y = np.asarray(gold, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    if y.shape != p.shape:
+        raise ValueError(f"gold {y.shape} and predicted {p.shape} differ in shape")
+    if y.size < 3:
+        raise ValueError("correlations need at least 3 examples")
+    return {
+        "pearson": correlation(p, y, "pearson"),
+        "spearman": correlation(p, y, "spearman"),
+        "kendall": correlation(p, y, "kendall"),
+        "rmse": float(np.sqrt(np.mean((p - y) ** 2))),
+        "mae": float(np.mean(np.abs(p - y))),
+    }
+
+
+def qe_predictions_frame(frame: pd.DataFrame, predicted: np.ndarray | pd.Series) -> pd.DataFrame:
+    """Per-example QE predictions in the form ``runtime.write_predictions`` expects.
+
+    Args:
+        frame: The examples scored, with ``example_id``, ``score`` (gold), ``locale`` and,
+            when known, ``error_type`` (the kind of candidate).
+        predicted: Predicted quality per row of ``frame``.
+
+    Returns:
+        Columns ``example_id``, ``label`` (the gold score), ``prediction`` and ``score`` (both
+        the predicted score: correlation metrics read ``score`` against ``label``),
+        ``error_type``, ``locale`` and ``abs_error``.
+    """
+    p = np.asarray(predicted, dtype=float)
+    if p.shape != (len(frame),):
+        raise ValueError(f"{p.shape[0]} predictions for {len(frame)} examples")
+    gold = frame["score"].to_numpy(dtype=float)
+    kinds = (
+        frame["error_type"] if "error_type" in frame.columns else pd.Series("unknown", frame.index)
+    )
+    return pd.DataFrame(
+        {
+            "example_id": frame["example_id"].astype(str).to_numpy(),
+            "label": gold,
+            "prediction": p,
+            "score": p,
+            "error_type": kinds.astype(str).to_numpy(),
+            "locale": frame["locale"].astype(str).to_numpy(),
+            "abs_error": np.abs(p - gold),
+        }
+    )
+
+
+def correlation_by(predictions: pd.DataFrame, by: str = "error_type") -> pd.DataFrame:
+    """Pearson and Spearman correlation and mean absolute error per group of QE predictions.
+
+    Groups with fewer than 3 examples get no correlation (NaN).
+    """
+    rows = {}
+    for name, group in predictions.groupby(by, sort=True):
+        enough = len(group) >= 3
+        rows[name] = {
+            "n": len(group),
+            "pearson": correlation(group["score"], group["label"]) if enough else np.nan,
+            "spearman": correlation(group["score"], group["label"], "spearman")
+            if enough
+            else np.nan,
+            "mae": float(group["abs_error"].mean()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").round(3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Self
 
@@ -16,6 +15,7 @@ from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
 from loclab.data.datamodule import PairBatch, PairEncoding, TermQADataModule, encode_pairs
 from loclab.data.features import PAIR_FEATURES
+from loclab.models._training import save_checkpoint, warmup_cosine
 from loclab.models.components import TermPairClassifier
 
 __all__ = ["TermQAModule"]
@@ -144,20 +144,8 @@ class TermQAModule(L.LightningModule):
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        warmup = max(total // 10, 1)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-            return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": schedule, "interval": "step"},
-        }
+        total = int(self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
 
     @torch.no_grad()
     def predict_proba(self, frame: pd.DataFrame, batch_size: int = 512) -> np.ndarray:
@@ -189,19 +177,7 @@ class TermQAModule(L.LightningModule):
         Returns:
             The written file.
         """
-        path = Path(path)
-        if path.is_dir():
-            path = path / "char_cnn.ckpt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "state_dict": self.state_dict(),
-                "hyper_parameters": dict(self.hparams),
-                "pytorch-lightning_version": L.__version__,
-            },
-            path,
-        )
-        return path
+        return save_checkpoint(self, path, "char_cnn.ckpt")
 
     @classmethod
     def load(cls, path: Path | str) -> Self:

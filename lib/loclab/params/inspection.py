@@ -91,12 +91,25 @@ def inspect_notebook(path: str | Path, *, display_path: str | None = None) -> No
     shown = display_path or str(path)
     if not path.exists():
         raise SpecError([Problem(shown, "", "notebook not found", "check the path")])
+    if not path.is_file():
+        raise SpecError([Problem(shown, "", "is a folder, not a notebook", "name a .ipynb file")])
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
         cells = nb["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
+        if not isinstance(cells, list):
+            raise TypeError("'cells' is not a list")
+    except OSError as err:
         raise SpecError(
-            [Problem(shown, "", f"not a Jupyter notebook ({err})", "save it from Jupyter")]
+            [Problem(shown, "", f"cannot be read ({err.strerror})", "check its permissions")]
+        ) from None
+    except UnicodeDecodeError:
+        raise SpecError(
+            [Problem(shown, "", "is not UTF-8 text, so not a notebook", "save it from Jupyter")]
+        ) from None
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        what = f"no {err}" if isinstance(err, KeyError) else str(err).splitlines()[0]
+        raise SpecError(
+            [Problem(shown, "", f"not a Jupyter notebook ({what})", "save it from Jupyter")]
         ) from None
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name", "python3")
     tagged = [
@@ -140,6 +153,8 @@ def _parse_cell(source: str, shown: str) -> tuple[dict[str, Parameter], list[Pro
     params: dict[str, Parameter] = {}
     for node in tree.body:
         where = f"parameters cell line {node.lineno}"
+        if isinstance(node, ast.ImportFrom) and node.module == "typing":
+            continue  # ``from typing import Literal``: what the annotations below need
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
             annotation = ast.unparse(node.annotation)

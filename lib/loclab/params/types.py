@@ -27,15 +27,35 @@ class ParamType:
         base: ``int``, ``float``, ``bool``, ``str``, ``list``, ``dict`` or ``any``.
         item: Element type of a ``list[...]``; None when unconstrained.
         optional: True for ``Optional[T]`` / ``T | None``: None is a valid value.
+        choices: The allowed values of a ``Literal[...]`` parameter (``base`` is their type).
     """
 
     base: str
     item: ParamType | None = None
     optional: bool = False
+    choices: tuple[Any, ...] | None = None
 
     def __str__(self) -> str:
-        text = self.base if self.item is None else f"{self.base}[{self.item}]"
+        if self.choices is not None:
+            text = f"Literal[{', '.join(repr(c) for c in self.choices)}]"
+        else:
+            text = self.base if self.item is None else f"{self.base}[{self.item}]"
         return f"{text} | None" if self.optional else text
+
+    def check_choice(self, value: Any) -> Any:
+        """``value`` if it is one of :attr:`choices` (or there are none).
+
+        Raises:
+            ValueError: Naming the allowed values and the closest one.
+        """
+        if self.choices is None or value is None or value in self.choices:
+            return value
+        import difflib
+
+        shown = ", ".join(repr(c) for c in self.choices)
+        close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"{value!r} is not one of {shown}{hint}")
 
     @property
     def is_numeric(self) -> bool:
@@ -64,6 +84,9 @@ def parse_type(annotation: str) -> ParamType:
         text, optional = rest[0], True
     if text in _SCALARS:
         return ParamType(text, optional=optional)
+    match = re.fullmatch(r"(?:Literal)\[(.+)\]", text)
+    if match:
+        return _literal(match.group(1), annotation, optional)
     if text in ("list", "List"):
         return ParamType("list", optional=optional)
     if text in ("dict", "Dict") or re.fullmatch(r"(dict|Dict)\[\s*str\s*,.*\]", text):
@@ -79,6 +102,26 @@ def parse_type(annotation: str) -> ParamType:
     raise ValueError(
         f"unsupported type '{annotation}' (use int, float, bool, str, list[...], dict, Optional)"
     )
+
+
+def _literal(inner: str, annotation: str, optional: bool) -> ParamType:
+    import ast
+
+    try:
+        values = ast.literal_eval(f"({inner},)")
+    except (ValueError, SyntaxError):
+        raise ValueError(
+            f"unsupported type '{annotation}': Literal values must be constants"
+        ) from None
+    kinds = {type(v) for v in values}
+    if len(kinds) != 1 or not kinds <= {str, int, float, bool}:
+        raise ValueError(
+            f"unsupported type '{annotation}': Literal values must all be strings, all ints, "
+            "all floats or all bools"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"unsupported type '{annotation}': a Literal value is listed twice")
+    return ParamType(next(iter(kinds)).__name__, optional=optional, choices=tuple(values))
 
 
 def type_of_literal(value: Any) -> ParamType:
@@ -99,11 +142,16 @@ def coerce_value(value: Any, ptype: ParamType) -> Any:
     """Check a typed value (from YAML or Python) against ``ptype``; return it normalised.
 
     Ints are accepted where a float is declared. A string is accepted for a float when it
-    parses as one, because YAML reads ``1e-3`` (no dot) as a string.
+    parses as one, because YAML reads ``1e-3`` (no dot) as a string. A ``Literal``
+    parameter's value must be one of its choices.
 
     Raises:
         ValueError: With a message saying what was expected.
     """
+    return ptype.check_choice(_coerce(value, ptype))
+
+
+def _coerce(value: Any, ptype: ParamType) -> Any:
     if value is None:
         if ptype.optional or ptype.base == "any":
             return None
@@ -155,6 +203,10 @@ def decode_value(text: str, ptype: ParamType) -> Any:
     raw = text.strip()
     if ptype.optional and raw in ("None", "null"):
         return None
+    return ptype.check_choice(_decode(text, raw, ptype))
+
+
+def _decode(text: str, raw: str, ptype: ParamType) -> Any:
     base = ptype.base
     try:
         if base == "str":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -78,14 +79,18 @@ def resolve_overrides(
             continue
         ptype = notebook[name].type
         try:
-            if from_text:
-                resolved[name] = decode_value(str(value), ptype)
-            else:
-                resolved[name] = coerce_value(value, ptype)
+            found = decode_value(str(value), ptype) if from_text else coerce_value(value, ptype)
+            if isinstance(found, float) and not math.isfinite(found):
+                # A spec or a flag meaning "no limit" says so by leaving the value out.
+                raise ValueError(f"expected a finite {ptype}, got {found}")
+            resolved[name] = found
         except ValueError as err:
-            problems.append(
-                Problem(source, where, f"wrong type: {err}", f"give a value of type {ptype}")
-            )
+            if ptype.choices is not None:
+                problems.append(Problem(source, where, str(err)))
+            else:
+                problems.append(
+                    Problem(source, where, f"wrong type: {err}", f"give a value of type {ptype}")
+                )
     return resolved, problems
 
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from loclab.exceptions import LoclabError
+from loclab.exceptions import StateError
 from loclab.io import read_json, write_text
 from loclab.paths import StateDir
 from loclab.results._base import Record
@@ -51,10 +51,8 @@ MAX_NOTEBOOK_COPY_BYTES = 10 * 1024 * 1024
 R = TypeVar("R", bound=Record)
 
 
-class RecordError(LoclabError):
+class RecordError(StateError):
     """A stored record cannot be read: damaged, or written by another version of loclab."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

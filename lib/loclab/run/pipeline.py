@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import JobFailedError
+from loclab.exceptions import JobFailedError, LoclabError
 from loclab.execution.job import JobRequest, JobResult
 from loclab.execution.plan import make_request, plan_jobs
+from loclab.io import exclusive_lock
 from loclab.paths import Workspace
 from loclab.results import ExperimentResults, JobRecord, JobsRecord
 from loclab.run.jobs import run_jobs
@@ -36,12 +37,34 @@ def run_experiment(
 ) -> JobsRecord:
     """Run every stage of the experiment; return the jobs record that was stored.
 
+    One command runs an experiment at a time (a lock in the state folder): a second
+    ``loclab run`` of the same experiment is refused with one line while the first runs.
     ``run_sweep=False`` (``loclab compare``) takes the sweep's stored winners instead of
     running the sweep.
 
     Raises:
+        LoclabError: Another command is running the experiment.
         JobFailedError: A job did not complete (the report is still written).
     """
+    with exclusive_lock(ws.state.root / "locks" / f"{exp.name}.lock") as held:
+        if not held:
+            raise LoclabError(
+                f"experiment {exp.name} is being run by another loclab command in "
+                f"{ws.state.root}; wait for it to finish (loclab status shows it)"
+            )
+        return _run(exp, ws, timeout=timeout, reuse=reuse, say=say, run_sweep=run_sweep)
+
+
+def _run(
+    exp: Experiment,
+    ws: Workspace,
+    *,
+    timeout: float | None = None,
+    reuse: bool = True,
+    say: Callable[[str], None] = print,
+    run_sweep: bool = True,
+) -> JobsRecord:
+    """The stages in order, under the experiment's lock (see :func:`run_experiment`)."""
     from loclab.execution.backends import create_backend, tracking_uri
     from loclab.execution.backends.local import threads_per_job
     from loclab.execution.process import identity
@@ -57,6 +80,9 @@ def run_experiment(
                 f"{exp.name}: nothing changed since the run that ended {ended} (spec, notebook, "
                 f"data, code): its {len(unchanged.jobs)} job(s), analysis and report are reused"
             )
+            table = ExperimentResults(ws.state, exp.name).table_file
+            if exp.spec.compare is not None and table.is_file():
+                say(table.read_text(encoding="utf-8").rstrip("\n"))
             write_report(exp, ws, say=say)
             return unchanged
 
@@ -69,7 +95,16 @@ def run_experiment(
     results = ExperimentResults(ws.state, exp.name)
     tags = provenance(exp.root)
     # SageMaker jobs log into the launcher's runs only when both use the same server.
+    # Everything that can refuse to open does so before anything is written.
+    if exp.spec.sweep is not None and run_sweep:
+        from loclab.sweep.storage import locate, open_storage
+
+        location = locate(exp, ws)
+        if location.url is not None:
+            open_storage(location)
     tracker = Tracker.for_workspace(ws, tags=tags, uri=tracking_uri(exp))
+    tracker.check()
+    _close_abandoned(results, tracker, say)
     parent = tracker.start_run(
         exp.name,
         f"{exp.name}-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -149,6 +184,31 @@ def run_experiment(
             f"saved notebook: {first.executed_notebook}"
         )
     return record
+
+
+def _close_abandoned(
+    results: ExperimentResults, tracker: Tracker, say: Callable[[str], None]
+) -> None:
+    """A run left RUNNING by a command that is gone (SIGKILL, a crash) is closed KILLED."""
+    from loclab.execution.process import same_host
+    from loclab.results import RecordError
+
+    try:
+        stored = results.read_jobs()
+    except RecordError:
+        return
+    if stored is None or stored.status != "RUNNING":
+        return
+    launcher = stored.launcher
+    if launcher and not same_host(launcher):
+        return  # another machine's run: its own command closes it
+    results.write_jobs(stored.model_copy(update={"status": "KILLED", "ended": time.time()}))
+    if stored.mlflow_parent_run_id:
+        try:
+            tracker.end_run(stored.mlflow_parent_run_id, "KILLED")
+        except Exception:  # a run in another store: nothing to close here
+            return
+        say(f"closed the run a stopped command left running ({stored.mlflow_parent_run_id})")
 
 
 def _sweep_stage(

@@ -16,6 +16,7 @@ def prepare_experiment(
     overrides: Sequence[str] = (),
     *,
     environ: Mapping[str, str],
+    channel_paths: Mapping[str, str | Path] | None = None,
 ) -> Experiment:
     """The experiment of a spec file, checked completely; nothing is run or written.
 
@@ -28,11 +29,12 @@ def prepare_experiment(
         path: The spec file.
         overrides: ``name=value`` items from ``-p``.
         environ: The environment the command was started with.
+        channel_paths: Channels pointed elsewhere (``--channel NAME=PATH``).
 
     Raises:
         SpecError: Everything wrong, one problem per line.
     """
-    exp = load_experiment(path, overrides, environ=environ)
+    exp = load_experiment(path, overrides, environ=environ, channel_paths=channel_paths)
     if exp.sagemaker is not None:
         from loclab.execution.backends.sagemaker import validate_experiment
 

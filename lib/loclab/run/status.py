@@ -55,7 +55,8 @@ class ExperimentStatus:
     Attributes:
         experiment: Its name.
         state: ``never run``, ``running``, ``interrupted`` (left running by a command that is
-            gone), ``finished``, ``failed`` or ``killed``.
+            gone), ``finished``, ``failed``, ``killed``, or ``stopped`` (a study with no run
+            record and no running trial).
         stage: What it is doing: ``sweep``, ``jobs``, ``analysis``, ``report`` or ``done``.
         started: When the run started.
         ended: When it ended.
@@ -114,10 +115,17 @@ def experiment_status(exp: Experiment, ws: Workspace) -> ExperimentStatus:
         comparison = records.read_comparison() if exp.spec.compare is not None else None
     except RecordError:
         run, sweep_record, comparison = None, None, None
-    if run is None:
-        return ExperimentStatus(exp.name, "never run", "not started", workers=exp.workers)
-    state = _run_state(run)
     snapshot = _sweep_snapshot(exp, ws) if exp.spec.sweep is not None else None
+    if run is None:
+        if snapshot is None:
+            return ExperimentStatus(exp.name, "never run", "not started", workers=exp.workers)
+        # A study without a run record: a driver started by other means, or from before.
+        state = "running" if snapshot.running else "stopped"
+        return ExperimentStatus(
+            exp.name, state, "sweep", started=snapshot.started, workers=exp.workers,
+            sweep=snapshot,
+        )  # fmt: skip
+    state = _run_state(run)
     sweep_open = snapshot is not None and snapshot.done < snapshot.n_trials
     jobs: list[JobStatus] = []
     after_sweep = False

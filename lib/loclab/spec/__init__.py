@@ -11,11 +11,13 @@ from loclab.spec.load import (
     project_root,
 )
 from loclab.spec.model import Spec
-from loclab.spec.report import ReportSpec, ScheduleSpec
+from loclab.spec.report import ReportSpec
+from loclab.spec.schedule import AlertTarget, ScheduleSpec, resolve_alerts
 from loclab.spec.sweep import SpaceEntry, SweepSpec
 
 __all__ = [
     "ROOT_MARKERS",
+    "AlertTarget",
     "BackendSpec",
     "CompareSpec",
     "Experiment",
@@ -29,4 +31,5 @@ __all__ = [
     "load_experiment",
     "load_spec",
     "project_root",
+    "resolve_alerts",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -45,6 +46,8 @@ def parse_duration(value: Any) -> float | None:
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
         raise ValueError("expected a duration such as 90, '90s', '30m' or '2h'")
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is not a finite duration; use e.g. 90, '90s', '30m' or '2h'")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds

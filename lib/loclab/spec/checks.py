@@ -12,7 +12,7 @@ from loclab.exceptions import Problem
 from loclab.params import NotebookParameters
 from loclab.params.types import coerce_value
 from loclab.params.validate import did_you_mean, resolve_overrides
-from loclab.spec.compare import CORPUS_METRICS, SINGLE_RUN_TESTS
+from loclab.spec.compare import CORPUS_METRICS, CORRELATION_METRICS, SINGLE_RUN_TESTS
 from loclab.spec.model import Spec
 from loclab.spec.sweep import PRUNER_OPTIONS, SAMPLER_OPTIONS, SweepSpec, grid_values
 
@@ -31,15 +31,6 @@ def check_sections(
     problems: list[Problem] = []
     problems.extend(check_sweep(spec, notebook, source=source, notebook_name=notebook_name))
     problems.extend(check_compare(spec, notebook, source=source, notebook_name=notebook_name))
-    if spec.schedule is not None:
-        problems.append(
-            Problem(
-                source,
-                "schedule",
-                "scheduled runs are not supported by this version of loclab",
-                "remove the schedule: section (run the experiment with loclab run)",
-            )
-        )
     return problems
 
 
@@ -66,6 +57,16 @@ def check_sweep(
             )
             continue
         ptype = notebook[name].type
+        if ptype.choices is not None and entry.type != "categorical":
+            problems.append(
+                Problem(
+                    source,
+                    where,
+                    f"'{name}' takes only the values {', '.join(map(repr, ptype.choices))}",
+                    "search it as {type: categorical, choices: [...]}",
+                )
+            )
+            continue
         if entry.type == "float" and ptype.base not in ("float", "any"):
             problems.append(
                 Problem(
@@ -156,6 +157,50 @@ def check_sweep(
     return problems
 
 
+#: What each sampler and pruner option accepts: (kind, lowest value or allowed words).
+_OPTION_VALUES: dict[str, tuple[str, Any]] = {
+    "n_startup_trials": ("int", 0),
+    "n_warmup_steps": ("int", 0),
+    "interval_steps": ("int", 1),
+    "n_min_trials": ("int", 1),
+    "bootstrap_count": ("int", 0),
+    "min_early_stopping_rate": ("int", 0),
+    "reduction_factor": ("int", 2),
+    "min_resource": ("int_or_auto", 1),
+    "max_resource": ("int_or_auto", 1),
+    "n_ei_candidates": ("int", 1),
+    "popsize": ("int", 1),
+    "sigma0": ("positive", 0),
+    "multivariate": ("bool", None),
+    "group": ("bool", None),
+    "constant_liar": ("bool", None),
+    "use_separable_cma": ("bool", None),
+    "with_margin": ("bool", None),
+    "lr_adapt": ("bool", None),
+    "deterministic_objective": ("bool", None),
+    "restart_strategy": ("word", ("ipop", "bipop")),
+}
+
+
+def _option_problem(key: str, value: Any) -> str | None:
+    """What is wrong with an option's value, or None."""
+    kind, bound = _OPTION_VALUES.get(key, ("any", None))
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool" and not isinstance(value, bool):
+        return f"is {value!r}; expected true or false"
+    if kind == "word" and value not in bound:
+        return f"is {value!r}; expected one of {', '.join(bound)}"
+    if kind == "int_or_auto" and value == "auto":
+        return None
+    if kind in ("int", "int_or_auto") and (not is_int or value < bound):
+        return f"is {value!r}; expected a whole number of at least {bound}"
+    if kind == "positive" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+    ):
+        return f"is {value!r}; expected a positive number"
+    return None
+
+
 def _check_options(sweep: SweepSpec, source: str) -> list[Problem]:
     problems = []
     for kind, chosen, options, table in (
@@ -163,8 +208,11 @@ def _check_options(sweep: SweepSpec, source: str) -> list[Problem]:
         ("pruner", sweep.pruner, sweep.pruner_options, PRUNER_OPTIONS),
     ):
         allowed = table[chosen]
-        for key in options:
+        for key, value in options.items():
             if key in allowed:
+                wrong = _option_problem(key, value)
+                if wrong:
+                    problems.append(Problem(source, f"sweep.{kind}_options.{key}", wrong))
                 continue
             if not allowed:
                 fix = f"the {chosen} {kind} takes no options"
@@ -301,6 +349,16 @@ def check_compare(
             "two_level_bootstrap needs at least 2 seeds per system (5 recommended)",
             "set seeds: 5",
         )
+    if compare.test in ("williams", "bootstrap"):
+        for i, metric in enumerate(metrics):
+            kendall = (compare.test, metric) == ("williams", "kendall")
+            if metric not in CORRELATION_METRICS or kendall:
+                add(
+                    f"metrics.{i}" if compare.metrics else "metrics",
+                    f"test {compare.test} compares correlations with gold scores, not '{metric}'",
+                    "use pearson or spearman (williams), pearson, spearman or kendall "
+                    "(bootstrap), or test: auto",
+                )
     if compare.test == "ar":
         for i, metric in enumerate(metrics):
             if metric not in CORPUS_METRICS and not compare.discovered:

@@ -18,12 +18,27 @@ from pydantic import Field, field_validator, model_validator
 
 from loclab.spec._base import SpecModel
 
-__all__ = ["CORPUS_METRICS", "TESTS", "CompareSpec", "SystemSpec"]
+__all__ = ["CORPUS_METRICS", "CORRELATION_METRICS", "TESTS", "CompareSpec", "SystemSpec"]
 
 #: Tests ``compare.test`` may name; ``auto`` picks one from the data (``loclab.stats``).
-TESTS = ("auto", "mcnemar", "permutation", "two_level_bootstrap", "seed_level", "ar")
+TESTS = (
+    "auto",
+    "mcnemar",
+    "permutation",
+    "two_level_bootstrap",
+    "seed_level",
+    "ar",
+    "williams",
+    "bootstrap",
+)
 #: Tests that compare one run per system.
-SINGLE_RUN_TESTS = ("mcnemar", "permutation", "ar")
+SINGLE_RUN_TESTS = ("mcnemar", "permutation", "ar", "williams", "bootstrap")
+#: Correlations of predicted with gold scores (QE), read from predictions, by display name.
+CORRELATION_METRICS = {
+    "pearson": "Pearson r",
+    "spearman": "Spearman rho",
+    "kendall": "Kendall tau",
+}
 #: Corpus metrics computed from per-example sufficient statistics written by a job.
 CORPUS_METRICS = ("bleu", "chrf", "chrfpp", "chrf++", "ter", "f1", "pearson")
 #: Other spellings of corpus metrics, stored as the key the job writes (``chrf++`` is
@@ -75,10 +90,13 @@ class CompareSpec(SpecModel):
             the others are reported as secondary families. ``accuracy`` (per-example 0/1
             correctness), a numeric column of the predictions (per-example scores), a corpus
             metric whose statistics the job wrote (``bleu``, ``chrf``, ``chrfpp`` or ``chrf++``,
-            ``ter``, ``f1``, ``pearson``), or a final metric of the job (one value per run,
-            e.g. ``test_f1``). Default: ``[accuracy]``.
+            ``ter``, ``f1``, ``pearson``), a correlation of the predictions' ``score`` with their
+            gold ``label`` (``pearson``, ``spearman``, ``kendall``: quality estimation), or a
+            final metric of the job (one value per run, e.g. ``test_f1``). Default:
+            ``[accuracy]``.
         test: ``auto`` picks the test from the data; or ``mcnemar``, ``permutation``,
-            ``two_level_bootstrap``, ``seed_level``, ``ar`` (approximate randomization).
+            ``two_level_bootstrap``, ``seed_level``, ``ar`` (approximate randomization),
+            ``williams`` or ``bootstrap`` (correlations, one run per system).
         alpha: Family-wise error rate (or false discovery rate for ``bh``).
         correction: Adjustment of the confirmatory family (Holm by default).
         practical_threshold: Smallest difference of the first metric that matters.
@@ -108,7 +126,7 @@ class CompareSpec(SpecModel):
     higher_is_better: bool = True
     rank: bool | None = None
     n_resamples: int = Field(default=10_000, ge=1_000, le=1_000_000)
-    stats_seed: int = 0
+    stats_seed: int = Field(default=0, ge=0)
     unit: str = Field(default="test examples", min_length=1)
     workers: int | None = Field(default=None, ge=1, le=64)
 
@@ -155,6 +173,9 @@ class CompareSpec(SpecModel):
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
+        negative = [s for s in value if s < 0]
+        if negative:
+            raise ValueError(f"seed {negative[0]} is negative; seeds are 0 or more")
         if len(set(value)) != len(value):
             raise ValueError("seeds contain duplicates")
         if not value:

@@ -6,6 +6,7 @@ raised together as one :class:`~loclab.exceptions.SpecError` (one line per probl
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -22,6 +23,7 @@ from loclab.params.validate import (
     parse_assignments,
     resolve_overrides,
 )
+from loclab.spec._yaml import read_yaml
 from loclab.spec.backend import SageMakerSettings, resolve_sagemaker
 from loclab.spec.checks import check_sections
 from loclab.spec.model import Spec
@@ -146,33 +148,28 @@ def load_spec(path: str | Path) -> Spec:
     Raises:
         SpecError: One problem per unknown key, missing field or invalid value.
     """
-    import yaml
     from pydantic import ValidationError
 
     shown = str(path)
     path = Path(path)
     if not path.is_file():
-        raise SpecError([Problem(shown, "", "spec file not found", "check the path")])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(
-            [Problem(shown, where, f"invalid YAML: {what}", "fix the syntax")]
-        ) from None
+        what = "is a folder, not a spec file" if path.is_dir() else "spec file not found"
+        raise SpecError([Problem(shown, "", what, "give the path of a .yaml spec")])
+    data, found = read_yaml(path, shown)
+    if data is None and found:
+        raise SpecError(found)
     if not isinstance(data, dict):
         raise SpecError(
-            [Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)", "")]
+            [*found, Problem(shown, "", "expected a mapping of fields (name:, notebook:, ...)")]
         )
-    problems = _unknown_keys(data, Spec, "", shown)
+    problems = [*found, *_unknown_keys(data, Spec, "", shown)]
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError([*problems, *_pydantic_problems(err, shown)]) from None
     if problems:
         raise SpecError(problems)
-    try:
-        return Spec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(_pydantic_problems(err, shown)) from None
+    return spec
 
 
 def load_experiment(
@@ -181,6 +178,7 @@ def load_experiment(
     *,
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    channel_paths: Mapping[str, str | Path] | None = None,
 ) -> Experiment:
     """Load a spec and check it against its notebook and the command line.
 
@@ -191,6 +189,9 @@ def load_experiment(
         environ: The environment ``${VAR}`` references and ``$LOCLAB_SAGEMAKER_*`` settings
             are read from (the command line passes its own; library callers pass what they
             mean, nothing is read behind their back). None: an empty environment.
+        channel_paths: Channels pointed elsewhere (``--channel NAME=PATH``); each name must be
+            one of the spec's channels, each path exists (relative paths start at the
+            current folder).
 
     Returns:
         The resolved experiment.
@@ -231,7 +232,32 @@ def load_experiment(
     params.update(cli_params)
 
     channels: dict[str, Path] = {}
+    pointed = dict(channel_paths or {})
+    for name in pointed:
+        if name not in spec.channels:
+            close = did_you_mean(name, list(spec.channels))
+            fix = (
+                f"did you mean '{close}'?"
+                if close
+                else f"channels of this spec: {', '.join(spec.channels) or 'none'}"
+            )
+            problems.append(
+                Problem(shown, f"--channel {name}", "the spec has no such channel", fix)
+            )
     for name, value in spec.channels.items():
+        if name in pointed:
+            channel_path = Path(pointed[name]).expanduser().resolve()
+            if not channel_path.exists():
+                problems.append(
+                    Problem(
+                        shown,
+                        f"--channel {name}",
+                        f"'{pointed[name]}' does not exist (resolved to {channel_path})",
+                        "give a file or folder that exists",
+                    )
+                )
+            channels[name] = channel_path
+            continue
         channel_path = (root / value).resolve()
         if not channel_path.exists():
             problems.append(
@@ -357,6 +383,11 @@ def _nested_models(annotation: Any) -> list[tuple[str, Any]]:
 def _pydantic_problems(err: Any, shown: str) -> list[Problem]:
     problems = []
     for e in err.errors():
+        if e["type"] == "extra_forbidden":
+            continue  # reported with the closest valid key (_unknown_keys)
+        found = e.get("input")
+        if isinstance(found, float) and not math.isfinite(found):
+            continue  # reported with its line by the YAML reader
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
         kind = e["type"]
         msg = str(e["msg"]).removeprefix("Value error, ")

@@ -9,7 +9,8 @@ from pydantic import Field, field_validator
 from loclab.spec._base import Duration, SpecModel
 from loclab.spec.backend import BackendSpec
 from loclab.spec.compare import CompareSpec
-from loclab.spec.report import ReportSpec, ScheduleSpec
+from loclab.spec.report import ReportSpec
+from loclab.spec.schedule import ScheduleSpec
 from loclab.spec.sweep import SweepSpec
 
 __all__ = ["NAME_PATTERN", "Spec"]

@@ -154,7 +154,7 @@ class SweepSpec(SpecModel):
     pruner_options: dict[str, bool | int | float | str] = Field(default_factory=dict)
     workers: int = Field(default=1, ge=1, le=64)
     max_failure_ratio: float = Field(default=0.5, gt=0, le=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     storage: str | None = None
     top_k: int = Field(default=3, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)

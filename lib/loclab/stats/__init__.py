@@ -11,18 +11,26 @@ Which test to use (:func:`default_test`):
   (cross-checks: :func:`paired_t_test`, :func:`wilcoxon_signed_rank`; intervals:
   :func:`paired_bootstrap`);
 * per-example 0/1 outcomes: :func:`mcnemar`;
+* two QE systems' correlations with the same gold scores: :func:`williams_test` (Pearson, as
+  WMT QE does), :func:`correlation_bootstrap` (any coefficient), and over several training
+  runs :func:`correlation_seeds_test`;
 * corpus metrics that do not average over examples (BLEU, chrF, chrF++, TER, F1, Pearson):
   :func:`corpus_metric_test` with :class:`BleuMetric`, :class:`ChrfMetric`,
   :class:`TerMetric` (lower is better: each metric's ``higher_is_better`` says so),
   :class:`F1Metric`, :class:`AccuracyMetric`, :class:`PearsonMetric`;
 * several training seeds per system on shared examples: :func:`two_level_bootstrap`;
 * one score per training run: :func:`seed_level_test`, :func:`aso`;
-* many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests`;
-* families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`.
+* many systems over datasets: :func:`friedman_nemenyi`, :func:`pairwise_tests` (score tables
+  follow the pandas convention: one column per system, one row per data set);
+* families of comparisons: :func:`adjust`, :func:`compare_systems`, :func:`rank_systems`
+  (compact letter display), with :data:`CORRECTION_NAMES` for the names of the adjustments.
 
-"Significant" means *unlikely to be chance*, not *large*; :func:`verdict` reports both, and
-says "needs more data" when a non-significant result could not have detected the smallest
-difference that matters.
+"Significant" means *unlikely to be chance*, not *large*. A :class:`Verdict` is "better",
+"worse", "no difference" (its interval rules out a gain as large as the practical threshold)
+or "too close to call"; its interval is adjusted for the family like its p-value, so the two
+never disagree. The tests the comparison stage picks by itself hold their level at alpha =
+0.05 over null simulations of balanced and unbalanced designs
+(``benchmarks/stats_calibration.py``; rates in each test's docstring).
 
 ``import loclab.stats`` imports numpy and scipy only; sacrebleu is imported inside the
 functions that extract BLEU/chrF/TER statistics, score them or print their signature.
@@ -31,8 +39,20 @@ functions that extract BLEU/chrF/TER statistics, score them or print their signa
 from ._aso import ASOResult, aso
 from ._base import TestResult
 from ._corpus import CorpusTestResult, corpus_metric_test
+from ._correlation import (
+    CORRELATIONS,
+    CorrelationSeedsResult,
+    CorrelationTestResult,
+    correlation,
+    correlation_bootstrap,
+    correlation_seeds_test,
+    jackknife_pseudo_values,
+    williams_test,
+)
 from ._dispatch import DefaultTest, default_test
 from ._effects import EffectSizes, PowerResult, effect_sizes, power
+from ._friedman import FriedmanResult, friedman_nemenyi
+from ._mcnemar import McNemarResult, mcnemar
 from ._metrics import (
     AccuracyMetric,
     BleuMetric,
@@ -42,24 +62,14 @@ from ._metrics import (
     PearsonMetric,
     segment_statistics,
 )
-from ._multiple import (
-    CORRECTION_NAMES,
-    Adjustment,
-    FriedmanResult,
-    PairwiseComparison,
-    PairwiseResult,
-    adjust,
-    friedman_nemenyi,
-    pairwise_tests,
-)
+from ._multiple import CORRECTION_NAMES, Adjustment, adjust
 from ._paired import (
-    McNemarResult,
-    mcnemar,
     paired_bootstrap,
     paired_permutation_test,
     paired_t_test,
     wilcoxon_signed_rank,
 )
+from ._pairwise import PairwiseComparison, PairwiseResult, pairwise_tests
 from ._ranking import Ranking, rank_systems
 from ._seeds import SeedLevelResult, TwoLevelResult, seed_level_test, two_level_bootstrap
 from ._ter import TerMetric
@@ -67,6 +77,7 @@ from ._verdict import Verdict, VerdictFamily, compare_systems, decide, verdict
 
 __all__ = [
     "CORRECTION_NAMES",
+    "CORRELATIONS",
     "ASOResult",
     "AccuracyMetric",
     "Adjustment",
@@ -74,6 +85,8 @@ __all__ = [
     "ChrfMetric",
     "CorpusMetric",
     "CorpusTestResult",
+    "CorrelationSeedsResult",
+    "CorrelationTestResult",
     "DefaultTest",
     "EffectSizes",
     "F1Metric",
@@ -94,10 +107,14 @@ __all__ = [
     "aso",
     "compare_systems",
     "corpus_metric_test",
+    "correlation",
+    "correlation_bootstrap",
+    "correlation_seeds_test",
     "decide",
     "default_test",
     "effect_sizes",
     "friedman_nemenyi",
+    "jackknife_pseudo_values",
     "mcnemar",
     "paired_bootstrap",
     "paired_permutation_test",
@@ -110,4 +127,5 @@ __all__ = [
     "two_level_bootstrap",
     "verdict",
     "wilcoxon_signed_rank",
+    "williams_test",
 ]

@@ -29,7 +29,8 @@ def _grid(dt: float) -> np.ndarray:
 
 def _quantile_positions(n: int, grid: np.ndarray) -> np.ndarray:
     """Order-statistic positions of the empirical quantile function at ``grid``."""
-    return np.clip(np.ceil(n * grid).astype(np.int64) - 1, 0, n - 1)
+    positions: np.ndarray = np.clip(np.ceil(n * grid).astype(np.int64) - 1, 0, n - 1)
+    return positions
 
 
 def _violation_ratio(f: np.ndarray, g: np.ndarray, dt: float) -> np.ndarray:
@@ -59,7 +60,8 @@ def _bootstrap_quantiles(
     cum = counts.reshape(n_rows, n).cumsum(axis=1) + offsets[:, None]
     queries = positions[None, :] + offsets[:, None]
     found = np.searchsorted(cum.ravel(), queries.ravel(), side="right").reshape(queries.shape)
-    return sorted_scores[found - offsets[:, None]]
+    quantiles: np.ndarray = sorted_scores[found - offsets[:, None]]
+    return quantiles
 
 
 @dataclasses.dataclass(frozen=True)

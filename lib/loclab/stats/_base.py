@@ -51,12 +51,16 @@ class ResultMixin:
         Returns:
             A dictionary that ``json.dumps`` accepts.
         """
-        out = _jsonable(self)
-        out["summary"] = self.summary()  # type: ignore[attr-defined]
+        out: dict[str, Any] = _jsonable(self)
+        out["summary"] = self.summary()
         return out
 
+    def summary(self) -> str:
+        """One plain-language sentence describing the result (each result defines it)."""
+        raise NotImplementedError
+
     def __str__(self) -> str:
-        return self.summary()  # type: ignore[attr-defined]
+        return self.summary()
 
 
 def as_1d(x: Any, name: str) -> np.ndarray:
@@ -174,6 +178,9 @@ def chance_phrase(p: float | None, resolution: float | None = None) -> str:
     if resolution is not None and resolution > 0 and p <= resolution * 1.0000001:
         # Resampling tests cannot go below 1 / (resamples + 1); say so rather than overclaim.
         return f"at most 1 time in {round(1 / resolution):,} (the finest this test resolves)"
+    if p < 1e-9:
+        # Includes p = 0 (a t tail below floating point, or no variation at all).
+        return "less than 1 time in a billion"
     if p >= 0.995:
         return "nearly every time"
     if p >= 0.5:
@@ -222,6 +229,8 @@ class TestResult(ResultMixin):
         df: Degrees of freedom of the t reference for ``se`` (``inf`` means normal).
         p_resolution: Smallest p-value the procedure can return.
         exact: Whether the null distribution was enumerated exactly.
+        warning: Why the result should be read with care (e.g. a test known to reject more
+            often than its level at this sample size), or None.
     """
 
     estimate: float
@@ -238,6 +247,7 @@ class TestResult(ResultMixin):
     df: float | None = None
     p_resolution: float | None = None
     exact: bool = False
+    warning: str | None = None
 
     def summary(self) -> str:
         """One plain-language sentence describing the result."""
@@ -251,4 +261,5 @@ class TestResult(ResultMixin):
             text + f"; {self.method}: p = {fmt_p(self.p_value)}, so a difference at least this "
             f"large would appear by chance {chance_phrase(self.p_value, self.p_resolution)} "
             "if there were no real difference."
+            + (f" Warning: {self.warning}" if self.warning else "")
         )

@@ -117,7 +117,13 @@ def corpus_metric_test(
 
     ``test="bootstrap"`` resamples examples (shared indices) and recomputes both metrics. With
     the default ``convention="loclab"`` its p-value inverts the percentile interval of the
-    difference (so they always agree). ``convention="sacrebleu"`` instead reproduces
+    difference (so they always agree).
+
+    Measured rejection rates of equally good systems at a nominal 5 % (synthetic corpus BLEU
+    statistics, exchangeable systems, ``benchmarks/stats_calibration.py``, Monte Carlo SE
+    0.005): approximate randomization 4.8 % with 40 segments, 4.2 % with 300 and 5.2 % with
+    2,000 (499 trials); bootstrap (loclab p-value) 5.5 % with 50 segments
+    and 5.4 % with 300. ``convention="sacrebleu"`` instead reproduces
     sacrebleu/Moses exactly: for the bootstrap ``p = (c + 1) / (B + 1)`` with ``c`` the
     resamples where ``|delta*| - mean(|delta*|)`` exceeds the observed ``|delta|`` (this rejects
     equal systems 10-12 % of the time at a nominal 5 %, so it exists only for reproduction),

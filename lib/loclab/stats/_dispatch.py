@@ -11,11 +11,21 @@ import numpy as np
 
 from ._base import ResultMixin, TestResult
 from ._corpus import corpus_metric_test
+from ._mcnemar import mcnemar
 from ._metrics import CorpusMetric
-from ._paired import mcnemar, paired_permutation_test
+from ._paired import paired_permutation_test
 from ._seeds import MIN_SEEDS, seed_level_test, two_level_bootstrap
 
-DataKind = Literal["continuous", "binary", "corpus", "seeds", "seed_level"]
+DataKind = Literal[
+    "continuous",
+    "binary",
+    "corpus",
+    "seeds",
+    "seed_level",
+    "correlation",
+    "correlation_bootstrap",
+    "correlation_seeds",
+]
 
 _DEFAULTS: dict[str, tuple[str, str]] = {
     "continuous": (
@@ -38,12 +48,32 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
         "two_level_bootstrap",
         "Several training runs per system on shared examples: both seed-to-seed and "
         "example-to-example variation must enter the test, or retraining noise is mistaken "
-        "for a real difference.",
+        "for a real difference; seed variance is pooled over both systems and the t "
+        "reference uses corrected degrees of freedom, which keeps the test calibrated with "
+        "as few as 2 runs against 10.",
     ),
     "seed_level": (
         "seed_level_test",
-        "One aggregate score per training run: an exact permutation test over the runs "
-        "(Welch's t-test reported alongside).",
+        "One aggregate score per training run: a permutation test over the splits of the "
+        "runs when there are at least 100, else a two-sample t test (a permutation test over "
+        "fewer splits cannot hold its level: 3 against 3 runs never reach p < 0.1).",
+    ),
+    "correlation": (
+        "williams_test",
+        "Two systems' correlations with the same gold scores are dependent: Williams' test "
+        "for correlations that share one variable accounts for how much the systems agree, "
+        "as the WMT quality-estimation tasks do.",
+    ),
+    "correlation_bootstrap": (
+        "correlation_bootstrap",
+        "Two systems' rank correlations with the same gold scores: a paired bootstrap over "
+        "examples resamples both systems and the gold together, so their dependence is kept.",
+    ),
+    "correlation_seeds": (
+        "correlation_seeds_test",
+        "Several training runs per system, correlations with shared gold scores: each run's "
+        "correlation becomes per-example jackknife values, and the seeds x examples test "
+        "counts both retraining noise and the choice of examples.",
     ),
 }
 
@@ -53,7 +83,9 @@ class DefaultTest(ResultMixin):
     """The test :func:`verdict` uses for a kind of data.
 
     Attributes:
-        kind: ``"continuous"``, ``"binary"``, ``"corpus"``, ``"seeds"`` or ``"seed_level"``.
+        kind: ``"continuous"``, ``"binary"``, ``"corpus"``, ``"seeds"``, ``"seed_level"``, or
+            a correlation kind (``"correlation"``, ``"correlation_bootstrap"``,
+            ``"correlation_seeds"``).
         test: Name of the ``loclab.stats`` function.
         reason: Why it is the default.
     """

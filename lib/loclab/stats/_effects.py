@@ -12,7 +12,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from ._base import ResultMixin, as_2d, check_alpha, check_confidence, ci_text, fmt
-from ._seeds import _decompose
+from ._twolevel import decompose as _decompose
 
 
 @dataclasses.dataclass(frozen=True)

@@ -221,7 +221,7 @@ class BleuMetric(_SacrebleuMetric):
         }  # fmt: skip
 
     def _sacrebleu(self, references: Sequence[Any] | None) -> Any:
-        from sacrebleu.metrics import BLEU
+        from sacrebleu.metrics.bleu import BLEU
 
         return BLEU(references=references, **self._kwargs)
 
@@ -307,7 +307,7 @@ class ChrfMetric(_SacrebleuMetric):
         }  # fmt: skip
 
     def _sacrebleu(self, references: Sequence[Any] | None) -> Any:
-        from sacrebleu.metrics import CHRF
+        from sacrebleu.metrics.chrf import CHRF
 
         return CHRF(references=references, **self._kwargs)
 
@@ -327,7 +327,8 @@ class ChrfMetric(_SacrebleuMetric):
                 f = np.where(
                     denom > 0, (1 + factor) * prec * rec / np.where(denom > 0, denom, 1), eps
                 )
-                return (100.0 * f.sum(axis=1) / f.shape[1]).reshape(shape)
+                chrf: np.ndarray = (100.0 * f.sum(axis=1) / f.shape[1]).reshape(shape)
+                return chrf
             valid = (n_hyp > 0) & (n_ref > 0)
             eff = valid.sum(axis=1)
             safe_eff = np.where(eff > 0, eff, 1)
@@ -443,5 +444,8 @@ def segment_statistics(
             raise ValueError(
                 f"`metric` must be 'bleu', 'chrf' or a metric object, got {metric!r}."
             )
-        return names[metric.lower()]().segment_statistics(hypotheses, references)
-    return metric.segment_statistics(hypotheses, references)
+        chosen: _SacrebleuMetric = names[metric.lower()]()
+        stats: np.ndarray = chosen.segment_statistics(hypotheses, references)
+        return stats
+    computed: np.ndarray = metric.segment_statistics(hypotheses, references)
+    return computed

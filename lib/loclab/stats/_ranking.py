@@ -1,9 +1,10 @@
-"""Rank many systems and group those that cannot be told apart (WMT-style clusters)."""
+"""Rank many systems and group those that cannot be told apart (compact letter display)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import string
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -11,7 +12,62 @@ import numpy as np
 from ._base import ResultMixin, fmt
 from ._dispatch import enough_resamples, prepare, run_default
 from ._metrics import CorpusMetric
-from ._multiple import CORRECTION_NAMES, Correction, PairwiseComparison, adjust
+from ._multiple import CORRECTION_NAMES, Correction, adjust
+from ._pairwise import PairwiseComparison
+
+
+def _letter(index: int) -> str:
+    alphabet = string.ascii_lowercase
+    out = ""
+    index += 1
+    while index > 0:
+        index, rest = divmod(index - 1, len(alphabet))
+        out = alphabet[rest] + out
+    return out
+
+
+def _absorb(columns: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Drop columns contained in another column (they add no information)."""
+    unique = list(dict.fromkeys(columns))
+    return [c for c in unique if not any(c < other for other in unique)]
+
+
+def compact_letters(
+    order: Sequence[str], differ: Iterable[tuple[str, str]]
+) -> tuple[tuple[str, ...], ...]:
+    """Groups of a compact letter display (Piepho 2004, insert-absorb with a sweep).
+
+    Two systems share a group exactly when they are not in ``differ``: a pair the tests cannot
+    tell apart always shares at least one group (groups may overlap), a pair that differs
+    shares none.
+
+    Args:
+        order: Systems, best first (groups are ordered by their best member).
+        differ: Pairs of systems that differ significantly.
+
+    Returns:
+        The groups, each in ``order`` order, best group first.
+    """
+    rank = {s: i for i, s in enumerate(order)}
+    pairs = sorted({tuple(sorted(p, key=rank.__getitem__)) for p in differ}, key=lambda p: (
+        rank[p[0]], rank[p[1]]))  # fmt: skip
+    columns = [frozenset(order)]
+    for i, j in pairs:
+        split: list[frozenset[str]] = []
+        for col in columns:
+            split.extend([col - {i}, col - {j}] if i in col and j in col else [col])
+        columns = _absorb([c for c in split if c])
+    # Sweep: drop a system from a group when it has another group and every system it meets
+    # in this one (none of which differ from it) also shares another group with it.
+    for k in range(len(columns)):
+        for s in sorted(columns[k], key=rank.__getitem__):
+            others = [c for m, c in enumerate(columns) if m != k and s in c]
+            if others and all(any(t in c for c in others) for t in columns[k] - {s}):
+                columns[k] = columns[k] - {s}
+    columns = _absorb([c for c in columns if c])
+    groups = [tuple(sorted(c, key=rank.__getitem__)) for c in columns]
+    groups.sort(key=lambda g: [rank[s] for s in g])
+    return tuple(groups)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,8 +77,14 @@ class Ranking(ResultMixin):
     Attributes:
         systems: System names, best first.
         scores: Their scores (corpus metric or mean), in the same order.
-        clusters: Consecutive groups of systems that cannot be told apart, best first.
-        cluster_of: 1-based cluster number of each system, in ``systems`` order.
+        clusters: The letter groups of a compact letter display, best first: systems in one
+            group cannot be told apart. Groups may overlap (a system between two groups that
+            differ from each other belongs to both).
+        cluster_of: 1-based number of the first (best) group of each system, in ``systems``
+            order.
+        letters: Letters of each system (``"a"``, ``"ab"``, ...), in ``systems`` order: two
+            systems share a letter exactly when the tests cannot tell them apart.
+        group_letters: The letter of each group in ``clusters``.
         comparisons: Every pairwise comparison with raw and adjusted p-values.
         correction: Adjustment over all pairs.
         family_size: Number of pairwise comparisons.
@@ -39,18 +101,18 @@ class Ranking(ResultMixin):
     family_size: int
     alpha: float
     method: str
+    letters: tuple[str, ...] = ()
+    group_letters: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One plain-language sentence describing the ranking."""
-        parts = []
-        for i, cluster in enumerate(self.clusters, start=1):
-            members = ", ".join(
-                f"{s} ({fmt(self.scores[self.systems.index(s)], 2)})" for s in cluster
-            )
-            parts.append(f"{i}: {members}")
+        parts = [
+            f"{s} ({fmt(score, 2)}) {letters}"
+            for s, score, letters in zip(self.systems, self.scores, self.letters, strict=True)
+        ]
         return (
-            "Ranked clusters (a system joins the cluster of the best remaining system unless "
-            f"it is significantly worse; {CORRECTION_NAMES[self.correction]} over "
+            "Ranking, best first; systems sharing a letter cannot be told apart, systems with no "
+            f"letter in common differ ({CORRECTION_NAMES[self.correction]} over "
             f"{self.family_size} pairs, alpha = {fmt(self.alpha)}): " + "; ".join(parts) + "."
         )
 
@@ -66,12 +128,13 @@ def rank_systems(
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> Ranking:
-    """Rank systems by score and cluster those that cannot be told apart (WMT-style).
+    """Rank systems by score and group those that cannot be told apart (compact letter display).
 
-    All pairs are tested with the default test and adjusted together. Going down the ranking,
-    the best remaining system heads a new cluster, which extends down to the lowest-ranked
-    remaining system whose adjusted p-value against the head exceeds ``alpha`` (so clusters
-    stay contiguous in rank order, as in sacrebleu/WMT tables).
+    All pairs are tested with the default test and adjusted together. The groups are those of
+    a compact letter display, as statisticians report after all-pairs tests (Piepho 2004): two
+    systems share a letter exactly when their adjusted p-value exceeds ``alpha``. Groups may
+    overlap; unlike groups headed by the best remaining system, they never separate two
+    systems the tests cannot tell apart.
 
     Args:
         systems: ``{name: scores}`` as for :func:`compare_systems`.
@@ -102,17 +165,12 @@ def rank_systems(
         n_res = enough_resamples(n_resamples, len(pairs), alpha, kind_)
         results.append(run_default(kind_, x, y, metric, n_res, seed))
     adj = adjust([r.p_value for r in results], correction, alpha)
-    p_of = {pair: adj.adjusted[k] for k, pair in enumerate(pairs)}
-    clusters: list[tuple[str, ...]] = []
-    start = 0
-    while start < len(order):
-        head = order[start]
-        end = start
-        for j in range(start + 1, len(order)):
-            if p_of[(head, order[j])] > alpha:
-                end = j
-        clusters.append(tuple(order[start : end + 1]))
-        start = end + 1
+    differ = [pair for k, pair in enumerate(pairs) if adj.rejected[k]]
+    clusters = compact_letters(order, differ)
+    group_letters = tuple(_letter(i) for i in range(len(clusters)))
+    letters = tuple(
+        "".join(g for g, c in zip(group_letters, clusters, strict=True) if s in c) for s in order
+    )
     cluster_of = tuple(next(i for i, c in enumerate(clusters, 1) if s in c) for s in order)
     comparisons = tuple(
         PairwiseComparison(
@@ -130,8 +188,8 @@ def rank_systems(
         for k, ((s, t), r) in enumerate(zip(pairs, results, strict=True))
     )
     return Ranking(
-        systems=tuple(order), scores=tuple(scores[s] for s in order), clusters=tuple(clusters),
+        systems=tuple(order), scores=tuple(scores[s] for s in order), clusters=clusters,
         cluster_of=cluster_of, comparisons=comparisons, correction=correction,
-        family_size=len(pairs), alpha=alpha,
-        method=f"all-pairs {results[0].method}, clusters headed by the best remaining system",
+        family_size=len(pairs), alpha=alpha, letters=letters, group_letters=group_letters,
+        method=f"all-pairs {results[0].method}; compact letter display of the adjusted tests",
     )  # fmt: skip

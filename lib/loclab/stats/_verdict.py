@@ -1,9 +1,10 @@
-"""Verdicts: turn comparisons into 'better / worse / no detectable difference / needs more data'.
+"""Verdicts: turn comparisons into 'better / worse / no difference / too close to call'.
 
 This is the layer a comparison stage calls. It picks the default test for the kind of data,
 adjusts a family of comparisons (Holm for the confirmatory family, Benjamini-Hochberg for
-exploratory breakdowns), checks whether a non-significant result could have detected the
-smallest difference that matters, and writes one sentence a non-technical reader understands.
+exploratory breakdowns), shows each difference with an interval that agrees with the adjusted
+decision, judges it against the smallest difference that matters (in the direction that
+matters), and writes one sentence a non-technical reader understands.
 """
 
 from __future__ import annotations
@@ -13,50 +14,80 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ._base import ResultMixin, TestResult, chance_phrase, check_alpha, fmt
+import numpy as np
+
+from ._base import ResultMixin, TestResult, check_alpha, fmt
 from ._dispatch import enough_resamples, prepare, run_default
 from ._effects import mde_from_se, power_from_se
+from ._family_ci import comparison_level, decision_interval
 from ._metrics import CorpusMetric
 from ._multiple import CORRECTION_NAMES, Correction, adjust
+from ._wording import advice, sentence
 
 TARGET_POWER = 0.8
+DECISIONS = ("better", "worse", "no difference", "too close to call")
 
 
 @dataclasses.dataclass(frozen=True)
 class Verdict(ResultMixin):
     """Decision about one comparison of system ``system`` against ``baseline``.
 
+    Every difference is ``system`` minus ``baseline``, in the metric's units (multiply by
+    ``scale`` for display in ``scale_unit``).
+
     Attributes:
-        label: ``"better"``, ``"worse"``, ``"no detectable difference"`` or
-            ``"needs more data"``, always from ``system``'s point of view.
-        system: The system being judged.
+        decision: ``"better"`` or ``"worse"`` (the adjusted test finds a difference, from
+            ``system``'s point of view), ``"no difference"`` (not significant, and the
+            interval rules out a gain of ``threshold`` or more) or ``"too close to call"``
+            (neither; always the case for a non-significant result without a threshold).
+        label: Earlier wording kept for existing readers: ``"better"``, ``"worse"``,
+            ``"no detectable difference"`` or ``"needs more data"`` (power below 0.8 at the
+            threshold, or a test that cannot resolve the family's level).
+        system: The system being judged (the candidate).
         baseline: What it is compared with.
-        estimate: ``system`` minus ``baseline`` in the metric's units.
-        ci: Unadjusted confidence interval of the difference.
-        p_value: Raw two-sided p-value.
+        estimate: ``system`` minus ``baseline``.
+        ci: Interval of the difference adjusted for the family, at level ``ci_level``: the
+            deciding test's interval at the error rate the adjustment leaves this comparison,
+            so 0 lies outside it exactly when ``p_adjusted <= alpha``.
+        ci_level: Confidence level of ``ci`` (``1 - alpha`` for a family of one).
+        ci_unadjusted: The test's own interval at ``ci_unadjusted_level``, not adjusted for
+            the family (do not show it beside the adjusted decision).
+        ci_unadjusted_level: Its confidence level.
+        p_value: Raw two-sided p-value (the only one "how often by chance" is said of).
         p_adjusted: p-value adjusted within the family (equals ``p_value`` for one comparison).
-        alpha: Significance level.
+        alpha: Significance level of the family.
         correction: Multiple-comparison adjustment of the family.
         family_size: Number of comparisons in the family.
-        threshold: Smallest difference that matters (0 = none given).
+        threshold: Smallest difference that matters, in the metric's units (0 = none given).
         higher_is_better: Direction of the metric.
+        clears_threshold: Whether the estimate is a gain of at least ``threshold`` for
+            ``system`` (direction-aware: a loss never clears it; None without a threshold).
+        gain_ruled_out: Whether ``ci`` excludes a gain of ``threshold`` or more (None without
+            a threshold).
+        loss_ruled_out: Whether ``ci`` excludes a loss of ``threshold`` or more.
+        practically_relevant: Same as ``clears_threshold`` (kept for existing readers).
         power: Probability of detecting a true difference of ``threshold`` (None without one).
         mde: Smallest difference detected 80 % of the time with this much data.
-        practically_relevant: Whether the estimated gap reaches ``threshold`` (None without
-            one).
         n: Examples (or runs) compared.
-        unit: What one unit is (e.g. "test sentences").
+        unit: What one example is (e.g. "test sentences").
         kind: Kind of data, which decided the test.
         method: Test used.
+        scale: Display multiplier (100 shows proportions as percentage points).
+        scale_unit: Display unit of scaled differences (e.g. "points"; "" for none).
+        digits: Decimals of scaled differences in ``sentence``.
         warnings: Caveats to show next to the verdict.
         sentence: The verdict in plain language.
     """
 
+    decision: str
     label: str
     system: str
     baseline: str
     estimate: float
     ci: tuple[float, float]
+    ci_level: float
+    ci_unadjusted: tuple[float, float]
+    ci_unadjusted_level: float
     p_value: float
     p_adjusted: float
     alpha: float
@@ -64,13 +95,19 @@ class Verdict(ResultMixin):
     family_size: int
     threshold: float
     higher_is_better: bool
+    clears_threshold: bool | None
+    gain_ruled_out: bool | None
+    loss_ruled_out: bool | None
+    practically_relevant: bool | None
     power: float | None
     mde: float
-    practically_relevant: bool | None
     n: int
     unit: str
     kind: str
     method: str
+    scale: float
+    scale_unit: str
+    digits: int
     warnings: tuple[str, ...]
     sentence: str
 
@@ -79,82 +116,28 @@ class Verdict(ResultMixin):
         return self.sentence
 
 
-def _sentence(v: dict[str, Any], result: TestResult, metric_name: str, digits: int) -> str:
-    est, (lo, hi) = v["estimate"], v["ci"]
-    system, baseline = v["system"], v["baseline"]
-    if est >= 0:
-        lead, other, gap, rlo, rhi = system, baseline, est, lo, hi
-    else:
-        lead, other, gap, rlo, rhi = baseline, system, -est, -hi, -lo
-    units = f" {metric_name}" if metric_name else ""
-    where = f"On {v['n']:,} {v['unit']}"
-    seeds = getattr(result, "n_seeds_a", 0)
-    if seeds:
-        where += f" and {result.n_seeds_a} / {result.n_seeds_b} training runs"  # type: ignore[attr-defined]
-    if gap == 0:
-        text = f"{where} {system} and {baseline} scored the same on average"
-    else:
-        text = f"{where} {lead} scored {fmt(gap, digits)}{units} higher than {other}"
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f"; the plausible true difference is {fmt(rlo, digits)} to {fmt(rhi, digits)}"
-    floor = result.p_resolution or 0.0
-    # At the Monte Carlo floor the adjusted p is only an upper bound; say so.
-    at_floor = not result.exact and floor > 0 and v["p_value"] <= floor * 1.0000001
-    chance = chance_phrase(v["p_adjusted"], v["p_adjusted"] if at_floor else floor)
-    text += f"; a gap this large would appear by chance {chance} if the systems were equally good"
-    if v["family_size"] > 1:
-        text += (
-            f" (allowing for the {v['family_size']} comparisons made, "
-            f"{CORRECTION_NAMES[v['correction']]})"
-        )
-    text += "."
-    label, thr = v["label"], v["threshold"]
-    better = "better" if v["higher_is_better"] else "worse"
-    if label in ("better", "worse"):
-        text += f" Verdict: {system} is {label} than {baseline}."
-        if thr > 0:
-            if gap < thr:
-                text += f" The gap is smaller than the {fmt(thr, digits)} that matters, though."
-            elif rlo >= thr:
-                text += (
-                    f" Even the low end of the plausible range exceeds the {fmt(thr, digits)} "
-                    "that matters."
-                )
-        text += f' ("{label.capitalize()}" means unlikely to be chance, not necessarily large.)'
-    elif label == "no detectable difference":
-        text += f" Verdict: no detectable difference between {system} and {baseline}"
-        if thr > 0:
-            text += (
-                f"; a true difference of {fmt(thr, digits)} would have been detected "
-                f"{round(100 * v['power'])}% of the time"
-            )
-            if max(abs(lo), abs(hi)) < thr:
-                text += ", and the plausible range is too small to matter"
-        elif math.isfinite(v["mde"]):
-            text += f"; differences smaller than about {fmt(v['mde'], digits)} could go unnoticed"
-        text += "."
-    else:
-        text += f" Verdict: needs more data to tell whether {system} is {better} than {baseline}"
-        if thr > 0 and v["power"] is not None:
-            text += (
-                f": a true difference of {fmt(thr, digits)} (the smallest that matters) would be "
-                f"detected only {round(100 * v['power'])}% of the time with this much data"
-            )
-            if math.isfinite(v["mde"]) and v["mde"] > 0:
-                factor = (v["mde"] / thr) ** 2
-                if getattr(result, "seed_share", 0.0) > 0.5:
-                    text += "; more training runs per system would help most"
-                else:
-                    text += f"; about {math.ceil(factor * v['n']):,} {v['unit']} would be needed"
-        elif result.n_resamples is not None and not result.exact:
-            text += (
-                f": with {result.n_resamples:,} resamples the test cannot resolve p-values "
-                "small enough for this family; rerun it with more resamples"
-            )
-        else:
-            text += f": this test cannot reach significance with so few {v['unit']}"
-        text += "."
-    return text
+def _nominal_factors(p: list[float], correction: str) -> list[float]:
+    """Each comparison's multiplier under ``correction`` (used only when its raw p is 0)."""
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    if correction == "holm":
+        return [float(m - r) for r in rank]
+    if correction == "bh":
+        return [m / float(r + 1) for r in rank]
+    return [float(m) if correction == "bonferroni" else 1.0] * m
+
+
+@dataclasses.dataclass(frozen=True)
+class _Display:
+    """How differences are written: display multiplier, unit, decimals, names."""
+
+    unit: str = "examples"
+    metric_name: str = ""
+    digits: int = 3
+    scale: float = 1.0
+    scale_unit: str = ""
 
 
 def _decide(
@@ -163,19 +146,20 @@ def _decide(
     correction: Correction,
     threshold: float,
     higher_is_better: bool,
-    unit: str,
-    metric_name: str,
-    digits: int,
+    show: _Display,
 ) -> tuple[Verdict, ...]:
     alpha = check_alpha(alpha)
     if threshold < 0 or not math.isfinite(threshold):
         raise ValueError(f"`threshold` must be a finite value >= 0, got {threshold!r}.")
+    if not (math.isfinite(show.scale) and show.scale > 0):
+        raise ValueError(f"`scale` must be a finite number > 0, got {show.scale!r}.")
     ps = [e[2].p_value for e in entries]
     if any(p is None for p in ps):
         raise ValueError("Every comparison needs a p-value to be part of a verdict family.")
     raw = [float(p or 0.0) for p in ps]
     adj = adjust(raw, correction, alpha)
     m = len(entries)
+    nominal = _nominal_factors(raw, correction)
     # Power is judged at the level the comparison must pass; Holm's first step is alpha / m.
     alpha_eff = alpha / m if correction in ("holm", "bonferroni") else alpha
     verdicts = []
@@ -184,33 +168,45 @@ def _decide(
         df = result.df if result.df is not None else math.inf
         pw = power_from_se(threshold, se, df, alpha_eff) if threshold > 0 else None
         mde = mde_from_se(se, df, alpha_eff, TARGET_POWER)
-        oriented = result.estimate if higher_is_better else -result.estimate
+        sign = 1.0 if higher_is_better else -1.0
+        gain = sign * float(result.estimate)
+        rejected = adj.rejected[k] and gain != 0
+        level = comparison_level(raw[k], adj.adjusted[k], alpha, nominal[k])
+        lo, hi = decision_interval(result, level, rejected)
+        gain_low, gain_high = (lo, hi) if higher_is_better else (-hi, -lo)
         resolution = result.p_resolution or 0.0
-        if adj.rejected[k] and oriented != 0:
-            label = "better" if oriented > 0 else "worse"
-        elif resolution > alpha_eff or (
-            pw is not None and math.isfinite(pw) and pw < TARGET_POWER
-        ):
-            label = "needs more data"
+        if rejected:
+            label = decision = "better" if gain > 0 else "worse"
         else:
-            label = "no detectable difference"
+            weak = pw is not None and math.isfinite(pw) and pw < TARGET_POWER
+            label = "needs more data" if resolution > alpha_eff or weak else (
+                "no detectable difference")  # fmt: skip
+            shown = threshold > 0 and gain_high < threshold
+            decision = "no difference" if shown else "too close to call"
         caveats = list(notes)
-        if getattr(result, "warning", None):
-            caveats.append(result.warning)  # type: ignore[attr-defined]
+        if result.warning:
+            caveats.append(result.warning)
+        clears = gain >= threshold if threshold > 0 else None
         fields: dict[str, Any] = {
-            "label": label, "system": system, "baseline": baseline,
-            "estimate": float(result.estimate), "ci": tuple(float(c) for c in result.ci),
+            "decision": decision, "label": label, "system": system, "baseline": baseline,
+            "estimate": float(result.estimate), "ci": (lo, hi), "ci_level": 1.0 - level,
+            "ci_unadjusted": tuple(float(c) for c in result.ci),
+            "ci_unadjusted_level": float(result.confidence),
             "p_value": raw[k], "p_adjusted": adj.adjusted[k], "alpha": alpha,
             "correction": correction, "family_size": m, "threshold": float(threshold),
-            "higher_is_better": higher_is_better, "power": pw, "mde": mde,
-            "practically_relevant": (abs(result.estimate) >= threshold) if threshold > 0
-            else None,
-            "n": int(result.n),
-            "unit": "training runs" if kind == "seed_level" and unit == "examples" else unit,
-            "kind": kind, "method": result.method,
+            "higher_is_better": higher_is_better, "clears_threshold": clears,
+            "gain_ruled_out": gain_high < threshold if threshold > 0 else None,
+            "loss_ruled_out": gain_low > -threshold if threshold > 0 else None,
+            "practically_relevant": clears, "power": pw, "mde": mde, "n": int(result.n),
+            "unit": "training runs" if kind == "seed_level" and show.unit == "examples"
+            else show.unit,
+            "kind": kind, "method": result.method, "scale": float(show.scale),
+            "scale_unit": show.scale_unit, "digits": int(show.digits),
             "warnings": tuple(caveats),
         }  # fmt: skip
-        verdicts.append(Verdict(sentence=_sentence(fields, result, metric_name, digits), **fields))
+        words = {**fields, "gain_low": gain_low, "gain_high": gain_high}
+        text = sentence(words, result, show.metric_name) + advice(words, result)
+        verdicts.append(Verdict(sentence=text, **fields))
     return tuple(verdicts)
 
 
@@ -223,7 +219,8 @@ class VerdictFamily(ResultMixin):
         correction: Multiple-comparison adjustment.
         family_size: Number of comparisons adjusted together.
         alpha: Error rate controlled.
-        threshold: Smallest difference that matters.
+        threshold: Smallest difference that matters, in the scores' units (direction-aware,
+            as in :func:`verdict`).
         method: Description of the procedure.
     """
 
@@ -238,7 +235,7 @@ class VerdictFamily(ResultMixin):
         """One plain-language sentence describing the family."""
         counts: dict[str, int] = {}
         for v in self.verdicts:
-            counts[v.label] = counts.get(v.label, 0) + 1
+            counts[v.decision] = counts.get(v.decision, 0) + 1
         parts = ", ".join(f"{n} {label}" for label, n in counts.items())
         return (
             f"{self.family_size} comparisons ({CORRECTION_NAMES[self.correction]} over the "
@@ -269,6 +266,8 @@ def verdict(
     unit: str = "examples",
     metric_name: str = "",
     digits: int = 3,
+    scale: float = 1.0,
+    scale_unit: str = "",
 ) -> Verdict:
     """Decide whether A is better than, worse than or indistinguishable from B.
 
@@ -284,24 +283,30 @@ def verdict(
             ``"continuous"``. See :func:`default_test`.
         metric: Corpus metric for per-example sufficient statistics.
         alpha: Significance level.
-        threshold: Smallest difference that matters to the business (same units as the
-            scores); a non-significant result is "needs more data" unless a difference this
-            large would have been detected with probability at least 0.8.
+        threshold: Smallest difference that matters to the business, in the scores' units
+            (not scaled). It counts in the direction that matters only: a gain of at least
+            ``threshold`` "clears" it; a non-significant result is "no difference" when its
+            interval rules out such a gain, else "too close to call".
         higher_is_better: Direction of the metric.
         n_resamples: Resamples of the underlying test.
         seed: Seed of the underlying test.
         unit: What an example is, for the sentence (e.g. "test sentences").
         metric_name: Metric name for the sentence (e.g. "BLEU").
-        digits: Decimals in the sentence.
+        digits: Decimals of (scaled) differences in the sentence.
+        scale: Display multiplier of differences: ``100`` with ``scale_unit="points"`` shows
+            an accuracy difference of 0.066 as "+6.6 points"; BLEU-like metrics already in
+            points keep ``1`` with ``scale_unit="points"`` (or ``metric_name``).
+        scale_unit: Unit of scaled differences in the sentence (e.g. "points").
 
     Returns:
         A :class:`Verdict`.
     """
     kind_, x, y, notes = prepare(a, b, kind, metric)
     result = run_default(kind_, x, y, metric, n_resamples, seed)
+    show = _Display(unit, metric_name, digits, scale, scale_unit)
     return _decide(
         [(name_a, name_b, result, kind_, notes)], alpha, "none", threshold, higher_is_better,
-        unit, metric_name, digits,
+        show,
     )[0]  # fmt: skip
 
 
@@ -315,19 +320,31 @@ def decide(
     unit: str = "examples",
     metric_name: str = "",
     digits: int = 3,
+    scale: float = 1.0,
+    scale_unit: str = "",
 ) -> VerdictFamily:
     """Adjust already computed comparisons as one family and turn them into verdicts.
+
+    Each verdict carries one procedure: its decision comes from the adjusted p-value and its
+    ``ci`` is the deciding test's interval at the error rate the adjustment leaves that
+    comparison (``alpha * p / p_adjusted``), so 0 lies outside ``ci`` exactly when
+    ``p_adjusted <= alpha``. The test's own unadjusted interval stays in ``ci_unadjusted``.
 
     Args:
         results: ``{(system, baseline): result}`` for any ``loclab.stats`` test result that
             has a p-value (estimates are ``system - baseline``).
         alpha: Error rate to control.
         correction: ``"holm"`` for confirmatory families, ``"bh"`` for exploratory ones.
-        threshold: Smallest difference that matters.
+        threshold: Smallest difference that matters, in the scores' units (direction-aware,
+            as in :func:`verdict`).
         higher_is_better: Direction of the metric.
         unit: What an example is, for the sentences.
         metric_name: Metric name for the sentences.
-        digits: Decimals in the sentences.
+        digits: Decimals of (scaled) differences in the sentence.
+        scale: Display multiplier of differences: ``100`` with ``scale_unit="points"`` shows
+            an accuracy difference of 0.066 as "+6.6 points"; BLEU-like metrics already in
+            points keep ``1`` with ``scale_unit="points"`` (or ``metric_name``).
+        scale_unit: Unit of scaled differences in the sentence (e.g. "points").
 
     Returns:
         A :class:`VerdictFamily`.
@@ -335,9 +352,8 @@ def decide(
     entries: list[tuple[str, str, TestResult, str, list[str]]] = [
         (s, b, r, "given", []) for (s, b), r in results.items()
     ]
-    verdicts = _decide(
-        entries, alpha, correction, threshold, higher_is_better, unit, metric_name, digits
-    )
+    show = _Display(unit, metric_name, digits, scale, scale_unit)
+    verdicts = _decide(entries, alpha, correction, threshold, higher_is_better, show)
     return VerdictFamily(
         verdicts=verdicts, correction=correction, family_size=len(verdicts), alpha=alpha,
         threshold=threshold, method="precomputed tests",
@@ -359,6 +375,8 @@ def compare_systems(
     unit: str = "examples",
     metric_name: str = "",
     digits: int = 3,
+    scale: float = 1.0,
+    scale_unit: str = "",
 ) -> VerdictFamily:
     """Compare many systems (each against ``baseline``, or all pairs) and give verdicts.
 
@@ -373,14 +391,19 @@ def compare_systems(
         metric: Corpus metric when ``systems`` holds per-example sufficient statistics.
         alpha: Error rate to control.
         correction: ``"holm"`` (confirmatory, default) or ``"bh"`` (exploratory).
-        threshold: Smallest difference that matters.
+        threshold: Smallest difference that matters, in the scores' units (direction-aware,
+            as in :func:`verdict`).
         higher_is_better: Direction of the metric.
         n_resamples: Resamples per test; raised (with a warning) when the smallest attainable
             p-value could not pass the family's adjusted level.
         seed: Seed of every test.
         unit: What an example is, for the sentences.
         metric_name: Metric name for the sentences.
-        digits: Decimals in the sentences.
+        digits: Decimals of (scaled) differences in the sentence.
+        scale: Display multiplier of differences: ``100`` with ``scale_unit="points"`` shows
+            an accuracy difference of 0.066 as "+6.6 points"; BLEU-like metrics already in
+            points keep ``1`` with ``scale_unit="points"`` (or ``metric_name``).
+        scale_unit: Unit of scaled differences in the sentence (e.g. "points").
 
     Returns:
         A :class:`VerdictFamily`.
@@ -402,9 +425,8 @@ def compare_systems(
         kind_, x, y, notes = prepare(systems[s], systems[base], kind, metric)
         n_res = enough_resamples(n_resamples, len(pairs), alpha, kind_)
         entries.append((s, base, run_default(kind_, x, y, metric, n_res, seed), kind_, notes))
-    verdicts = _decide(
-        entries, alpha, correction, threshold, higher_is_better, unit, metric_name, digits
-    )
+    show = _Display(unit, metric_name, digits, scale, scale_unit)
+    verdicts = _decide(entries, alpha, correction, threshold, higher_is_better, show)
     scope = f"each system against {baseline}" if baseline else "all pairs"
     return VerdictFamily(
         verdicts=verdicts, correction=correction, family_size=len(verdicts), alpha=alpha,

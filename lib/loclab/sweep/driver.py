@@ -38,7 +38,7 @@ from loclab.sweep._slot import (
 from loclab.sweep._tracking import close_sweep_run, open_sweep_run, tag_trial_run
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
 from loclab.sweep.results import ATTR_NOTEBOOK_COPY, build_record, sweep_key
-from loclab.sweep.storage import StudyLocation, locate, open_study
+from loclab.sweep.storage import StudyLocation, locate, open_study, repair_journal
 
 if TYPE_CHECKING:
     import optuna
@@ -114,6 +114,10 @@ class SweepDriver:
         from loclab.sweep.samplers import make_sampler, search_space
 
         sweep = self.sweep
+        if self.location.journal is not None:
+            repaired = repair_journal(self.location.journal)
+            if repaired:
+                self.say(f"warning: {repaired}")
         study = open_study(self.location, sweep)
         study.sampler = make_sampler(sweep, len(study.get_trials(deepcopy=False)))
         self.study = study

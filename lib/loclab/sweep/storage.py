@@ -7,11 +7,12 @@ trial could not reach it), and ``loclab status`` / ``loclab dashboard`` only rea
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import LoclabError
+from loclab.exceptions import LoclabError, StateError
 from loclab.paths import StateDir, Workspace
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "locate",
     "open_storage",
     "open_study",
+    "repair_journal",
     "resolve_location",
 ]
 
@@ -83,6 +85,31 @@ def locate(exp: Experiment, ws: Workspace) -> StudyLocation:
     return resolve_location(exp.name, ws.state, ws.storage or exp.sweep_storage)
 
 
+def repair_journal(path: Path) -> str | None:
+    """Set aside the torn last record of a journal file; return what was done, or None.
+
+    A driver killed in the middle of a write leaves a last line without its newline. Optuna
+    skips it on reading, but the next record appended after it would glue onto it and make
+    the whole journal unreadable: the torn bytes are moved to ``<journal>.torn-<time>``.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        if fh.read(1) == b"\n":
+            return None
+        data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    aside = path.with_name(f"{path.name}.torn-{int(time.time())}")
+    aside.write_bytes(data[keep:])
+    with path.open("r+b") as fh:
+        fh.truncate(keep)
+    return (
+        f"{path}: its last record was torn (a crash mid-write); {len(data) - keep} bytes set "
+        f"aside in {aside.name}, the study goes on from the records before it"
+    )
+
+
 def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:
     """An Optuna storage object for ``location`` (the journal file is created if missing)."""
     if location.url is None:
@@ -90,11 +117,31 @@ def open_storage(location: StudyLocation) -> optuna.storages.BaseStorage:
 
         assert location.journal is not None
         location.journal.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(location.journal)))
+        if location.journal.exists() and not location.journal.is_file():
+            raise StateError(f"{location.journal} is not a file; move it aside")
+        try:
+            return JournalStorage(JournalFileBackend(str(location.journal)))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise _damaged(location, err) from None
     from optuna.storages import RDBStorage
 
     # pre_ping: a sweep runs for hours; PostgreSQL drops idle connections.
-    return RDBStorage(location.url, engine_kwargs={"pool_pre_ping": True})
+    try:
+        return RDBStorage(location.url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as err:  # an unreachable server, bad credentials, a missing driver
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise StateError(
+            f"sweep storage {location.display} cannot be opened ({first}); check the server "
+            "and the URL (--storage or sweep.storage)"
+        ) from None
+
+
+def _damaged(location: StudyLocation, err: BaseException) -> StateError:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return StateError(
+        f"{location.display} is damaged ({first}); move it aside to start the study again, "
+        "or restore it from a backup"
+    )
 
 
 def open_study(
@@ -116,13 +163,16 @@ def open_study(
     from loclab.sweep.samplers import make_pruner
 
     _quiet_optuna()
-    study = optuna.create_study(
-        storage=storage or open_storage(location),
-        study_name=location.name,
-        direction=sweep.direction,
-        pruner=make_pruner(sweep),
-        load_if_exists=True,
-    )
+    try:
+        study = optuna.create_study(
+            storage=storage or open_storage(location),
+            study_name=location.name,
+            direction=sweep.direction,
+            pruner=make_pruner(sweep),
+            load_if_exists=True,
+        )
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _damaged(location, err) from None
     found = study.direction.name.lower()
     if found != sweep.direction:
         raise LoclabError(
@@ -149,6 +199,8 @@ def load_study(location: StudyLocation) -> optuna.Study:
     storage = open_storage(location)
     try:
         return optuna.load_study(study_name=location.name, storage=storage)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _damaged(location, err) from None
     except KeyError:
         raise StudyNotFoundError(
             f"no study '{location.name}' in {location.display}; 'loclab run' starts the sweep"

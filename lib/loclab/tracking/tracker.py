@@ -50,7 +50,7 @@ class Tracker:
 
         from mlflow.tracking import MlflowClient
 
-        # A new SQLite store announces its table migrations at INFO: noise in every first run.
+        # A new store's migrations log INFO lines: noise in a command's output.
         for name in ("mlflow.store.db.utils", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.tracking_uri = tracking_uri
@@ -58,7 +58,10 @@ class Tracker:
         self.tags = dict(tags or {})
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        try:
+            self.client = MlflowClient(tracking_uri=tracking_uri)
+        except Exception as err:
+            raise self._unusable(err) from None
         self._experiments: dict[str, str] = {}
 
     @classmethod
@@ -80,6 +83,34 @@ class Tracker:
         found = uri or ws.tracking_uri or default_tracking_uri(ws.state)
         root = ws.state.artifacts if found.startswith("sqlite:") else None
         return cls(found, artifact_root=root, tags=tags)
+
+    def check(self) -> None:
+        """Open the store once, so a damaged or unreachable one is one clear error up front.
+
+        Raises:
+            LoclabError: Naming the store and what to do.
+        """
+        try:
+            self.client.search_experiments(max_results=1)
+        except Exception as err:
+            raise self._unusable(err) from None
+
+    def _unusable(self, err: BaseException) -> Exception:
+        from loclab.exceptions import StateError
+
+        text = str(err).strip().splitlines()
+        first = text[0] if text else type(err).__name__
+        where = self.tracking_uri
+        if where.startswith("sqlite:///"):
+            path = where.removeprefix("sqlite:///")
+            return StateError(
+                f"{path} is not a usable MLflow store ({type(err).__name__}: {first[:200]}); "
+                "move it aside (a new one is made) or set MLFLOW_TRACKING_URI to another store"
+            )
+        return StateError(
+            f"the MLflow store {where} cannot be reached ({first[:200]}); check the server, "
+            "or unset MLFLOW_TRACKING_URI to use the project's own store"
+        )
 
     def experiment_id(self, name: str) -> str:
         """The MLflow experiment named ``name``, created on first use.

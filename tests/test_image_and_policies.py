@@ -14,7 +14,7 @@ import pytest
 
 from loclab.execution.backends.sagemaker import CONTAINER_ENTRYPOINT
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 
 

@@ -1,8 +1,10 @@
-"""SageMaker jobs end to end, offline: the backend talks to moto; the emulator runs the jobs.
+"""The training-job emulator plays SageMaker, offline, for the backend that talks to moto.
 
-The request moto receives is the one loclab built and validated; the job runs the real entry
-point on the probe notebook under an ``/opt/ml`` tree of its own; results come back through S3
-and CloudWatch Logs, as they would from SageMaker.
+moto records the request loclab built and validated; the emulator runs the real entry point on
+the probe notebook under an ``/opt/ml`` tree of its own and answers as SageMaker would, through
+``DescribeTrainingJob``, S3 and CloudWatch Logs: status transitions, final metrics, the model
+archive, spot interruptions resumed from checkpoints, the runtime limit. The backend's own
+behaviour (launch, attach, stop, what the container gets) is tested in tests/execution/.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from loclab.aws.errors import JobNameInUseError
-from loclab.execution.backends import LocalBackend
 from loclab.execution.backends.sagemaker import (
     JobStillRunningError,
     SageMakerBackend,
@@ -174,33 +175,6 @@ def _keys(aws, prefix: str) -> set[str]:
     return {o["Key"] for o in found.get("Contents", [])}
 
 
-def test_stop_and_attach_after_a_launcher_crash(aws, emulator, project):
-    nb = project / "notebooks" / "probe.ipynb"
-    folder = run_dir(project, "probe-run")
-    first = backend(aws, project).submit(probe(nb, epochs=100, sleep_s=0.3), folder, {})
-    emulator.wait_for("probe-run", lambda j: len(j.metrics.get("val_score", [])) >= 2)
-    del first  # the launcher "crashed"; a new process re-attaches by name
-
-    fresh = backend(aws, project)
-    assert fresh.attach("nothing-here", project / "nowhere") is None
-    assert LocalBackend().attach("probe-run", folder) is None
-    handle = fresh.attach("probe-run", folder)
-    assert handle is not None and handle.job_name == "probe-run"
-    assert handle.poll() is None
-    deadline = time.monotonic() + 30
-    while len(handle.read_metrics()) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    handle.stop(grace_s=30)
-    assert handle.poll() == 143
-    handle.collect()
-    job = emulator.job("probe-run")
-    assert (job.status, job.secondary, job.exit_code) == ("Stopped", "Stopped", 143)
-    # The entry point caught SIGTERM, interrupted the kernel and kept the partial notebook.
-    assert (folder / "output" / "data" / "executed.ipynb").exists()
-    assert (folder / "output" / "failure").read_text() == "stopped (StopTrainingJob)\n"
-
-
 SPOT_NOTEBOOK = (
     "epochs: int = 4  # epochs to train\nsleep_s: float = 1.0  # seconds per epoch",
     [
@@ -280,24 +254,3 @@ def test_runtime_limit_names_and_repeated_creates(aws, emulator, project):
     # Once it ended, the job runs again under the next attempt's name.
     body, _ = sm.prepare(probe(nb), training_job_name("probe-run", 2), {})
     assert body["TrainingJobName"] == "probe-run-r2"
-
-
-def test_what_the_container_gets_from_the_launcher(aws, project):
-    """MLflow only when the job can reach the launcher's server; no local paths; warm cache."""
-    nb = project / "notebooks" / "probe.ipynb"
-    server = "https://mlflow.example.com"
-    env = {"MLFLOW_TRACKING_URI": server, "MLFLOW_RUN_ID": "a" * 32, "LOCLAB_CACHE_DIR": "/x"}
-    shared = backend(aws, project, mlflow_tracking_uri=server, keep_alive="10m")
-    body, mlflow = shared.prepare(probe(nb), "probe-run", env)
-    assert mlflow["direct"] is True
-    assert body["Environment"]["MLFLOW_TRACKING_URI"] == server
-    assert body["Environment"]["MLFLOW_RUN_ID"] == "a" * 32
-    assert body["Environment"]["LOCLAB_CACHE_DIR"] == "/opt/ml/sagemaker/warmpoolcache/loclab"
-    assert body["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
-    # A launcher tracking elsewhere (a local SQLite file): the job gets no run.
-    local = backend(aws, project)
-    body, mlflow = local.prepare(
-        probe(nb), "probe-run", {**env, "MLFLOW_TRACKING_URI": "sqlite:///x.db"}
-    )
-    assert mlflow == {"tracking_uri": "sqlite:///x.db", "run_id": "a" * 32, "direct": False}
-    assert not any(k.startswith("MLFLOW_") or k == "LOCLAB_CACHE_DIR" for k in body["Environment"])

@@ -1,4 +1,5 @@
-"""Strict validation of CreateTrainingJob requests: botocore's model constraints and the rules.
+"""The SageMaker backend's CreateTrainingJob requests: built, then strictly validated against
+botocore's model constraints and the rules (``_request.py``, ``_validate.py``).
 
 Every bad input gets exactly one line naming the request path, what is wrong and the fix.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 import copy
 import time
 
-import botocore.session
 import pytest
 
 from loclab.aws import RequestValidationError, check_request, compile_java_pattern
@@ -256,34 +256,6 @@ def test_check_request_raises_with_every_problem_and_sends_nothing():
     assert text.splitlines()[0] == "CreateTrainingJob request is invalid (not sent):"
     assert "  TrainingJobName: is 70 characters long; the maximum is 63" in text.splitlines()
     assert len(info.value.problems) == 3  # the role: too short and not an ARN
-
-
-def test_every_model_pattern_compiles():
-    session = botocore.session.get_session()
-    patterns = set()
-    for service in ("sagemaker", "s3", "logs"):
-        model = session.get_service_model(service)
-        for name in model.shape_names:
-            pattern = model.shape_for(name).metadata.get("pattern")
-            if pattern:
-                patterns.add(pattern)
-    assert len(patterns) > 200
-    for pattern in patterns:
-        compile_java_pattern(pattern)
-
-
-def test_java_classes_mean_what_java_means():
-    # \p{Alnum} is ASCII in Java; regex's would accept letters with accents.
-    assert not compile_java_pattern(r"\p{Alnum}+").fullmatch("é")
-    assert compile_java_pattern(r"[\p{Alnum}_]+").fullmatch("ab_9")
-    assert compile_java_pattern(r"\P{Digit}").fullmatch("x")
-    # Unicode letters and spaces stay Unicode.
-    assert compile_java_pattern(TAG_PATTERN).fullmatch("Übersetzung Qualität")
-    # A UTF-16 surrogate range means the supplementary planes.
-    supplementary = compile_java_pattern(r"[\u0020-\uD7FF\uD800\uDC00-\uDBFF\uDFFF]*")
-    assert supplementary.fullmatch("term 😀")
-    # Patterns match the whole value, as the service's validator does.
-    assert not compile_java_pattern("[a-zA-Z_][a-zA-Z0-9_]*").fullmatch("1BAD")
 
 
 @pytest.mark.parametrize(

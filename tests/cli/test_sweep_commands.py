@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,6 @@ from loclab.spec import load_experiment
 from loclab.sweep import resolve_location
 from loclab.sweep.storage import open_study
 from loclab.testing import files_under
-
-from .conftest import write_spec
 
 BODY = (
     "  metric: val_score\n  n_trials: 5\n  workers: 2\n"
@@ -36,12 +35,19 @@ def loclab(*args, cwd, timeout=120):
     )
 
 
-def make_study(project):
+@pytest.fixture
+def sweep_spec(project: Path) -> Path:
+    """``experiments/cli.yaml``: a sweep over the probe notebook."""
+    path = project / "experiments" / "cli.yaml"
+    path.write_text("name: cli\nnotebook: notebooks/probe.ipynb\nsweep:\n" + BODY)
+    return path
+
+
+def make_study(project, spec):
     """A study as a driver leaves it mid-sweep: 2 complete, 1 pruned, 1 failed, 1 running."""
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState
 
-    spec = write_spec(project, "cli", BODY)
     exp = load_experiment(spec)
     study = open_study(
         resolve_location(exp.name, StateDir(project / ".loclab")),
@@ -66,35 +72,33 @@ def make_study(project):
     return study
 
 
-def test_status_prints_progress_from_storage(project):
-    make_study(project)
+def test_status_prints_progress_from_storage(project, sweep_spec):
+    make_study(project, sweep_spec)
     out = loclab("status", "experiments/cli.yaml", cwd=project)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == f"study cli  ({project}/.loclab/studies/cli.journal)"
-    assert lines[1] == "3/5 done: 2 complete, 1 pruned; 1 failed, 1 running, 0 queued"
-    assert lines[2] == "best val_score (maximize): 0.8 (trial 1)"
-    assert lines[3].startswith("elapsed ")
+    assert lines[0].startswith("cli: running, started ") and lines[0].endswith("stage: sweep")
+    start = lines.index(f"study cli  ({project}/.loclab/studies/cli.journal)")
+    assert lines[start + 1] == "3/5 done: 2 complete, 1 pruned; 1 failed, 1 running, 0 queued"
+    assert lines[start + 2] == "best val_score (maximize): 0.8 (trial 1)"
+    assert lines[start + 3].startswith("elapsed ")
     rows = [line.replace("\u2502", " ").split() for line in lines]
     assert ["4", "cli-t4-a1", "0", "0.4"] in [row[:4] for row in rows]
 
 
-def test_status_before_any_sweep_writes_nothing(project):
-    write_spec(project, "cli", BODY)
+def test_status_before_any_sweep_writes_nothing(project, sweep_spec):
     before = files_under(project)
     out = loclab("status", "experiments/cli.yaml", cwd=project)
-    assert out.returncode == 1
-    assert out.stderr.strip() == (
-        f"error: no study 'cli' yet ({project}/.loclab/studies/cli.journal does not exist); "
-        "'loclab run' starts the sweep"
-    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "cli: never run (loclab run SPEC starts it)"
     assert files_under(project) == before
 
 
 def test_status_of_a_spec_without_sweep(project):
+    # Any experiment has a status, not only sweeps.
     out = loclab("status", "experiments/probe.yaml", cwd=project)
-    assert out.returncode == 2
-    assert out.stderr.strip() == "command line: SPEC: experiments/probe.yaml has no sweep: section"
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "probe: never run (loclab run SPEC starts it)"
 
 
 def free_port() -> int:
@@ -104,8 +108,8 @@ def free_port() -> int:
 
 
 @pytest.mark.timeout(120)
-def test_dashboard_serves_the_study_on_localhost(project):
-    make_study(project)
+def test_dashboard_serves_the_study_on_localhost(project, sweep_spec):
+    make_study(project, sweep_spec)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loclab", "dashboard", "experiments/cli.yaml", "--port", str(port)],
