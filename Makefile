@@ -27,7 +27,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install $(PIP_FLAGS) -q -c constraints.txt -e ".[test,dev]"
+	$(PIP) install $(PIP_FLAGS) -q -c constraints.txt -e ".[test,dev,lab]"
+	@touch $@
+
+# What the tutorials need beyond the package (moto for tutorial 05's offline AWS).
+$(VENV)/.installed-lab: $(VENV)/.installed
+	$(PIP) install $(PIP_FLAGS) -q -c constraints.txt -e ".[lab]"
 	@touch $@
 
 .PHONY: help
@@ -52,9 +57,13 @@ test: $(VENV)/.installed-test ## Set up (with test tools and services), then run
 test-fast: $(VENV)/.installed-test ## Run the tests not marked slow (no services started)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
+# JupyterLab refuses to start as root without --allow-root (a container's only user); nobody
+# else is given it.
+LAB_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 .PHONY: lab
-lab: $(VENV)/.installed ## Start JupyterLab on the project (notebooks run with their defaults)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir .
+lab: $(VENV)/.installed-lab ## Start JupyterLab on 127.0.0.1 (token login) with everything the tutorials need
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir . $(LAB_AS_ROOT)
 
 .PHONY: ui
 ui: $(VENV)/.installed ## Start the MLflow UI on 127.0.0.1:5000
@@ -66,7 +75,8 @@ lint: $(VENV)/.installed-test ## Lint: ruff, ruff format, mypy --strict, import 
 	$(BIN)/ruff format --check lib tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb lib/loclab/report/template/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify notebooks/templates/*.ipynb notebooks/tutorials/*.ipynb \
+	  lib/loclab/report/template/*.ipynb lib/loclab/scaffold/template/project/notebooks/templates/*.ipynb
 
 .PHONY: lock
 lock: ## Re-resolve dependencies into constraints.txt (in a throwaway venv)

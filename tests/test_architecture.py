@@ -16,7 +16,7 @@ PACKAGE = REPO / "lib" / "loclab"
 MAX_LINES = 500
 #: The only modules that read the process environment: the command line (the boundary), the
 #: job entry point and what a notebook sees of its job.
-READS_ENVIRONMENT = {"cli", "execution/entrypoint.py", "runtime.py", "testing/aws.py"}
+READS_ENVIRONMENT = {"cli", "execution/entrypoint.py", "runtime", "testing/aws.py"}
 
 
 def modules() -> list[Path]:

@@ -45,7 +45,8 @@ def test_constraints_pin_every_dependency_and_torch():
             pins[_name(name)] = version
     assert pins["torch"] == "2.13.0"
     project = _pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["test"] + extras["lab"]
     missing = {_name(d) for d in wanted} - set(pins)
     assert not missing
     assert pins["s3fs"].startswith("0.4")

@@ -60,6 +60,10 @@ class StateDir:
         """An experiment's schedule: tick lock and tick logs (its state is a record)."""
         return self.root / "schedules" / experiment
 
+    def interactive(self) -> Path:
+        """Run folders of notebooks run by hand (interactive runs)."""
+        return self.root / "interactive"
+
 
 @dataclass(frozen=True)
 class Workspace:

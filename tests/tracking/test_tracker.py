@@ -91,3 +91,20 @@ def test_finish_does_not_repeat_what_the_kernel_logged(tmp_path: Path, tracker: 
 
     history = MlflowClient(tracker.tracking_uri).get_metric_history(run_id, "val_acc")
     assert [(m.step, m.value) for m in history] == [(7, 0.61)]
+
+
+def test_experiments_open_on_mlflow_3s_runs_view(tmp_path: Path, mlflow_db: Path):
+    """MLflow 3's UI opens an experiment by its ``mlflow.experimentKind`` tag (GenAI otherwise)."""
+    from loclab.tracking.tracker import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
+
+    state = StateDir(tmp_path / "state")
+    state.root.mkdir()
+    shutil.copy(mlflow_db, state.mlflow_db)
+    client = MlflowClient(f"sqlite:///{state.mlflow_db}")
+    older = client.create_experiment("older")  # made before loclab tagged its experiments
+    tracker = Tracker.for_state(state)
+    created = tracker.experiment_id("fresh")
+    assert tracker.experiment_id("older") == older
+    for exp_id in (created, older):
+        tags = client.get_experiment(exp_id).tags
+        assert tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND == "custom_model_development"

@@ -218,6 +218,10 @@ def timeout_seconds(timeout: str | None) -> float | None:
 
 def main() -> None:
     """Console-script entry: run the app, turning loclab errors into one line and an exit code."""
+    if ENVIRON.get("JPY_PARENT_PID"):
+        # Started from a notebook cell (`!loclab ...`, a Jupyter kernel's child): the output
+        # lands in the cell, which cannot redraw a live progress bar; rich prints lines instead.
+        ENVIRON.setdefault("TTY_INTERACTIVE", "0")
     try:
         # Non-standalone mode returns the code of a typer.Exit (130 after Ctrl-C).
         code = app(standalone_mode=False)

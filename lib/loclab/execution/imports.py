@@ -62,9 +62,7 @@ def notebook_imports(notebook: Path, params: Mapping[str, Any] | None = None) ->
 
 def _parse(source: str) -> ast.Module | None:
     # Magics and shell escapes are not Python; blank them (keeping line numbers).
-    lines = [
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-    ]
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
     try:
         return ast.parse("\n".join(lines))
     except SyntaxError:

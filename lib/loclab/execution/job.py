@@ -225,7 +225,7 @@ JOB_CODE = (
     "models",
     "params",
     "stats",
-    "runtime.py",
+    "runtime",
     "io.py",
     "nbexec.py",
     "exceptions.py",

@@ -25,7 +25,6 @@ parent process).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import logging
@@ -242,7 +241,7 @@ async def _run_silently(kc: Any, source: str, values: dict[str, Any]) -> str | N
                 problem = f"it printed {msg['content'].get('text', '')[:200]!r}"
             elif kind in ("display_data", "execute_result", "error") and problem is None:
                 problem = f"it sent {kind}"
-    except (asyncio.TimeoutError, queue.Empty):
+    except (TimeoutError, queue.Empty):
         problem = problem or "no answer from the kernel"
     return problem
 

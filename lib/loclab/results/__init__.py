@@ -4,7 +4,8 @@ Every stage hands the next one a typed record (pydantic models with a schema ver
 atomically under ``<state>/results/<experiment>/``: the job stage's :class:`JobsRecord`
 (``jobs.json``, with the spec as run), the sweep's :class:`SweepRecord` (``sweep.json``) and
 the analysis' :class:`ComparisonRecord` (``comparison.json``), one :class:`HistoryPoint` per
-finished run (``history/``) and the schedule's :class:`ScheduleRecord` (``schedule.json``).
+finished run (``history/``) and the schedule's :class:`ScheduleRecord` (``schedule.json``); a
+notebook run by hand keeps its :class:`InteractiveRecord` in ``<state>/interactive/<run>/``.
 The report, ``loclab status``, the history and alerts read only these records. See
 ``docs/records.md``.
 """
@@ -35,6 +36,7 @@ from loclab.results._history import (
     changes_since,
     new_run_id,
 )
+from loclab.results._interactive import INTERACTIVE_FILE, InteractiveRecord, InteractiveRuns
 from loclab.results._jobs import JobRecord, JobsRecord
 from loclab.results._keys import analysis_key, run_key, sweep_key
 from loclab.results._schedule import (
@@ -62,6 +64,7 @@ from loclab.results._sweep import SweepRecord, TrialCounts, TrialRecord, Winner
 __all__ = [
     "COMPARISON_FILE",
     "HISTORY_DIR",
+    "INTERACTIVE_FILE",
     "JOBS_FILE",
     "MAX_KEPT",
     "NOTEBOOKS_DIR",
@@ -81,6 +84,8 @@ __all__ = [
     "ExperimentResults",
     "Family",
     "HistoryPoint",
+    "InteractiveRecord",
+    "InteractiveRuns",
     "JobRecord",
     "JobsRecord",
     "MetricInfo",

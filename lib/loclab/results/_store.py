@@ -51,6 +51,8 @@ __all__ = [
     "TABLE_FILE",
     "ExperimentResults",
     "RecordError",
+    "read_record",
+    "write_record",
 ]
 
 JOBS_FILE = "jobs.json"
@@ -128,15 +130,15 @@ class ExperimentResults:
         Raises:
             RecordError: It is damaged or from another version of loclab.
         """
-        return _read(self.jobs_file, JobsRecord)
+        return read_record(self.jobs_file, JobsRecord)
 
     def read_sweep(self) -> SweepRecord | None:
         """The sweep record, None when there is none (see :meth:`read_jobs`)."""
-        return _read(self.sweep_file, SweepRecord)
+        return read_record(self.sweep_file, SweepRecord)
 
     def read_comparison(self) -> ComparisonRecord | None:
         """The comparison record, None when there is none (see :meth:`read_jobs`)."""
-        return _read(self.comparison_file, ComparisonRecord)
+        return read_record(self.comparison_file, ComparisonRecord)
 
     def read_history(self) -> list[HistoryPoint]:
         """Every point of the experiment's history, oldest first (empty without history).
@@ -146,12 +148,12 @@ class ExperimentResults:
         """
         if not self.history_dir.is_dir():
             return []
-        points = [_read(path, HistoryPoint) for path in self.history_dir.glob("*.json")]
+        points = [read_record(path, HistoryPoint) for path in self.history_dir.glob("*.json")]
         return sorted((p for p in points if p is not None), key=lambda p: (p.ended, p.run_id))
 
     def read_point(self, run_id: str) -> HistoryPoint | None:
         """The point whose id (or MLflow run) is ``run_id``, None when there is none."""
-        found = _read(self.history_dir / f"{run_id}.json", HistoryPoint)
+        found = read_record(self.history_dir / f"{run_id}.json", HistoryPoint)
         if found is not None:
             return found
         return next((p for p in self.read_history() if p.matches(run_id)), None)
@@ -179,7 +181,7 @@ class ExperimentResults:
 
     def read_schedule(self) -> ScheduleRecord | None:
         """The schedule's state, None before the first tick (see :meth:`read_jobs`)."""
-        return _read(self.schedule_file, ScheduleRecord)
+        return read_record(self.schedule_file, ScheduleRecord)
 
     # -- writers ------------------------------------------------------------------------------
 
@@ -201,12 +203,12 @@ class ExperimentResults:
                 "arrays_sha256": sha256(data),
             }
         stored = point.model_copy(update=update)
-        _write(self.history_dir / f"{point.run_id}.json", stored)
+        write_record(self.history_dir / f"{point.run_id}.json", stored)
         return stored
 
     def write_schedule(self, record: ScheduleRecord) -> Path:
         """Store the schedule's state atomically; return its path (see :meth:`update_schedule`)."""
-        return _write(self.schedule_file, record)
+        return write_record(self.schedule_file, record)
 
     def update_schedule(
         self, change: Callable[[ScheduleRecord], ScheduleRecord]
@@ -241,17 +243,17 @@ class ExperimentResults:
 
     def write_jobs(self, record: JobsRecord) -> Path:
         """Store the jobs record atomically; return its path."""
-        return _write(self.jobs_file, record)
+        return write_record(self.jobs_file, record)
 
     def write_sweep(self, record: SweepRecord) -> Path:
         """Store the sweep record atomically; return its path."""
-        return _write(self.sweep_file, record)
+        return write_record(self.sweep_file, record)
 
     def write_comparison(self, record: ComparisonRecord, table: str | None = None) -> Path:
         """Store the comparison record (and its printed table) atomically; return its path."""
         if table is not None:
             write_text(self.table_file, table)
-        return _write(self.comparison_file, record)
+        return write_record(self.comparison_file, record)
 
     def keep_notebook(self, name: str, source: Path) -> str | None:
         """Keep a scrubbed copy of a job's executed notebook with the records.
@@ -278,10 +280,23 @@ class ExperimentResults:
         return f"{NOTEBOOKS_DIR}/{target.name}"
 
 
-def _read(path: Path, model: type[R]) -> R | None:
+#: What to do about a record that cannot be read.
+_AGAIN = "run the experiment again (loclab run SPEC) to rewrite it"
+
+
+def read_record(path: Path, model: type[R], *, again: str = _AGAIN) -> R | None:
+    """The record of type ``model`` stored at ``path``; None when there is no file.
+
+    Args:
+        path: The record's file.
+        model: Its model (its ``SCHEMA`` must match the file's ``schema``).
+        again: What the user should do about a file that cannot be read.
+
+    Raises:
+        RecordError: The file is damaged or from another version of loclab.
+    """
     if not path.exists():
         return None
-    again = "run the experiment again (loclab run SPEC) to rewrite it"
     try:
         data = read_json(path)
     except (OSError, ValueError) as err:
@@ -302,7 +317,8 @@ def _read(path: Path, model: type[R]) -> R | None:
         raise RecordError(f"{path}: damaged ({where}: {first['msg']}); {again}") from None
 
 
-def _write(path: Path, record: Record) -> Path:
+def write_record(path: Path, record: Record) -> Path:
+    """Store ``record`` at ``path`` atomically; return the path."""
     return write_text(path, record.model_dump_json(by_alias=True, indent=2) + "\n")
 
 

@@ -28,9 +28,17 @@ from loclab.spec.backend import SageMakerSettings, resolve_sagemaker
 from loclab.spec.checks import check_sections
 from loclab.spec.model import Spec
 
-__all__ = ["Experiment", "find_project_root", "load_experiment", "load_spec"]
+__all__ = [
+    "ROOT_MARKERS",
+    "Experiment",
+    "find_project_root",
+    "load_experiment",
+    "load_spec",
+    "project_root",
+]
 
-_ROOT_MARKERS = ("pyproject.toml", ".git", ".loclab")
+#: What marks a project's root folder (``loclab init`` writes ``loclab.yaml``).
+ROOT_MARKERS = ("loclab.yaml", "pyproject.toml", ".git", ".loclab")
 
 
 @dataclass(frozen=True)
@@ -117,13 +125,21 @@ class Experiment:
         return merged
 
 
-def find_project_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` holding pyproject.toml, .git or .loclab."""
+def project_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding one of :data:`ROOT_MARKERS`, or None."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if any((folder / m).exists() for m in _ROOT_MARKERS):
+        if any((folder / m).exists() for m in ROOT_MARKERS):
             return folder
-    return start
+    return None
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding one of :data:`ROOT_MARKERS`.
+
+    ``start`` itself when there is none.
+    """
+    return project_root(start) or start.resolve()
 
 
 def load_spec(path: str | Path) -> Spec:

@@ -258,7 +258,9 @@ class LiveProgress:
             from rich.console import Console
 
             console = Console(stderr=True)
-            if console.is_terminal:
+            # A live bar needs a terminal that redraws in place (not a dumb one, not a
+            # notebook cell: TTY_INTERACTIVE=0); elsewhere each trial is one plain line.
+            if console.is_interactive:
                 from rich.progress import (
                     BarColumn,
                     MofNCompleteColumn,

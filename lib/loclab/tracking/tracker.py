@@ -16,9 +16,14 @@ from typing import Any
 from loclab.execution.job import JobRequest, JobResult
 from loclab.paths import StateDir, Workspace
 
-__all__ = ["Tracker", "default_tracking_uri"]
+__all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "Tracker", "default_tracking_uri"]
 
 _MAX_PARAM_LEN = 6000
+#: The experiment tag MLflow 3's UI reads to choose an experiment's page, and the value of a
+#: model-training experiment: its runs table, not the GenAI traces page an experiment without
+#: the tag may open on.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 def default_tracking_uri(state: StateDir) -> str:
@@ -108,18 +113,28 @@ class Tracker:
         )
 
     def experiment_id(self, name: str) -> str:
-        """The MLflow experiment named ``name``, created on first use."""
+        """The MLflow experiment named ``name``, created on first use.
+
+        It is marked a model-training experiment (:data:`EXPERIMENT_KIND_TAG`), so MLflow's UI
+        opens it on its runs; one created before loclab set the tag gets it now.
+        """
         if name in self._experiments:
             return self._experiments[name]
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             exp_id = found.experiment_id
+            if EXPERIMENT_KIND_TAG not in found.tags:
+                self.client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         else:
             location = None
             if self.artifact_root is not None:
                 location = (self.artifact_root / name).resolve().as_uri()
             try:
-                exp_id = self.client.create_experiment(name, artifact_location=location)
+                exp_id = self.client.create_experiment(
+                    name,
+                    artifact_location=location,
+                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+                )
             except Exception:
                 # Another process created it between our lookup and create.
                 again = self.client.get_experiment_by_name(name)

@@ -224,4 +224,3 @@ class StandbyPool:
 def job_line(run_dir: Path, env: Mapping[str, str], log: Path) -> dict[str, Any]:
     """What a standby is sent to become the job rooted at ``run_dir``."""
     return {"root": str(run_dir), "cwd": str(run_dir), "env": dict(env), "log": str(log)}
-

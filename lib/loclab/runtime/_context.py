@@ -1,17 +1,8 @@
-"""What a notebook sees of its job, inside the kernel.
-
-A notebook calls :func:`context` once and finds every path through it. Inside a job (local run
-directory or SageMaker container) the paths come from the ``SM_*`` variables; opened by hand in
-JupyterLab (no ``SM_*`` variables) the notebook gets a scratch tree under the system temp folder
-and runs top to bottom with its defaults.
-
-Metrics go three ways: a line on stdout (SageMaker's metric regexes read the job log), a JSON
-line in ``checkpoints/metrics.jsonl`` (a sweep driver reads it to prune, locally or from S3),
-and MLflow when the launcher handed the job a run (``MLFLOW_RUN_ID``).
-"""
+"""The job context and what a notebook reports through it (see :mod:`loclab.runtime`)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -31,12 +22,23 @@ from loclab.execution.contract import (
     read_hyperparameters,
 )
 from loclab.io import atomic_path
+from loclab.runtime._notebook import (
+    calling_cell,
+    draw_learning_curve,
+    notebook_file,
+    notebook_params,
+    quiet_libraries,
+    show_progress,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from loclab.tracking.interactive import InteractiveRun
+
 __all__ = [
     "CACHE_ENV",
+    "LEARNING_CURVE_FILE",
     "METRIC_LINE_PREFIX",
     "PREDICTION_COLUMNS",
     "JobContext",
@@ -46,6 +48,7 @@ __all__ = [
     "metric_regex",
     "set_tags",
     "shared_cache_dir",
+    "show_learning_curve",
     "write_predictions",
 ]
 
@@ -56,6 +59,11 @@ CACHE_ENV = "LOCLAB_CACHE_DIR"
 PREDICTION_COLUMNS = ("example_id", "label", "prediction", "score")
 PREDICTIONS_FILE = "predictions.parquet"
 TAGS_FILE = "tags.json"
+#: The figure :func:`show_learning_curve` keeps in ``output/data``.
+LEARNING_CURVE_FILE = "learning_curve.png"
+#: Variables an interactive run reads (a job is handed its paths instead).
+STATE_ENV = "LOCLAB_STATE_DIR"
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,14 @@ class JobContext:
     """Where a running notebook reads and writes.
 
     Attributes:
-        name: The job name (``TRAINING_JOB_NAME``), or ``scratch-...`` when interactive.
+        name: The job name (``TRAINING_JOB_NAME``), the interactive run's name, or
+            ``scratch-...`` outside a project.
         layout: The job's tree.
         interactive: True when no job launched this kernel (opened by hand).
         num_cpus: CPUs the job may use.
         num_gpus: GPUs the job may use.
-        mlflow_tracking_uri: Where to log, when the launcher handed over a run.
-        mlflow_run_id: The job's MLflow run, created by the launcher.
+        mlflow_tracking_uri: Where to log, when the job has a run.
+        mlflow_run_id: The job's MLflow run (created by the launcher, or the interactive run).
     """
 
     name: str
@@ -109,29 +118,101 @@ class JobContext:
         return path if path.exists() else None
 
 
-@lru_cache(maxsize=1)
+_current: JobContext | None = None
+_interactive: InteractiveRun | None = None
+#: (cell, execution count) of the notebook cell that started the interactive run.
+_started_by: tuple[str, int] | None = None
+
+
 def context() -> JobContext:
-    """The current job, from the ``SM_*`` variables, or a scratch tree when there are none."""
-    model_dir = os.environ.get("SM_MODEL_DIR")
-    if model_dir:
-        layout = JobLayout(Path(model_dir).parent)
-        interactive = False
-        name = os.environ.get("TRAINING_JOB_NAME", layout.root.name)
-    else:
-        layout = JobLayout(Path(tempfile.mkdtemp(prefix="loclab-scratch-")))
-        interactive = True
-        name = f"scratch-{layout.root.name}"
-        print(f"loclab: no job variables set; writing to scratch folder {layout.root}")
+    """The current job: from the ``SM_*`` variables, else an interactive run (module docstring).
+
+    Calling it again returns the same context, except when the notebook cell that started an
+    interactive run runs again (Run All a second time in the same kernel): that run is closed
+    and a new one starts, so two passes never mix their metrics.
+    """
+    global _current, _started_by
+    caller = calling_cell(depth=1)
+    if _current is not None:
+        rerun = (
+            _current.interactive
+            and caller is not None
+            and _started_by is not None
+            and caller[0] == _started_by[0]
+            and caller[1] != _started_by[1]
+        )
+        if not rerun:
+            return _current
+        _finish_interactive()
+    _current = _job_context() if os.environ.get("SM_MODEL_DIR") else _interactive_context()
+    _started_by = caller
+    return _current
+
+
+def _job_context() -> JobContext:
+    layout = JobLayout(Path(os.environ["SM_MODEL_DIR"]).parent)
     layout.create()
     return JobContext(
-        name=name,
+        name=os.environ.get("TRAINING_JOB_NAME", layout.root.name),
         layout=layout,
-        interactive=interactive,
-        num_cpus=int(os.environ.get("SM_NUM_CPUS", os.cpu_count() or 1)),
+        interactive=False,
+        num_cpus=_num_cpus(),
         num_gpus=int(os.environ.get("SM_NUM_GPUS", "0")),
-        mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or None,
+        mlflow_tracking_uri=os.environ.get(TRACKING_ENV) or None,
         mlflow_run_id=os.environ.get("MLFLOW_RUN_ID") or None,
     )
+
+
+def _interactive_context() -> JobContext:
+    """A notebook opened by hand: an interactive run of its project, else a scratch folder."""
+    global _interactive
+    from loclab.spec import project_root
+
+    notebook = notebook_file()
+    root = project_root(notebook.parent if notebook is not None else Path.cwd())
+    if root is None:
+        layout = JobLayout(Path(tempfile.mkdtemp(prefix="loclab-scratch-")))
+        layout.create()
+        print(f"loclab: not in a loclab project; writing to scratch folder {layout.root}")
+        return JobContext(f"scratch-{layout.root.name}", layout, True, _num_cpus(), 0, None, None)
+    from loclab.paths import STATE_DIR, StateDir
+    from loclab.tracking import default_tracking_uri
+
+    folder = os.environ.get(STATE_ENV)
+    state = StateDir(Path(folder).resolve() if folder else root / STATE_DIR)
+    uri = os.environ.get(TRACKING_ENV) or default_tracking_uri(state)
+    quiet_libraries()
+    from loclab.tracking.interactive import InteractiveRun
+
+    _interactive = InteractiveRun.start(
+        state,
+        project_root=root,
+        notebook=notebook,
+        params=notebook_params(notebook),
+        tracking_uri=uri,
+    )
+    record = _interactive.record
+    tracked = f"MLflow experiment '{record.mlflow_experiment}'" if record.mlflow_run_id else ""
+    where = _interactive.layout.root
+    print(f"loclab: interactive run {record.name} ({tracked or 'untracked'}); outputs in {where}")
+    return JobContext(
+        name=record.name,
+        layout=_interactive.layout,
+        interactive=True,
+        num_cpus=_num_cpus(),
+        num_gpus=0,
+        mlflow_tracking_uri=uri if record.mlflow_run_id else None,
+        mlflow_run_id=record.mlflow_run_id,
+    )
+
+
+def _num_cpus() -> int:
+    return int(os.environ.get("SM_NUM_CPUS", os.cpu_count() or 1))
+
+
+def _current_context() -> JobContext:
+    """The context the notebook has (library calls never start a new interactive run)."""
+    return _current if _current is not None else context()
 
 
 def shared_cache_dir() -> Path:
@@ -160,15 +241,20 @@ def log_metrics(
             already does).
         ctx: The job; the current one by default.
     """
-    ctx = ctx or context()
+    ctx = ctx or _current_context()
     values = {str(k): float(v) for k, v in metrics.items()}
     record = {"time": time.time(), "step": step, "metrics": values}
     ctx.layout.metrics_file.parent.mkdir(parents=True, exist_ok=True)
     with ctx.layout.metrics_file.open("a") as fh:
         fh.write(json.dumps(record, allow_nan=True) + "\n")
-    shown = " ".join(f"{k}={v:.6g}" for k, v in values.items())
-    where = "" if step is None else f"step={step} "
-    print(f"{METRIC_LINE_PREFIX} {where}{shown}", flush=True)
+    if ctx.interactive:
+        show_progress(values, step)
+        if _interactive is not None and ctx.layout == _interactive.layout:
+            _interactive.report(values, step)
+    else:
+        shown = " ".join(f"{k}={v:.6g}" for k, v in values.items())
+        where = "" if step is None else f"step={step} "
+        print(f"{METRIC_LINE_PREFIX} {where}{shown}", flush=True)
     if to_mlflow and ctx.mlflow_run_id:
         client = _mlflow_client(ctx.mlflow_tracking_uri)
         finite = {k: v for k, v in values.items() if math.isfinite(v)}
@@ -187,7 +273,7 @@ def set_tags(tags: Mapping[str, str], *, ctx: JobContext | None = None) -> None:
     Tags are also kept in ``output/data/tags.json`` so a launcher can copy them when the job ran
     where MLflow was not reachable.
     """
-    ctx = ctx or context()
+    ctx = ctx or _current_context()
     path = ctx.output_data_dir / TAGS_FILE
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update({str(k): str(v) for k, v in tags.items()})
@@ -214,10 +300,12 @@ def write_predictions(frame: pd.DataFrame, *, ctx: JobContext | None = None) -> 
         raise ValueError(f"predictions lack column(s) {missing}; required: {PREDICTION_COLUMNS}")
     if frame["example_id"].duplicated().any():
         raise ValueError("predictions have duplicate example_id values")
-    ctx = ctx or context()
+    ctx = ctx or _current_context()
     path = ctx.output_data_dir / PREDICTIONS_FILE
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
+    if _interactive is not None and ctx.layout == _interactive.layout:
+        _interactive.wrote_predictions(path)
     return path
 
 
@@ -229,13 +317,35 @@ def latest_checkpoint(ctx: JobContext | None = None) -> Path | None:
     ``last.ckpt`` is preferred over timestamps. Pass the result to
     ``Trainer.fit(ckpt_path=...)``.
     """
-    ctx = ctx or context()
+    ctx = ctx or _current_context()
     folder = Path(os.environ.get(CHECKPOINT_ENV, ctx.checkpoint_dir))
     found = list(folder.rglob("*.ckpt"))
     last = [p for p in found if p.name == "last.ckpt"]
     if last:
         return max(last, key=lambda p: p.stat().st_mtime)
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def show_learning_curve(*, ctx: JobContext | None = None) -> None:
+    """Draw the per-epoch metrics reported so far, keep the figure, show it in the notebook.
+
+    Losses (names containing ``loss``) and other metrics get one panel each. The figure is
+    kept as ``output/data/learning_curve.png`` (an artifact of the run's MLflow run); nothing
+    is drawn before an epoch was reported.
+    """
+    ctx = ctx or _current_context()
+    draw_learning_curve(ctx.layout.metrics_file, ctx.output_data_dir / LEARNING_CURVE_FILE)
+
+
+def _finish_interactive() -> None:
+    """Close the interactive run (its kernel ends, or the notebook runs again)."""
+    global _interactive
+    if _interactive is not None:
+        _interactive.finish()
+        _interactive = None
+
+
+atexit.register(_finish_interactive)
 
 
 @lru_cache(maxsize=4)

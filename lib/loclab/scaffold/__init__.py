@@ -1,0 +1,23 @@
+"""Scaffolding: a new project (``loclab init``) and a new spec from a notebook (``loclab new``).
+
+What is written comes from package data (``template/``) with ``string.Template`` substitution,
+and specs from the notebook's own parameters cell (:mod:`loclab.params`).
+"""
+
+from loclab.scaffold.experiment import (
+    EXPERIMENTS_DIR,
+    NewExperiment,
+    check_name,
+    write_experiment,
+)
+from loclab.scaffold.project import STARTER_EXPERIMENT, STARTER_NOTEBOOK, init_project
+
+__all__ = [
+    "EXPERIMENTS_DIR",
+    "STARTER_EXPERIMENT",
+    "STARTER_NOTEBOOK",
+    "NewExperiment",
+    "check_name",
+    "init_project",
+    "write_experiment",
+]
