@@ -13,7 +13,7 @@ from typing import Any
 
 from loclab.exceptions import LoclabError
 
-__all__ = ["CellError", "execute_notebook"]
+__all__ = ["CellError", "SecretRef", "execute_notebook"]
 
 #: The kernel every loclab notebook runs on.
 KERNEL = "python3"
@@ -93,6 +93,7 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    _python_translator()
     options: dict[str, Any] = {}
     if stream:
         options.update(stdout_file=sys.stdout, stderr_file=sys.stderr)
@@ -125,6 +126,43 @@ def execute_notebook(
             str(err.evalue),
             list(err.traceback or []),
         ) from err
+
+
+class SecretRef(str):
+    """A secret parameter: the kernel reads its value, the notebook never holds it.
+
+    Papermill writes ``name = loclab.runtime.secret_param("name")`` in the injected cell
+    instead of the value (:func:`_python_translator`); the notebook's metadata shows
+    ``[REDACTED]``.
+    """
+
+    param: str
+
+    def __new__(cls, param: str) -> SecretRef:  # noqa: D102
+        obj = super().__new__(cls, "[REDACTED]")
+        obj.param = param
+        return obj
+
+
+def _python_translator() -> None:
+    """Register (once) a Python translator that writes :class:`SecretRef` as a lookup."""
+    from papermill.translators import PythonTranslator, papermill_translators
+
+    if getattr(papermill_translators._translators.get(KERNEL), "loclab", False):
+        return
+
+    class LoclabTranslator(PythonTranslator):  # type: ignore[misc]  # papermill is untyped
+        loclab = True
+
+        @classmethod
+        def translate(cls, val: Any) -> str:
+            if isinstance(val, SecretRef):
+                module = '__import__("loclab.runtime", fromlist=["secret_param"])'
+                return f"{module}.secret_param({val.param!r})"
+            return str(super().translate(val))
+
+    papermill_translators.register(KERNEL, LoclabTranslator)
+    papermill_translators.register("python", LoclabTranslator)
 
 
 def _warm_engine() -> str:

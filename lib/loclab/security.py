@@ -7,7 +7,16 @@ Two complementary rules, both replacing the secret with ``[REDACTED]``:
   and bearer tokens, private-key blocks, passwords in URLs (``scheme://user:pass@host``), and
   assignments to names that say they hold a secret (``api_key=``, ``AWS_SESSION_TOKEN:``...).
 * **Names** in structured data (:func:`scrub_mapping`): the value of a key that names a secret
-  (``password``, ``db_token``, ``aws_secret_access_key``...) is replaced whatever it looks like.
+  (``password``, ``db_token``, ``aws_secret_access_key``, ``api_key``...) is replaced whatever it
+  looks like. More words come from ``loclab.yaml`` (``secrets: {names: [...]}``).
+* **Values** everywhere: a value known to be secret (a parameter whose name says secret, a
+  ``${VAR}`` expanded into a spec, a webhook URL) is registered with :func:`register_secrets`,
+  and :func:`scrub` replaces it wherever it appears, in any text, whatever surrounds it.
+
+What cannot be recognised: a secret that matches no pattern and was never registered (a
+value read by a notebook from an arbitrary environment variable and printed, say), and
+registered values shorter than :data:`MIN_SECRET_LENGTH` characters (they would redact ordinary
+words). ``docs/security.md`` lists what is and is not caught.
 
 Scrubbing is a last line of defence: it errs towards redacting a little too much, and it is
 applied to text that may also be HTML-escaped (quotes written as ``&quot;``).
@@ -17,23 +26,36 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from loclab.io import write_text
 
 __all__ = [
+    "MIN_SECRET_LENGTH",
     "REDACTED",
+    "SECRET_PARAMS_ENV",
+    "ScrubbedStream",
+    "add_secret_words",
+    "forget_secrets",
     "is_secret_name",
+    "known_secrets",
+    "register_secrets",
     "scrub",
     "scrub_files",
     "scrub_mapping",
     "scrub_notebook",
     "scrub_notebook_file",
+    "scrub_values",
 ]
 
 REDACTED = "[REDACTED]"
+#: Variable carrying a job's secret parameters (JSON ``{name: value}``) from the launcher to the
+#: job and its kernel, so they are never written in ``hyperparameters.json``.
+SECRET_PARAMS_ENV = "LOCLAB_SECRET_PARAMS"
+#: Registered values shorter than this are not redacted by value (they would hit ordinary text).
+MIN_SECRET_LENGTH = 4
 
 # Quotes as they appear in plain text and once HTML-escaped.
 _Q = r"(?:\"|'|&quot;|&#x27;|&#39;|&#34;)"
@@ -43,7 +65,11 @@ _SECRET_WORDS = (
     r"secret|token|password|passwd|pwd|passphrase|api[_-]?key|apikey|access[_-]?key"
     r"|private[_-]?key|credentials?|client[_-]?secret"
 )
-_SECRET_NAME = re.compile(rf"(?i)(?:^|[_\-.\s])(?:{_SECRET_WORDS})(?:$|[_\-.\s])")
+# Words that mark a *name* as secret (parameters, keys): the above, plus "key" on its own
+# (``api_key``, ``hf_key``, ``key``), plus the project's own (:func:`add_secret_words`).
+_NAME_WORDS = [_SECRET_WORDS, "key"]
+_SECRET_NAME = re.compile(rf"(?i)(?:^|[_\-.\s])(?:{'|'.join(_NAME_WORDS)})(?:$|[_\-.\s])")
+_KNOWN: set[str] = set()
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # A private key block, or what is left of one when the text was cut.
@@ -104,16 +130,123 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def scrub(text: str) -> str:
-    """Replace every secret the patterns find in ``text`` with ``[REDACTED]``."""
+    """Replace every registered secret value and every secret the patterns find in ``text``."""
     if not text:
         return text
+    text = scrub_values(text)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text
 
 
+def scrub_values(text: str) -> str:
+    """Replace the registered secret values (as written, JSON- or HTML-escaped) in ``text``.
+
+    Only the values: structured text (a record, a table) keeps its shape.
+    """
+    if not text or not _KNOWN:
+        return text
+    for value in sorted(_KNOWN, key=len, reverse=True):
+        for form in _forms(value):
+            if form in text:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def _forms(value: str) -> list[str]:
+    """How ``value`` may appear in text: as is, escaped for JSON, for HTML, for URLs."""
+    import html
+    from urllib.parse import quote
+
+    forms = [
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        html.escape(value),
+        html.escape(value, quote=False),
+        quote(value, safe=""),
+    ]
+    return [f for f in dict.fromkeys(forms) if len(f) >= MIN_SECRET_LENGTH]
+
+
+class ScrubbedStream:
+    """A text stream that scrubs every complete line before passing it on.
+
+    Args:
+        stream: The stream written to.
+        clean: What is applied to each chunk of lines (:func:`scrub` by default; a command's
+            ordinary output uses :func:`scrub_values`, the known values only).
+    """
+
+    def __init__(self, stream: Any, clean: Callable[[str], str] | None = None) -> None:
+        self._stream = stream
+        self._clean = clean or scrub
+        self._partial = ""
+
+    def write(self, text: str) -> int:  # noqa: D102
+        self._partial += text
+        if "\n" in self._partial:
+            lines, _, self._partial = self._partial.rpartition("\n")
+            self._stream.write(self._clean(lines + "\n"))
+        return len(text)
+
+    def flush(self) -> None:  # noqa: D102
+        if self._partial:
+            self._stream.write(self._clean(self._partial))
+            self._partial = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def register_secrets(values: Iterable[Any]) -> None:
+    """Remember values as secret: every later :func:`scrub` in this process redacts them.
+
+    Values are turned into text (numbers too); empty values, booleans and values shorter
+    than :data:`MIN_SECRET_LENGTH` characters are ignored.
+    """
+    for value in values:
+        if value is None or isinstance(value, bool):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        if len(text) >= MIN_SECRET_LENGTH and text != REDACTED:
+            _KNOWN.add(text)
+
+
+def known_secrets() -> frozenset[str]:
+    """The secret values registered in this process."""
+    return frozenset(_KNOWN)
+
+
+def forget_secrets() -> None:
+    """Forget every registered value (tests, and a process that starts over)."""
+    _KNOWN.clear()
+
+
+def add_secret_words(words: Iterable[str]) -> None:
+    """Treat names containing any of ``words`` as secret too (``loclab.yaml``'s ``secrets``).
+
+    A word matches as a part of a name between separators, like the built-in ones.
+    """
+    global _SECRET_NAME
+    for word in words:
+        word = word.strip().lower()
+        if word and re.escape(word) not in _NAME_WORDS:
+            _NAME_WORDS.append(re.escape(word))
+    _SECRET_NAME = re.compile(rf"(?i)(?:^|[_\-.\s])(?:{'|'.join(_NAME_WORDS)})(?:$|[_\-.\s])")
+
+
+#: loclab's own names that contain "key" and hold content addresses, never secrets.
+_OWN_KEYS = frozenset(
+    {"job_key", "inputs_key", "sweep_key", "analysis_key", "run_key", "cache_key", "sort_key"}
+)
+
+
 def is_secret_name(name: str) -> bool:
     """True when a parameter, variable or key name says its value is a secret."""
+    if name.rsplit(".", 1)[-1].lower() in _OWN_KEYS:
+        return False
     return bool(_SECRET_NAME.search(f"_{name}_"))
 
 

@@ -140,4 +140,4 @@ def test_repository_specs_validate(monkeypatch, capsys):
         ["validate", "experiments/mt_engines.yaml", "experiments/term_qa.yaml"],
     )
     assert code == 0, err
-    assert "experiments/mt_engines.yaml: ok (9 notebook parameters, 1 job(s))" in out
+    assert "experiments/mt_engines.yaml: ok (10 notebook parameters, 1 job(s))" in out

@@ -138,7 +138,7 @@ def test_storage_precedence(tmp_path, probe_template):
     spec.write_text("name: e\nnotebook: probe.ipynb\n" + body + "  storage: ${PG_URL}\n")
     exp = load_experiment(spec, environ={"PG_URL": "postgresql://u:pw@h/db"})
     loc = locate(exp, Workspace(state, tmp_path))
-    assert loc.url == "postgresql://u:pw@h/db" and loc.display == "postgresql://u:***@h/db"
+    assert loc.url == "postgresql://u:pw@h/db" and loc.display == "postgresql://u:[REDACTED]@h/db"
     assert locate(exp, Workspace(state, tmp_path, storage="mysql://h/d")).url == "mysql://h/d"
     with pytest.raises(SpecError, match=r"sweep.storage: names \$\{PG_URL\}, which is not set"):
         load_experiment(spec, environ={})

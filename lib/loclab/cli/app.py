@@ -217,7 +217,23 @@ def timeout_seconds(timeout: str | None) -> float | None:
 
 
 def main() -> None:
-    """Console-script entry: run the app, turning loclab errors into one line and an exit code."""
+    """Console-script entry: run the app, turning loclab errors into one line and an exit code.
+
+    Everything the command prints goes through a stream that redacts the secret values the
+    command came to know (secret parameters, ``${VAR}`` values; see :mod:`loclab.security`).
+    """
+    from loclab.security import ScrubbedStream, scrub_values
+
+    stdout = sys.stdout
+    sys.stdout = ScrubbedStream(stdout, scrub_values)  # type: ignore[assignment]
+    try:
+        _main()
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
+
+
+def _main() -> None:
     if ENVIRON.get("JPY_PARENT_PID"):
         # Started from a notebook cell (`!loclab ...`, a Jupyter kernel's child): the output
         # lands in the cell, which cannot redraw a live progress bar; rich prints lines instead.

@@ -93,7 +93,9 @@ class _StopRequest:
 
 
 def _write_failure(layout: JobLayout, text: str) -> None:
-    text = _ANSI.sub("", text)
+    from loclab.security import scrub
+
+    text = scrub(_ANSI.sub("", text))
     write_text(layout.failure_file, text.rstrip() + "\n")
 
 
@@ -110,15 +112,46 @@ def _notebook_path(layout: JobLayout) -> Path:
     return found[0]
 
 
+def _secrets() -> dict[str, object]:
+    """The job's secret parameters (``$LOCLAB_SECRET_PARAMS``), registered for scrubbing."""
+    import json
+
+    from loclab.security import SECRET_PARAMS_ENV, register_secrets
+
+    text = os.environ.get(SECRET_PARAMS_ENV, "")
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object") from None
+    if not isinstance(found, dict):
+        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object")
+    register_secrets(found.values())
+    return found
+
+
 def _decode(layout: JobLayout, notebook: Path) -> dict[str, object]:
+    import json
+
+    from loclab.nbexec import SecretRef
     from loclab.params import decode_value, inspect_notebook
 
     declared = inspect_notebook(notebook)
     values: dict[str, object] = {}
     errors = []
-    for key, text in read_hyperparameters(layout).items():
+    secrets = _secrets()
+    texts = dict(read_hyperparameters(layout))
+    for key, value in secrets.items():
+        texts[key] = value if isinstance(value, str) else json.dumps(value)
+    for key, text in texts.items():
         if key not in declared:
             errors.append(f"hyperparameter '{key}' is not a parameter of {notebook.name}")
+            continue
+        if key in secrets:
+            try:
+                decode_value(text, declared[key].type)
+            except ValueError:
+                errors.append(f"secret parameter '{key}': not a valid {declared[key].type}")
+            values[key] = SecretRef(key)
             continue
         try:
             values[key] = decode_value(text, declared[key].type)
@@ -153,6 +186,34 @@ def run(root: Path, job_name: str | None = None, *, kernel: WarmKernel | None = 
     except (FileNotFoundError, ValueError) as err:
         _write_failure(layout, f"invalid job: {err}")
         return EXIT_INVALID
+    from loclab.security import ScrubbedStream, known_secrets
+
+    if not known_secrets():
+        return _execute(layout, notebook, parameters, stop, job_name, kernel)
+    # Secret values in what the job prints, writes or leaves behind become [REDACTED].
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    try:
+        return _execute(layout, notebook, parameters, stop, job_name, kernel)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+        from loclab.security import scrub_files
+
+        scrub_files([layout.output_dir, layout.model_dir])
+
+
+def _execute(
+    layout: JobLayout,
+    notebook: Path,
+    parameters: dict[str, object],
+    stop: _StopRequest,
+    job_name: str | None,
+    kernel: WarmKernel | None,
+) -> int:
+    """Run the notebook of a job whose parameters are known good (see :func:`run`)."""
+    root = layout.root
 
     name = job_name or os.environ.get("TRAINING_JOB_NAME") or root.name
     os.environ.update(

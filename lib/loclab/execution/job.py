@@ -60,6 +60,9 @@ class JobRequest:
         timeout: Wall-clock limit in seconds.
         tags: Labels for tracking (system, seed, trial...).
         env: Extra environment variables for the job.
+        secrets: The secret parameters' values (JSON-able), kept out of ``hyperparameters``
+            (which hold ``[REDACTED]`` for them) and handed to the job in
+            ``$LOCLAB_SECRET_PARAMS`` (see :mod:`loclab.security`).
     """
 
     name: str
@@ -71,6 +74,15 @@ class JobRequest:
     timeout: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+
+    def job_env(self) -> dict[str, str]:
+        """The job's extra variables: ``env``, and its secrets in ``$LOCLAB_SECRET_PARAMS``."""
+        from loclab.security import SECRET_PARAMS_ENV
+
+        if not self.secrets:
+            return dict(self.env)
+        return {**self.env, SECRET_PARAMS_ENV: json.dumps(self.secrets, sort_keys=True)}
 
     @property
     def key(self) -> str:
@@ -81,6 +93,8 @@ class JobRequest:
         h = hashlib.sha256()
         h.update(self.notebook.read_bytes())
         h.update(json.dumps(self.hyperparameters, sort_keys=True).encode())
+        if self.secrets:  # hashed with the rest: a new token is a new job, never written
+            h.update(json.dumps(self.secrets, sort_keys=True).encode())
         for name in sorted(self.channels):
             h.update(name.encode())
             h.update(_path_fingerprint(self.channels[name]).encode())

@@ -14,6 +14,7 @@ from typing import Any
 
 from loclab.exceptions import Problem, SpecError
 from loclab.execution.job import JobRequest
+from loclab.io import jsonable
 from loclab.params import encode_value
 from loclab.params.types import coerce_value
 from loclab.spec import Experiment
@@ -153,8 +154,16 @@ def make_request(
         timeout: Per-job limit overriding the spec's ``timeout`` (``--timeout``).
         env: Extra variables for the job.
     """
+    from loclab.security import REDACTED, is_secret_name, register_secrets
+
     effective = {**exp.notebook.defaults(), **plan.overrides}
-    hyper = {k: encode_value(v, exp.notebook[k].type) for k, v in sorted(plan.overrides.items())}
+    secret = {k for k in plan.overrides if k in exp.secret_params or is_secret_name(k)}
+    secrets = {k: jsonable(plan.overrides[k]) for k in sorted(secret)}
+    register_secrets(secrets.values())
+    hyper = {
+        k: REDACTED if k in secret else encode_value(v, exp.notebook[k].type)
+        for k, v in sorted(plan.overrides.items())
+    }
     return JobRequest(
         name=plan.name,
         experiment=exp.name,
@@ -165,6 +174,7 @@ def make_request(
         timeout=timeout if timeout is not None else exp.spec.timeout,
         tags=dict(plan.tags),
         env=dict(env or {}),
+        secrets=secrets,
     )
 
 

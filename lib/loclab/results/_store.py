@@ -318,8 +318,32 @@ def read_record(path: Path, model: type[R], *, again: str = _AGAIN) -> R | None:
 
 
 def write_record(path: Path, record: Record) -> Path:
-    """Store ``record`` at ``path`` atomically; return the path."""
-    return write_text(path, record.model_dump_json(by_alias=True, indent=2) + "\n")
+    """Store ``record`` at ``path`` atomically; return the path.
+
+    Secret values known to this process (:func:`loclab.security.known_secrets`) are replaced
+    with ``[REDACTED]`` in every text field (a failure message quoting a token, the spec as
+    run with a ``${VAR}`` expanded); numbers and the record's shape are left as they are.
+    """
+    from loclab.security import known_secrets
+
+    text = record.model_dump_json(by_alias=True, indent=2)
+    if known_secrets():
+        import json
+
+        text = json.dumps(_scrub_strings(json.loads(text)), indent=2, ensure_ascii=False)
+    return write_text(path, text + "\n")
+
+
+def _scrub_strings(node: object) -> object:
+    from loclab.security import scrub_values
+
+    if isinstance(node, str):
+        return scrub_values(node)
+    if isinstance(node, list):
+        return [_scrub_strings(v) for v in node]
+    if isinstance(node, dict):
+        return {k: _scrub_strings(v) for k, v in node.items()}
+    return node
 
 
 def _first_line(err: BaseException) -> str:

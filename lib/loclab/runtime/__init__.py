@@ -29,6 +29,7 @@ from loclab.runtime._context import (
     show_learning_curve,
     write_predictions,
 )
+from loclab.runtime._secrets import register_job_secrets, secret_param
 
 __all__ = [
     "CACHE_ENV",
@@ -40,8 +41,11 @@ __all__ = [
     "latest_checkpoint",
     "log_metrics",
     "metric_regex",
+    "secret_param",
     "set_tags",
     "shared_cache_dir",
     "show_learning_curve",
     "write_predictions",
 ]
+
+register_job_secrets()

@@ -30,6 +30,7 @@ from loclab.runtime._notebook import (
     quiet_libraries,
     show_progress,
 )
+from loclab.runtime._secrets import drop_secret_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -300,6 +301,7 @@ def write_predictions(frame: pd.DataFrame, *, ctx: JobContext | None = None) -> 
         raise ValueError(f"predictions lack column(s) {missing}; required: {PREDICTION_COLUMNS}")
     if frame["example_id"].duplicated().any():
         raise ValueError("predictions have duplicate example_id values")
+    frame = drop_secret_columns(frame, tuple(PREDICTION_COLUMNS))
     ctx = ctx or _current_context()
     path = ctx.output_data_dir / PREDICTIONS_FILE
     with atomic_path(path) as tmp:

@@ -23,8 +23,15 @@ from loclab.params.validate import (
     parse_assignments,
     resolve_overrides,
 )
+from loclab.security import add_secret_words, register_secrets
+from loclab.spec._secrets import (
+    expand_param_vars,
+    project_secret_words,
+    secret_names,
+    secret_values,
+)
 from loclab.spec._yaml import read_yaml
-from loclab.spec.backend import SageMakerSettings, resolve_sagemaker
+from loclab.spec.backend import DEFAULTS_FILE, SageMakerSettings, resolve_sagemaker
 from loclab.spec.checks import check_sections
 from loclab.spec.model import Spec
 
@@ -58,6 +65,9 @@ class Experiment:
         sagemaker: The SageMaker settings, resolved once at load (``backend: sagemaker``
             only): spec, then ``$LOCLAB_SAGEMAKER_*``, then ``loclab.yaml``, then defaults.
         sweep_storage: The spec's ``sweep.storage`` with ``${VAR}`` references expanded.
+        secret_params: Parameters whose values are secret (names that say so, values from
+            ``${VAR}``): registered with :mod:`loclab.security` and passed to jobs in the
+            environment, never in ``hyperparameters.json``.
     """
 
     spec: Spec
@@ -71,6 +81,7 @@ class Experiment:
     channels: dict[str, Path] = field(default_factory=dict)
     sagemaker: SageMakerSettings | None = None
     sweep_storage: str | None = None
+    secret_params: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -213,6 +224,12 @@ def load_experiment(
             [Problem(shown, "notebook", p.message, p.fix) for p in err.problems]
         ) from None
     problems.extend(notebook.problems)
+    environ = {} if environ is None else environ
+    spec, from_vars, found = expand_param_vars(spec, environ, source=shown)
+    problems.extend(found)
+    words, found = project_secret_words(root, DEFAULTS_FILE)
+    problems.extend(found)
+    add_secret_words(words)
 
     params, found = resolve_overrides(
         notebook, spec.params, source=shown, field="params", notebook_name=notebook_shown
@@ -230,6 +247,8 @@ def load_experiment(
     )
     problems.extend(found)
     params.update(cli_params)
+    secrets = secret_names(spec, cli_params, from_vars)
+    register_secrets(secret_values(spec, cli_params, secrets))
 
     channels: dict[str, Path] = {}
     pointed = dict(channel_paths or {})
@@ -271,7 +290,6 @@ def load_experiment(
             )
         channels[name] = channel_path
 
-    environ = {} if environ is None else environ
     problems.extend(
         check_sections(spec, notebook, params=params, source=shown, notebook_name=notebook_shown)
     )
@@ -311,6 +329,7 @@ def load_experiment(
         channels=channels,
         sagemaker=sagemaker,
         sweep_storage=sweep_storage,
+        secret_params=frozenset(secrets),
     )
 
 

@@ -183,4 +183,4 @@ class SweepSpec(SpecModel):
 
 
 def _hide_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1[REDACTED]@", url)

@@ -56,7 +56,7 @@ class StudyLocation:
         """The storage as shown to people and stored in results (password hidden)."""
         if self.url is None:
             return str(self.journal)
-        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.url)
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1[REDACTED]@", self.url)
 
     @property
     def kind(self) -> str:

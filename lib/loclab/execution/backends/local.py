@@ -179,7 +179,7 @@ class LocalBackend(Backend):
                     job_env.setdefault(var, value)
                 else:
                     job_env[var] = value
-        job_env.update(request.env)
+        job_env.update(request.job_env())
         job_env.update(env)
         return job_env
 

@@ -179,7 +179,7 @@ class SageMakerBackend(Backend):
         # the container, so only plain values go along.
         passed = {
             k: v
-            for k, v in {**env, **request.env}.items()
+            for k, v in {**env, **request.job_env()}.items()
             if not k.startswith(("MLFLOW_", "SM_"))
             and k != "TRAINING_JOB_NAME"
             and not os.path.isabs(v)
