@@ -190,3 +190,17 @@ def test_run_with_a_failing_system_exits_1_naming_it(tmp_path, probe_template):
     }  # fmt: skip
     client = MlflowClient(f"sqlite:///{tmp_path / '.loclab' / 'mlflow.db'}")
     assert client.get_run(summary["mlflow_parent_run_id"]).info.status == "FAILED"
+
+
+def test_a_missing_compared_metric_stops_after_the_first_job(project):
+    # A metric no job writes is found after one job, not after all four.
+    (project / "experiments" / "typo.yaml").write_text(
+        SPEC.replace("name: cmp", "name: typo").replace("test_score]", "test_scor]")
+    )
+    out = loclab(project, "run", "experiments/typo.yaml")
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert "metric 'test_scor' is neither a predictions column" in last
+    assert "checked after the first job, before the others run" in last
+    jobs = ExperimentResults(StateDir(project / ".loclab"), "typo").read_jobs()
+    assert jobs is not None and len(jobs.jobs) == 1 and jobs.status == "FAILED"

@@ -88,8 +88,8 @@ CASES = [
     (
         sweep("  storage: mongodb://me:secret@db/studies\n" + SPACE_X),
         [
-            f"{S}: sweep.storage: 'mongodb://me:[REDACTED]@db/studies' is not a database URL; use e.g. "
-            "postgresql+psycopg2://user@host:5432/db (leave it out for the journal file)"
+            f"{S}: sweep.storage: 'mongodb://me:[REDACTED]@db/studies' is not a database URL; "
+            "use e.g. postgresql+psycopg2://user@host:5432/db (leave it out for the journal file)"
         ],
     ),
     (

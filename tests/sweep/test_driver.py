@@ -253,3 +253,27 @@ def test_sweep_timeout_stops_launching(project):
     assert [t.state.name for t in d.study.get_trials()] == ["COMPLETE", "COMPLETE"]
     assert any(line.startswith("sweep timeout (0:01) reached: no new trials") for line in lines)
     assert outcome.record.finished is False
+
+
+@pytest.mark.parametrize(
+    ("pruner", "epochs", "where"),
+    [("median", 3, "epoch 0 without"), ("none", 1, "its run without")],
+)
+def test_a_missing_sweep_metric_stops_the_sweep_after_one_trial(project, pruner, epochs, where):
+    # A misspelt metric fails every trial the same way: the first one shows it, none more run.
+    spec = write_spec(
+        project,
+        f"typo-{pruner}",
+        f"  metric: val_scor\n  n_trials: 6\n  workers: 1\n  sampler: random\n"
+        f"  pruner: {pruner}\n  space:\n    x: {{type: float, low: 1.0, high: 2.0}}\n",
+        params=f"epochs: {epochs}",
+    )
+    d = driver(project, spec)
+    with pytest.raises(SweepFailedError) as err:
+        d.run()
+    message = str(err.value)
+    assert f"stopped at once: trial 0 finished {where}" in message
+    assert "the sweep's metric 'val_scor'" in message and "val_score" in message
+    # One trial ran (a trial stopped mid-run is queued again, for when the name is fixed).
+    ran = [t for t in d.study.get_trials() if t.state.name != "WAITING"]
+    assert len(ran) == 1

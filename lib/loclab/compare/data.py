@@ -78,6 +78,29 @@ def run_outputs(results: Sequence[JobResult]) -> tuple[list[RunOutput], list[Job
     return runs, missing
 
 
+def check_first_run(compare: CompareSpec, run: RunOutput) -> None:
+    """Check that one completed job gives every compared metric, before the others run.
+
+    The same rules as the analysis (a predictions column, corpus statistics, a correlation
+    of ``score`` with ``label``, a final metric), applied to the first job that completes,
+    so a misspelt metric stops the comparison after one job instead of after all of them.
+
+    Raises:
+        ComparisonError: A compared metric is not in the job's output (named, with what it has).
+    """
+    if compare.discovered:
+        return  # systems come from the job's own output; checked when they are collected
+    ids, frames = _align_predictions([run])
+    for key in compare.compared_metrics():
+        try:
+            _metric(key, {run.system: [run]}, [run.system], frames, ids)
+        except ComparisonError as err:
+            raise ComparisonError(
+                f"{err}; checked after the first job, before the others run: fix "
+                "compare.metrics or what the notebook writes"
+            ) from None
+
+
 def collect(
     compare: CompareSpec, runs: Sequence[RunOutput], missing: Sequence[tuple[str, str]] = ()
 ) -> ComparisonData:

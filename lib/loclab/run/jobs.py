@@ -88,6 +88,8 @@ def run_jobs(
 
     Raises:
         KeyboardInterrupt: After every running job was stopped and recorded KILLED.
+        Exception: Whatever ``on_done`` raises (a check of the first job's output), after
+            every running job was stopped and recorded KILLED; the remaining ones do not start.
     """
     total = len(requests)
     progress = JobProgress(total=total, workers=max(1, workers))
@@ -150,7 +152,7 @@ def run_jobs(
                     f"[{index + 1}/{total}] {job.request.name} {result.state} in "
                     f"{result.duration:.1f} s ({progress.finished}/{total} done{eta})"
                 )
-    except KeyboardInterrupt:
+    except BaseException:
         for job in running.values():
             job.stop(JobState.KILLED, wait=False)
         for job in running.values():

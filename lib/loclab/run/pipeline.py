@@ -149,10 +149,20 @@ def _run(
             if workers > 1 and len(requests) > 1:
                 say(f"jobs: {len(requests)} to run, {min(workers, len(requests))} at a time")
 
+            checked: list[str] = []
+
             def recorded(result: JobResult) -> None:
                 finished.append(result)
                 jobs.append(job_record(result, backend=backend.name, results=results))
                 results.write_jobs(record.model_copy(update={"jobs": list(jobs)}))
+                if exp.spec.compare is not None and result.ok and not checked:
+                    # Fail fast: the compared metrics, from the first job that completed.
+                    from loclab.compare.data import check_first_run, run_outputs
+
+                    checked.append(result.name)
+                    runs, _ = run_outputs([result])
+                    if runs:
+                        check_first_run(exp.spec.compare, runs[0])
 
             done = run_jobs(
                 runner, requests, workers=workers, reuse=reuse, say=say, on_done=recorded

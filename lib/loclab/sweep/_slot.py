@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 
     from loclab.execution.runner import RunningJob
 
-__all__ = ["Slot", "SweepFailedError", "SweepOutcome", "count_trials", "short", "trial_state"]
+__all__ = [
+    "Slot",
+    "SweepFailedError",
+    "SweepOutcome",
+    "count_trials",
+    "missing_metric",
+    "short",
+    "trial_state",
+]
 
 
 class SweepFailedError(LoclabError):
@@ -59,6 +67,27 @@ class Slot:
     #: An adopted job that had failed or been stopped before this driver came: its trial is
     #: queued again.
     requeue: bool = False
+
+
+def missing_metric(slot: Slot, metric: str, *, completed: bool = False) -> str | None:
+    """Why a trial shows the sweep's metric is missing, or None while it may still come.
+
+    Called until some trial has reported the metric (a misspelt ``sweep.metric``, or a notebook
+    that logs another name, fails every trial the same way). A running trial that began its
+    second epoch without it (a pruner needs it every epoch), or a trial that ``completed``
+    without it, is enough.
+    """
+    records = slot.job.metrics()
+    steps = sorted({int(r["step"]) for r in records if r.get("step") is not None})
+    if not completed and len(steps) < 2:
+        return None
+    seen = sorted({k for r in records for k in (r.get("metrics") or {})})
+    where = "its run" if completed else f"epoch {steps[0]}"
+    need = "" if completed else " (the pruner needs it every epoch)"
+    return (
+        f"trial {slot.trial.number} finished {where} without reporting the sweep's metric "
+        f"'{metric}'{need} (it reported: {', '.join(seen) or 'nothing'})"
+    )
 
 
 def count_trials(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:

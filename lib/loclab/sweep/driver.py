@@ -33,6 +33,7 @@ from loclab.sweep._slot import (
     SweepFailedError,
     SweepOutcome,
     count_trials,
+    missing_metric,
     short,
     trial_state,
 )
@@ -100,6 +101,8 @@ class SweepDriver:
         self.sweep_run_id: str | None = None
         self._running: dict[int, Slot] = {}
         self._launched = 0
+        #: Whether any trial of the study reported the sweep's metric (fail fast until then).
+        self._metric_seen = False
 
     # -- public -------------------------------------------------------------------------------
 
@@ -202,6 +205,9 @@ class SweepDriver:
             return
         if done:
             self.say(f"resuming study {self.location.name}: {done}/{sweep.n_trials} done")
+        self._metric_seen = any(
+            t.state == TrialState.COMPLETE or t.intermediate_values for t in trials
+        )
         while True:
             trials = self.study.get_trials(deepcopy=False)
             counts = count_trials(trials)
@@ -321,6 +327,8 @@ class SweepDriver:
         ended = job.done()
         # A job that already ended trained every epoch: nothing is left to prune.
         self._read_metrics(slot, prune=not ended)
+        if not ended and self.sweep.pruner != "none":
+            self._check_metric(runner, slot)
         if ended:
             self._settle(runner, slot)
             return
@@ -333,6 +341,23 @@ class SweepDriver:
             slot.beat = time.time()
             slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
 
+    def _check_metric(self, runner: JobRunner, slot: Slot, *, completed: bool = False) -> None:
+        """Stop the sweep at once when its first trial ends an epoch without the sweep's metric.
+
+        Raises:
+            SweepFailedError: The metric is missing (see ``missing_metric``).
+        """
+        if self._metric_seen:
+            return
+        reason = missing_metric(slot, self.sweep.metric, completed=completed)
+        if reason is None:
+            return
+        self._stop_all(runner, JobState.KILLED, "the sweep stopped: its metric is missing")
+        raise SweepFailedError(
+            f"sweep {self.location.name} stopped at once: {reason}; fix sweep.metric or the "
+            "name the notebook logs with runtime.log_metrics"
+        )
+
     def _read_metrics(self, slot: Slot, *, prune: bool) -> None:
         """Report new values of the sweep metric; stop the job if pruned or non-finite."""
         records = slot.job.metrics()
@@ -341,6 +366,7 @@ class SweepDriver:
             value = (record.get("metrics") or {}).get(metric)
             if value is None:
                 continue
+            self._metric_seen = True
             value = float(value)
             step = record.get("step")
             if step is None:
@@ -437,6 +463,8 @@ class SweepDriver:
         trial.set_user_attr(rec.ATTR_FAILURE, failure)
         self.study.tell(trial, state=trial_state("FAIL"))
         self.say(f"trial {trial.number} FAIL: {failure}{where}")
+        if result.state == JobState.COMPLETED and value is None:
+            self._check_metric(runner, slot, completed=True)
 
     def _tag_run(
         self, run_id: str | None, state: str, value: float | None, failure: str | None = None
