@@ -24,6 +24,7 @@ from loclab.params.validate import (
     resolve_overrides,
 )
 from loclab.security import add_secret_words, register_secrets
+from loclab.spec._datafiles import is_data_param, resolve_data_params
 from loclab.spec._secrets import (
     expand_param_vars,
     project_secret_words,
@@ -65,6 +66,8 @@ class Experiment:
         sagemaker: The SageMaker settings, resolved once at load (``backend: sagemaker``
             only): spec, then ``$LOCLAB_SAGEMAKER_*``, then ``loclab.yaml``, then defaults.
         sweep_storage: The spec's ``sweep.storage`` with ``${VAR}`` references expanded.
+        data_paths: Data-file parameter values (``*_path``, ``*_file``...) as written, to
+            the absolute paths local jobs get (see :mod:`loclab.spec._datafiles`).
         secret_params: Parameters whose values are secret (names that say so, values from
             ``${VAR}``): registered with :mod:`loclab.security` and passed to jobs in the
             environment, never in ``hyperparameters.json``.
@@ -82,6 +85,7 @@ class Experiment:
     sagemaker: SageMakerSettings | None = None
     sweep_storage: str | None = None
     secret_params: frozenset[str] = frozenset()
+    data_paths: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -133,6 +137,9 @@ class Experiment:
         merged.update(self.cli_params)
         merged.update(winner or {})
         merged.update(trial or {})
+        for name, value in merged.items():
+            if isinstance(value, str) and value in self.data_paths and is_data_param(name):
+                merged[name] = self.data_paths[value]
         return merged
 
 
@@ -305,6 +312,8 @@ def load_experiment(
             spec.sweep.storage, environ, source=shown, field="sweep.storage"
         )
         problems.extend(found)
+    data_paths, found = _data_paths(spec, cli_params, root, channels, shown)
+    problems.extend(found)
     provided = set(params)
     if spec.compare is not None:
         # Required values may come from every system instead of the shared params.
@@ -330,7 +339,31 @@ def load_experiment(
         sagemaker=sagemaker,
         sweep_storage=sweep_storage,
         secret_params=frozenset(secrets),
+        data_paths=data_paths,
     )
+
+
+def _data_paths(
+    spec: Spec, cli_params: Mapping[str, Any], root: Path, channels: Mapping[str, Path], shown: str
+) -> tuple[dict[str, str], list[Problem]]:
+    """Every data-file parameter value of the spec and command line, checked and resolved."""
+    sources: list[tuple[str, Mapping[str, Any]]] = [("params", spec.params), ("-p", cli_params)]
+    if spec.sweep is not None:
+        sources.append(("sweep.params", spec.sweep.params))
+    if spec.compare is not None:
+        sources += [
+            (f"compare.systems.{n}.params", s.params) for n, s in spec.compare.systems.items()
+        ]
+    resolved: dict[str, str] = {}
+    problems: list[Problem] = []
+    remote = spec.backend.kind == "sagemaker"
+    for where, values in sources:
+        changed, found = resolve_data_params(
+            values, root=root, channels=channels, remote=remote, source=shown, field=where
+        )
+        problems += found
+        resolved.update({values[k]: v for k, v in changed.items()})
+    return resolved, problems
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
