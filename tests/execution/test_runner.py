@@ -199,6 +199,26 @@ def test_reuse_completed_job(runner, emulator_or_none, probe_template):
         assert emulator_or_none.create_requests == ["probe-job", "probe-job-r2"]
 
 
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        (lambda p: p.write_bytes(bytes(b ^ 1 for b in p.read_bytes())), "SHA-256 differs"),
+        (lambda p: p.unlink(), "is missing"),
+    ],
+)
+def test_a_job_whose_outputs_changed_is_not_reused(runner, probe_template, tamper, why):
+    first = runner.run(request(probe_template, x=1.0))
+    assert first.state == JobState.COMPLETED, first.failure
+    assert runner.cached(request(probe_template, x=1.0)) is not None
+    tamper(first.predictions)
+    assert runner.cached(request(probe_template, x=1.0)) is None
+    assert "output/data/predictions.parquet" in runner.damaged["probe-job"]
+    assert why in runner.damaged["probe-job"]
+    again = runner.run(request(probe_template, x=1.0))
+    assert not again.cached and again.state == JobState.COMPLETED
+    assert runner.cached(request(probe_template, x=1.0)) is not None
+
+
 def test_raising_cell(runner, emulator_or_none, probe_template):
     result = runner.run(request(probe_template, mode="raise"))
     assert result.state == JobState.FAILED

@@ -21,6 +21,7 @@ from typing import Any
 from loclab.exceptions import LoclabError
 from loclab.execution.backends.base import Backend, JobHandle
 from loclab.execution.contract import JobLayout
+from loclab.execution.integrity import damage, manifest
 from loclab.execution.job import (
     JobRequest,
     JobResult,
@@ -119,14 +120,28 @@ class JobRunner:
         self.tracker = tracker
         self.parent_run_id = parent_run_id
         self.env = dict(env or {})
+        #: Jobs :meth:`cached` would have reused but whose outputs changed: name to why.
+        self.damaged: dict[str, str] = {}
 
     def run_dir(self, request: JobRequest) -> Path:
         """The run folder of a job."""
         return self.runs_root / request.name
 
     def cached(self, request: JobRequest, key: str | None = None) -> JobResult | None:
-        """The completed result of an identical earlier job, if there is one."""
-        return completed_run(self.run_dir(request), key or request.key)
+        """The completed result of an identical earlier job, if there is one and it is intact.
+
+        A job whose outputs changed since it completed is not reused; why is kept in
+        :attr:`damaged` (job name to the reason) for the caller to say.
+        """
+        run_dir = self.run_dir(request)
+        found = completed_run(run_dir, key or request.key, check=False)
+        if found is None:
+            return None
+        why = damage(run_dir, (read_status(run_dir) or {}).get("outputs"))
+        if why is not None:
+            self.damaged[request.name] = why
+            return None
+        return found
 
     def start(self, request: JobRequest, *, mlflow_run_id: str | None = None) -> RunningJob:
         """Launch a job; a previous incomplete attempt is kept under ``.attempts/``.
@@ -290,7 +305,11 @@ class JobRunner:
             )
             if self.tracker is not None and job.mlflow_run_id:
                 self.tracker.finish_job(result)
-            write_status(job.run_dir, {**result.to_json(), "backend": self.backend.name})
+            status = {**result.to_json(), "backend": self.backend.name}
+            if state == JobState.COMPLETED:
+                # Checked before the job is reused (see loclab.execution.integrity).
+                status["outputs"] = manifest(job.run_dir)
+            write_status(job.run_dir, status)
             return result
         finally:
             os.close(job.lock_fd)
@@ -371,15 +390,18 @@ class JobRunner:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def completed_run(run_dir: Path, key: str) -> JobResult | None:
+def completed_run(run_dir: Path, key: str, *, check: bool = True) -> JobResult | None:
     """The completed job in ``run_dir`` if its content address is ``key`` (reusable), else None.
 
     Args:
         run_dir: A job's run folder.
         key: The content address the job must have been run with.
+        check: Also require its outputs to be intact (see :mod:`loclab.execution.integrity`).
     """
     status = read_status(run_dir)
     if not status or status.get("state") != JobState.COMPLETED or status.get("key") != key:
+        return None
+    if check and damage(run_dir, status.get("outputs")) is not None:
         return None
     result = JobResult.from_json(status, run_dir)
     return JobResult(**{**result.__dict__, "cached": True})

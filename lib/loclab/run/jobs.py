@@ -119,6 +119,9 @@ def run_jobs(
                     say(f"{tag}: reused completed run {found.run_dir}")
                     done(index, found)
                     continue
+                why = runner.damaged.pop(request.name, None)
+                if why is not None:
+                    say(f"{tag}: its earlier run is not reused ({why}); running it again")
                 skipped = watch.skip(request, runner.run_dir(request))
                 if skipped is not None:
                     say(f"{tag}: {skipped.tags.get('loclab.skipped')}")
