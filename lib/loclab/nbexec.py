@@ -13,12 +13,20 @@ from typing import Any
 
 from loclab.exceptions import LoclabError
 
-__all__ = ["CellError", "SecretRef", "execute_notebook"]
+__all__ = ["CellError", "SecretRef", "execute_notebook", "is_out_of_memory"]
 
 #: The kernel every loclab notebook runs on.
 KERNEL = "python3"
 #: Papermill engine that runs a notebook in a kernel started beforehand.
 WARM_ENGINE = "loclab-warm"
+
+
+def is_out_of_memory(ename: str, evalue: str) -> bool:
+    """Whether an exception a cell raised says memory ran out (Python, NumPy, torch, CUDA)."""
+    text = evalue.lower()
+    return ename in ("MemoryError", "OutOfMemoryError", "_ArrayMemoryError") or any(
+        s in text for s in ("can't allocate memory", "out of memory", "cannot allocate memory")
+    )
 
 
 class CellError(LoclabError):
@@ -45,7 +53,10 @@ class CellError(LoclabError):
         self.ename = ename
         self.evalue = evalue
         self.traceback = traceback
-        super().__init__(f"{self.where} raised {ename}: {evalue}".strip())
+        if is_out_of_memory(ename, evalue):
+            super().__init__(f"{self.where} ran out of memory ({ename}: {evalue})".strip())
+        else:
+            super().__init__(f"{self.where} raised {ename}: {evalue}".strip())
 
     @property
     def where(self) -> str:

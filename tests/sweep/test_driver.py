@@ -162,27 +162,28 @@ def test_failures_are_recorded_and_the_sweep_goes_on(project):
     spec = write_spec(
         project,
         "fails",
-        "  metric: val_score\n  n_trials: 3\n  workers: 2\n  sampler: random\n"
+        "  metric: val_score\n  n_trials: 4\n  workers: 2\n  sampler: random\n"
         "  pruner: none\n  max_failure_ratio: 1.0\n"
-        "  space:\n    mode: {type: categorical, choices: [ok, raise, nan, die]}\n",
+        "  space:\n    mode: {type: categorical, choices: [ok, raise, nan, die, oom]}\n",
         params="epochs: 2",
     )
-    modes = ["raise", "nan", "die", "ok", "ok", "ok"]
+    modes = ["raise", "nan", "die", "oom", "ok", "ok", "ok", "ok"]
     enqueue(project, spec, [{"mode": m} for m in modes])
     d = driver(project, spec)
     d.run()
     trials = d.study.get_trials()
     assert [t.params["mode"] for t in trials] == modes
-    assert [t.state.name for t in trials] == ["FAIL"] * 3 + ["COMPLETE"] * 3
-    reasons = [t.user_attrs["loclab.failure"] for t in trials[:3]]
+    assert [t.state.name for t in trials] == ["FAIL"] * 4 + ["COMPLETE"] * 4
+    reasons = [t.user_attrs["loclab.failure"] for t in trials[:4]]
     assert "raised ValueError: boom from the probe" in reasons[0]
     assert reasons[1] == "val_score was nan at step 0"
     assert reasons[2].startswith("kernel died while running cell")
-    for t in trials[:3]:
+    assert "ran out of memory (MemoryError" in reasons[3]
+    for t in trials[:4]:
         assert (Path(t.user_attrs["loclab.run_dir"]) / "output/data/executed.ipynb").exists()
         assert "loclab.interrupted" not in t.user_attrs
     rows = read_sweep(project, "fails").trials
-    assert [r.failure for r in rows[:3]] == reasons
+    assert [r.failure for r in rows[:4]] == reasons
 
 
 def test_max_failure_ratio_stops_a_broken_sweep(project):

@@ -247,7 +247,8 @@ def _execute(
             return EXIT_STOPPED
         dead = type(err).__name__ == "DeadKernelError" or "kernel died" in str(err).lower()
         reason = (
-            f"kernel died while running {_running_cell(output)}"
+            f"kernel died while running {_running_cell(output)} (killed or crashed; running "
+            "out of memory is the usual cause)"
             if dead
             else f"{type(err).__name__}: {err}"
         )

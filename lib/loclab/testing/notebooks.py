@@ -51,7 +51,7 @@ def write_notebook(
 #: Parameters cell of :func:`write_probe_notebook`.
 PROBE_PARAMETERS = """x: float = 1.0  # value the notebook reports (val_score grows from it)
 epochs: int = 3  # how many per-epoch metrics to report
-mode: str = "ok"  # ok, raise, die, sleep or nan
+mode: str = "ok"  # ok, raise, die, oom, sleep or nan
 sleep_s: float = 0.0  # seconds to sleep after each epoch
 seed: int = 0  # seed (mixed into the reported value)
 tags: list[str] = ["a"]  # free-form labels
@@ -63,9 +63,10 @@ def write_probe_notebook(path: Path) -> Path:
     """A tiny notebook that exercises the job contract without training anything.
 
     It reports ``val_score`` per epoch (``x + 0.1 * epoch``), then, by ``mode``: ``raise``
-    raises ValueError, ``die`` kills its kernel with ``os._exit(1)``, ``sleep`` sleeps for
-    ``sleep_s`` seconds, ``nan`` reports NaN. Otherwise it writes predictions and
-    ``test_score``.
+    raises ValueError, ``die`` kills its kernel with ``os._exit(1)``, ``oom`` runs out of
+    memory under an address-space limit (a MemoryError, as a job under a memory limit does),
+    ``sleep`` sleeps for ``sleep_s`` seconds, ``nan`` reports NaN. Otherwise it writes
+    predictions and ``test_score``.
     """
     return write_notebook(
         path,
@@ -79,6 +80,11 @@ def write_probe_notebook(path: Path) -> Path:
             "    time.sleep(sleep_s)",
             "if mode == 'raise':\n    raise ValueError('boom from the probe')\n"
             "if mode == 'die':\n    os._exit(1)\n"
+            "if mode == 'oom':\n    import resource\n"
+            "    used = int(next(l for l in open('/proc/self/status') if l.startswith('VmSize'))"
+            ".split()[1]) * 1024\n"
+            "    resource.setrlimit(resource.RLIMIT_AS, (used + 2**28, resource.RLIM_INFINITY))\n"
+            "    block = bytearray(2**30)\n"
             "if mode == 'sleep':\n    time.sleep(3600)",
             "runtime.set_tags({'loclab.data_fingerprint': 'probe-data'})\n"
             "runtime.write_predictions(pd.DataFrame({'example_id': ['e1', 'e2', 'e3'], "
