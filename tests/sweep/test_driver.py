@@ -80,7 +80,7 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
 
     data = read_sweep(project, name)
     assert data.counts.model_dump() == {
-        "complete": 4, "pruned": 0, "failed": 0, "running": 0, "waiting": 0,
+        "complete": 6, "pruned": 0, "failed": 0, "running": 0, "waiting": 0,
     }  # fmt: skip
     assert data.finished and data.study_name == name
     assert data.storage_kind == ("journal" if url is None else "postgresql")
@@ -90,7 +90,7 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
     assert [w.rank for w in data.winners] == [1, 2, 3]
     values = [w.value for w in data.winners]
     assert values == sorted(values, reverse=True)
-    assert len(data.trials) == 4 and all(t.run_dir for t in data.trials)
+    assert len(data.trials) == 6 and all(t.run_dir for t in data.trials)
     # Everything a report draws is in the record: the intermediate values of every trial.
     assert all(len(t.intermediate) == 2 for t in data.trials)
     sweep_tags = client.get_run(sweep_run).data.tags
