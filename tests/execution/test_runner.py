@@ -250,8 +250,9 @@ def test_kernel_death(runner, emulator_or_none, probe_template):
     )
     # The execution count is there only when the kernel acknowledged the cell before dying.
     assert result.failure in (
-        "kernel died while running cell 5",
-        "kernel died while running cell 5 (In [5])",
+        f"kernel died while running cell 5{count} (killed or crashed; running out of memory is "
+        "the usual cause)"
+        for count in ("", " (In [5])")
     )
     # The partial notebook keeps the cells that ran: the per-epoch metric lines are there.
     assert "val_score" in epoch_outputs(result)

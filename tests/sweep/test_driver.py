@@ -110,14 +110,14 @@ def test_parallel_sweep_has_n_trials_notebooks_and_child_runs(
         progress=False,
     )
     assert again.winners == data.winners
-    assert len(study.get_trials()) == 4
+    assert len(study.get_trials()) == 6
     assert (
         len(
             client.search_runs(
                 [tracker.experiment_id(name)], f"tags.mlflow.parentRunId = '{sweep_run}'"
             )
         )
-        == 4
+        == 6
     )
 
 
