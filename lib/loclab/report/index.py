@@ -14,9 +14,7 @@ column can be added without touching the others.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from loclab.io import write_text
+from loclab.io import exclusive_lock, write_text
 from loclab.report.html import Html, badge, esc, note, tag
 from loclab.results import BoardEntry
 
@@ -47,13 +45,8 @@ MANIFEST = "reports.json"
 @contextmanager
 def locked(reports_dir: Path) -> Iterator[None]:
     """Serialise updates of the manifests and the index between processes."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(reports_dir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(reports_dir / ".lock", wait=True):
         yield
-    finally:
-        os.close(fd)
 
 
 def read_manifest(folder: Path) -> list[dict[str, Any]]:
