@@ -115,14 +115,14 @@ def tick(
 
 
 @schedule_app.command("accept")
-def accept(spec: SpecArg, state_dir: StateOpt = None) -> None:
+def accept(spec: SpecArg, channel: ChannelOpt = None, state_dir: StateOpt = None) -> None:
     """Make the latest run the baseline (an intended change): the status is OK again."""
     import time
 
     from loclab.results import ExperimentResults
     from loclab.schedule import BaselineError, accept_latest
 
-    exp = load(spec)
+    exp = load(spec, None, channel)
     schedule = exp.spec.schedule
     if schedule is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no schedule: section")])
@@ -143,12 +143,12 @@ def accept(spec: SpecArg, state_dir: StateOpt = None) -> None:
 
 
 @app.command("history")
-def history(spec: SpecArg, state_dir: StateOpt = None) -> None:
+def history(spec: SpecArg, channel: ChannelOpt = None, state_dir: StateOpt = None) -> None:
     """Print the experiment's history: every finished run, its data and deciding metric."""
     from loclab.results import ExperimentResults
     from loclab.schedule import history_table
 
-    exp = load(spec)
+    exp = load(spec, None, channel)
     ws = workspace(exp, state_dir=state_dir)
     records = ExperimentResults(ws.state, exp.name)
     typer.echo(history_table(exp.name, records.read_history(), records.read_schedule()))

@@ -180,7 +180,7 @@ def failure_message(
         f"Report: {report or 'not written'}",
     ]
     text = "\n".join(lines)
-    payload = {
+    payload: dict[str, Any] = {
         "text": text,
         "experiment": experiment,
         "status": "failure",
