@@ -131,7 +131,8 @@ def test_ticks_alert_on_transitions_only(texts, tmp_path):
         assert {a["target"] for a in state["alerts"]} == {"${MT_ALERT_WEBHOOK}"}
 
         history = subprocess.run(
-            [sys.executable, "-m", "loclab", "history", str(spec), "--channel", f"wmt={snapshots}"],
+            [sys.executable, "-m", "loclab", "history", str(spec),
+             "--channel", f"wmt={snapshots}"],
             cwd=root, env=ticks.env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert history.stdout.count("2026-1") >= 4
