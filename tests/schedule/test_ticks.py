@@ -117,6 +117,8 @@ def test_ticks_alert_on_transitions_only(texts, tmp_path):
         assert len(hook.received) == 2
         assert hook.received[1]["status"] == "recovered"
         assert [s["system"] for s in hook.received[1]["systems"]] == [BROKEN]
+        back = hook.received[1]["text"]
+        assert "recovered (regressed since " in back and "beyond the practical" not in back
 
         fifth = ticks.run()  # nothing new: quiet
         assert fifth.returncode == 0 and len(hook.received) == 2
@@ -167,3 +169,28 @@ def test_a_failing_channel_never_loses_the_tick(texts, tmp_path):
     assert (root / "reports" / "mt-monitoring" / "index.html").is_file()
     # The transition was not announced; the status moved on all the same.
     assert ticks.schedule()["status"] == "regressed"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_failed_run_is_retried_said_once_and_its_recovery_too(texts, tmp_path):
+    root = tmp_path / "proj"
+    spec = monitoring_project(root)
+    snapshots = tmp_path / "snapshots"
+    write_snapshot(snapshots, "2026-11-30", texts)
+    with WebhookReceiver() as hook:
+        ticks = Ticks(root, spec, snapshots, hook.url)
+        assert ticks.run().returncode == 0
+        (snapshots / "2026-12-07").mkdir()  # the week's outputs did not arrive
+        failed = ticks.run()
+        assert failed.returncode == 1, failed.stdout[-2000:] + failed.stderr[-2000:]
+        assert "tick: attempt 1 failed" in failed.stdout and "1 retry(ies) left" in failed.stdout
+        (alert,) = hook.received
+        assert alert["status"] == "failure" and alert["attempts"] == 2
+        assert "empty snapshot" in alert["failure"] and alert["systems"] == []
+        assert ticks.run().returncode == 1 and len(hook.received) == 1  # still failing: quiet
+        write_snapshot(snapshots, "2026-12-07", texts)  # the outputs arrived
+        assert ticks.run().returncode == 0
+    assert [a["status"] for a in hook.received] == ["failure", "recovered"]
+    assert "recovered (failed since " in hook.received[1]["text"]
+    assert ticks.schedule()["status"] == "ok"

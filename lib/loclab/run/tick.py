@@ -332,6 +332,7 @@ def _message(
         report=where,
         unit=unit,
         since=since,
+        previous=state.status,
         recovered=recovered,
     )
 
