@@ -55,12 +55,14 @@ def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[bool]:
+def exclusive_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` for the block if no other process holds it.
 
     Yields True when the lock is held, False when another process has it (the block then
-    decides what to do: refuse, skip, wait). The operating system releases the lock when
-    the holder exits, however it exits (SIGKILL included), so a crash never leaves it stuck.
+    decides what to do: refuse, skip, wait). With ``wait`` it waits for the lock instead
+    (and yields True): updates of a shared file are serialised. The operating system
+    releases the lock when the holder exits, however it exits (SIGKILL included), so a
+    crash never leaves it stuck.
     """
     import fcntl
 
@@ -68,7 +70,7 @@ def exclusive_lock(path: Path) -> Iterator[bool]:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

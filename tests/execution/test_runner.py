@@ -323,3 +323,13 @@ def test_unknown_hyperparameter_rejected_inside_the_job(runner, probe_template):
     assert result.state == JobState.FAILED
     assert result.failure == "invalid job: hyperparameter 'nope' is not a parameter of probe.ipynb"
     assert_recorded(runner, result, "FAILED", executed=False)
+
+
+def test_a_new_empty_folder_in_a_channel_changes_its_fingerprint(tmp_path):
+    from loclab.execution.job import _path_fingerprint
+
+    (tmp_path / "2026-11-30").mkdir()
+    (tmp_path / "2026-11-30" / "outputs.tsv").write_text("system\tsegment\ttext\n")
+    before = _path_fingerprint(tmp_path)
+    (tmp_path / "2026-12-07").mkdir()  # this week's snapshot, not filled yet
+    assert _path_fingerprint(tmp_path) != before

@@ -6,8 +6,17 @@ import re
 
 from loclab.report.context import load_context
 from loclab.report.html import Html, tag
-from loclab.report.index import COLUMNS, Column, add_entry, status_of, write_index
+from loclab.report.index import (
+    COLUMNS,
+    Column,
+    add_entry,
+    board_fields,
+    sparkline,
+    status_of,
+    write_index,
+)
 from loclab.report.page import show_metadata
+from loclab.results import BoardEntry
 
 from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
@@ -90,3 +99,34 @@ def test_report_metadata_carries_status_and_counts(tmp_path, capsys):
     assert "'status': 'FAILED'" in out and "'trials': 6" in out and "'failed': 1" in out
     ok = store(tmp_path / "ok", jobs_record=jobs(spec()), comparison_record=comparison())
     assert load_context(EXPERIMENT, ok.root).status == "better"
+
+
+def test_a_scheduled_experiment_shows_its_schedule_status_and_a_trend(tmp_path):
+    reports = tmp_path / "reports"
+    trend = {"engine-a": (30.0, 30.2, 24.0), "engine-b": (28.0, None, 28.1)}
+    dates = ("2027-01-01", "2027-01-07", "2027-01-14")
+    regressed = BoardEntry(
+        "mon", "REGRESSED", "REGRESSED since 2027-01-14", scheduled=True,
+        last_run="2027-01-14 06:01", regressed=("engine-a (BLEU)",), marked=("engine-a",),
+        metric="BLEU", dates=dates, trend=trend,
+    )  # fmt: skip
+    failed = BoardEntry("nightly-qe", "FAILED", "FAILED since 2027-01-13", scheduled=True)
+    # Not scheduled: its answer is its status, its history still gives a trend.
+    once = BoardEntry("quickstart", "OK", "OK", metric="accuracy", dates=("a", "b"),
+                      trend={"neural": (0.8, 0.82)})  # fmt: skip
+    experiment(reports, "mon", entry(1, status="better", board=board_fields(regressed)))
+    experiment(reports, "nightly-qe", entry(2, status="", board=board_fields(failed)))
+    experiment(reports, "quickstart", entry(3, status="worse", board=board_fields(once)))
+    experiment(reports, "legacy", entry(4, status="better"))  # written before boards
+    page = write_index(reports, "", "test").read_text()
+    by_name = {re.search(r'href="([^/"]+)/index.html"', r).group(1): r for r in rows(page)}
+    mon = by_name["mon"]
+    assert 'class="badge worse">REGRESSED since 2027-01-14<' in mon and ">better<" not in mon
+    assert "engine-a (BLEU)" in mon and "2027-01-14 06:01 UTC" in mon
+    assert mon.count("<polyline") == 2 and 'stroke="#D55E00"' in mon  # engine-a marked
+    assert "BLEU, 2027-01-01 to 2027-01-14" in mon
+    assert 'class="badge fail">FAILED since 2027-01-13<' in by_name["nightly-qe"]
+    assert '<tr class="failed"><td class="nowrap">' in page
+    assert ">worse<" in by_name["quickstart"] and by_name["quickstart"].count("<polyline") == 1
+    assert ">better<" in by_name["legacy"] and "<svg" not in by_name["legacy"]
+    assert sparkline({"a": (1.0,)}) == "" and sparkline({}) == ""

@@ -150,6 +150,6 @@ def test_status_board_says_regressed_since_and_gives_a_trend(tmp_path):
     entry = status_board(state, "mon")
     assert entry is not None and entry.status == "REGRESSED" and entry.scheduled
     assert entry.text == f"REGRESSED since {time.strftime('%Y-%m-%d', time.gmtime(since))}"
-    assert entry.regressed == ("engine-a (BLEU)",)
+    assert entry.regressed == ("engine-a (BLEU)",) and entry.marked == ("engine-a",)
     assert entry.metric == "BLEU" and entry.trend == {"engine-a": (30.0, 30.2, 24.0)}
     assert len(entry.dates) == 3 and entry.last_run_id == "run2"

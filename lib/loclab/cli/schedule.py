@@ -61,16 +61,27 @@ def next_ticks(
         typer.echo(f"  {tick:%Y-%m-%d %H:%M %Z}  ({tick.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
 
 
-def _secret_variables(alerts: list[ResolvedAlert], environ: dict[str, str]) -> list[str]:
-    """Variables holding alert targets or the SMTP password (jobs must not inherit them)."""
+def _secret_variables(
+    alerts: list[ResolvedAlert], password: str | None, environ: dict[str, str]
+) -> list[str]:
+    """Variables holding webhook URLs or the SMTP password (jobs must not inherit them).
+
+    Those the spec names (``${MT_ALERT_WEBHOOK}``), ``$LOCLAB_SMTP_PASSWORD``, and any other
+    whose value is a webhook URL or the password (``password: ${MY_VARIABLE}`` in
+    ``loclab.yaml``).
+    """
     import re
 
     from loclab.schedule import SMTP_ENV_PREFIX
 
     names = {f"{SMTP_ENV_PREFIX}PASSWORD"}
+    secrets = {password} if password else set()
     for target in alerts:
         if target.kind == "webhook":
             names.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", target.shown))
+            if target.value:
+                secrets.add(target.value)
+    names.update(name for name, value in environ.items() if value in secrets)
     return sorted(n for n in names if n in environ)
 
 
@@ -106,7 +117,8 @@ def tick(
         if not target.configured:
             typer.echo(f"alert: {target.kind} {target.shown} is not configured (variable unset)")
     # Resolved above; the jobs this tick starts inherit the environment, so the secrets go.
-    for name in _secret_variables(alerts, dict(ENVIRON)):
+    password = smtp.password if smtp is not None else None
+    for name in _secret_variables(alerts, password, dict(ENVIRON)):
         os.environ.pop(name, None)
     from loclab.run import run_tick
 
@@ -115,14 +127,14 @@ def tick(
 
 
 @schedule_app.command("accept")
-def accept(spec: SpecArg, state_dir: StateOpt = None) -> None:
+def accept(spec: SpecArg, channel: ChannelOpt = None, state_dir: StateOpt = None) -> None:
     """Make the latest run the baseline (an intended change): the status is OK again."""
     import time
 
     from loclab.results import ExperimentResults
     from loclab.schedule import BaselineError, accept_latest
 
-    exp = load(spec)
+    exp = load(spec, None, channel)
     schedule = exp.spec.schedule
     if schedule is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no schedule: section")])
@@ -143,12 +155,12 @@ def accept(spec: SpecArg, state_dir: StateOpt = None) -> None:
 
 
 @app.command("history")
-def history(spec: SpecArg, state_dir: StateOpt = None) -> None:
+def history(spec: SpecArg, channel: ChannelOpt = None, state_dir: StateOpt = None) -> None:
     """Print the experiment's history: every finished run, its data and deciding metric."""
     from loclab.results import ExperimentResults
     from loclab.schedule import history_table
 
-    exp = load(spec)
+    exp = load(spec, None, channel)
     ws = workspace(exp, state_dir=state_dir)
     records = ExperimentResults(ws.state, exp.name)
     typer.echo(history_table(exp.name, records.read_history(), records.read_schedule()))

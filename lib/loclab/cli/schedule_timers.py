@@ -3,7 +3,7 @@
 ``--backend local`` (the default) writes a line into the user's crontab (Debian's cron);
 ``--backend sagemaker`` creates an EventBridge Scheduler schedule whose ticks run as SageMaker
 training jobs. Both check everything first and write nothing on bad input (exit 2, one line
-per problem). See ``docs/schedule-timers.md``.
+per problem). See ``docs/schedules.md``.
 """
 
 from __future__ import annotations

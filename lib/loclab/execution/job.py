@@ -266,7 +266,11 @@ def code_fingerprint() -> str:
 
 
 def _path_fingerprint(path: Path) -> str:
-    """Cheap identity of input data: names, sizes and modification times."""
+    """Cheap identity of input data: names, sizes and modification times.
+
+    A folder's subfolders count even when empty: a new dated snapshot folder that is still
+    empty must not let a run be reused as if nothing had changed.
+    """
     if path.is_file():
         st = path.stat()
         return f"{path}:{st.st_size}:{st.st_mtime_ns}"
@@ -276,6 +280,8 @@ def _path_fingerprint(path: Path) -> str:
             if f.is_file():
                 st = f.stat()
                 parts.append(f"{f.relative_to(path)}:{st.st_size}:{st.st_mtime_ns}")
+            elif f.is_dir():
+                parts.append(f"{f.relative_to(path)}/")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"{path}:missing"
 

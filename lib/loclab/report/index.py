@@ -1,34 +1,39 @@
 """The reports folder: each experiment's history (``reports.json``) and ``reports/index.html``.
 
 Each report is kept under its timestamp; ``<experiment>/index.html`` is a copy of the latest,
-and ``reports/index.html`` is a status board: one row per experiment, newest first, with one
-status badge (its answer: better / worse / no difference / too close, or FAILED), its answer
-in words and its earlier reports. The board's columns are :data:`COLUMNS`, one
+and ``reports/index.html`` is a status board: one row per experiment, newest first, with its
+last run, one status badge (a scheduled experiment's ``OK`` / ``REGRESSED since ...`` /
+``FAILED``; else its answer: better / worse / no difference / too close, or FAILED), a small
+trend of the deciding metric where there is history, its answer in words and its earlier
+reports. The status and the trend come from the experiment's records when its report is
+rendered (:func:`loclab.results.status_board`, kept as ``board`` in the manifest entry), so the
+index itself reads nothing but the manifests. The board's columns are :data:`COLUMNS`, one
 :class:`Column` each (a heading and a function of the experiment's manifest entries), so a
 column can be added without touching the others.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from loclab.io import write_text
+from loclab.io import exclusive_lock, write_text
 from loclab.report.html import Html, badge, esc, note, tag
+from loclab.results import BoardEntry
 
 __all__ = [
     "COLUMNS",
     "MANIFEST",
     "Column",
     "add_entry",
+    "board_fields",
     "read_manifest",
+    "sparkline",
     "status_of",
     "write_index",
 ]
@@ -40,13 +45,8 @@ MANIFEST = "reports.json"
 @contextmanager
 def locked(reports_dir: Path) -> Iterator[None]:
     """Serialise updates of the manifests and the index between processes."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(reports_dir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(reports_dir / ".lock", wait=True):
         yield
-    finally:
-        os.close(fd)
 
 
 def read_manifest(folder: Path) -> list[dict[str, Any]]:
@@ -88,8 +88,29 @@ _BADGES = {
 _LEGACY = {"no detectable difference": "no difference", "needs more data": "too close to call"}
 
 
+def board_fields(board: BoardEntry | None) -> dict[str, Any] | None:
+    """A status board line as stored in a manifest entry (``board``), JSON-ready."""
+    if board is None:
+        return None
+    fields = asdict(board)
+    fields["trend"] = {name: list(values) for name, values in board.trend.items()}
+    return fields
+
+
+def _board(entry: dict[str, Any]) -> dict[str, Any]:
+    board = entry.get("board")
+    return board if isinstance(board, dict) else {}
+
+
 def status_of(entry: dict[str, Any]) -> str:
-    """The status badge's text for a manifest entry ("" when it has no verdict)."""
+    """The status badge's text for a manifest entry ("" when it has no verdict).
+
+    A scheduled experiment's status is its schedule's (``OK``, ``REGRESSED since ...``,
+    ``FAILED since ...``); any other's is its answer.
+    """
+    board = _board(entry)
+    if board.get("scheduled") and board.get("status") in ("OK", "REGRESSED", "FAILED"):
+        return str(board.get("text") or board["status"])
     status = str(entry.get("status") or "")
     if not status:
         labels = {_LEGACY.get(str(x), str(x)) for x in entry.get("labels") or []}
@@ -113,6 +134,9 @@ class Column:
 
 
 def _date_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    last_run = _board(entries[0]).get("last_run")
+    if last_run:
+        return esc(f"{last_run} UTC")
     return esc(_when(entries[0]["created_ts"]))
 
 
@@ -138,9 +162,75 @@ def _experiment_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
     )
 
 
+#: Badge classes of a schedule's statuses (the words carry the meaning).
+_SCHEDULE_CLASS = {"OK": "same", "REGRESSED": "worse", "FAILED": "fail"}
+
+
+def _status_badge(status: str) -> Html:
+    kind = status.split(" ", 1)[0]
+    if kind in _SCHEDULE_CLASS:
+        return tag("span", status, class_=f"badge {_SCHEDULE_CLASS[kind]}")
+    return badge(status)
+
+
 def _status_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
     status = status_of(entries[0])
-    return badge(status) if status else tag("span", "no verdict", class_="muted")
+    if not status:
+        return tag("span", "no verdict", class_="muted")
+    regressed = _board(entries[0]).get("regressed") or []
+    if status.startswith("REGRESSED") and regressed:
+        return Html(
+            _status_badge(status) + "<br>" + tag("span", ", ".join(regressed), class_="muted")
+        )
+    return _status_badge(status)
+
+
+def sparkline(
+    trend: dict[str, Sequence[float | None]], marked: Sequence[str] = (), *, width: int = 96
+) -> Html:
+    """A small inline SVG of each system's values, oldest to newest ("" under two points).
+
+    Systems in ``marked`` (the regressed ones) are drawn in the warning colour, the others in
+    grey; each line is scaled over all systems' values, so lines can be compared.
+    """
+    values = [v for line in trend.values() for v in line if v is not None]
+    n = max((len(line) for line in trend.values()), default=0)
+    if n < 2 or not values:
+        return Html("")
+    height, pad = 24, 2
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+
+    def xy(i: int, v: float) -> str:
+        x = pad + i * (width - 2 * pad) / (n - 1)
+        y = height - pad - (v - low) / span * (height - 2 * pad)
+        return f"{x:.1f},{y:.1f}"
+
+    lines = []
+    order = sorted(trend, key=lambda name: name in marked)  # marked ones drawn on top
+    for name in order:
+        points = " ".join(xy(i, v) for i, v in enumerate(trend[name]) if v is not None)
+        colour = "#D55E00" if name in marked else "#9aa3ad"
+        lines.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.2">'
+            f"<title>{esc(name)}</title></polyline>"
+        )
+    return Html(
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="trend">{"".join(lines)}</svg>'
+    )
+
+
+def _trend_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
+    board = _board(entries[0])
+    trend = board.get("trend") or {}
+    marked = list(board.get("marked") or [])
+    line = sparkline(trend, marked) if isinstance(trend, dict) else Html("")
+    if not line:
+        return tag("span", "—", class_="muted")
+    dates = board.get("dates") or []
+    span = f"{board.get('metric') or ''}, {dates[0]} to {dates[-1]}" if dates else ""
+    return Html(line + "<br>" + tag("span", span, class_="muted small"))
 
 
 def _answer_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
@@ -160,9 +250,10 @@ def _answer_cell(name: str, entries: Sequence[dict[str, Any]]) -> Html:
 
 #: The board's columns, left to right.
 COLUMNS: tuple[Column, ...] = (
-    Column("Date", _date_cell, nowrap=True),
+    Column("Last run", _date_cell, nowrap=True),
     Column("Experiment", _experiment_cell),
     Column("Status", _status_cell, nowrap=True),
+    Column("Trend", _trend_cell, nowrap=True),
     Column("Answer", _answer_cell),
 )
 
@@ -189,9 +280,9 @@ def write_index(
         tag("h1", "Experiment reports"),
         tag(
             "p",
-            "One row per experiment, latest report first: its status and its answer, then its "
-            "earlier reports. Each report is one self-contained page: it opens offline and can "
-            "be sent as an attachment.",
+            "One row per experiment, latest report first: its last run, its status, the trend of "
+            "its deciding metric and its answer, then its earlier reports. Each report is one "
+            "self-contained page: it opens offline and can be sent as an attachment.",
             class_="question",
         ),
     ]
@@ -199,7 +290,7 @@ def write_index(
         parts.append(note("No reports yet: run an experiment (loclab run SPEC).", "omitted"))
     rows = []
     for name, entries in experiments:
-        failed = status_of(entries[0]) == "FAILED"
+        failed = status_of(entries[0]).startswith("FAILED")
         cells = [
             tag("td", column.cell(name, entries), class_="nowrap" if column.nowrap else None)
             for column in columns

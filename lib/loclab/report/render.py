@@ -214,7 +214,8 @@ def render_report(
     from loclab import __version__
     from loclab._imports import skip_slow_optional_imports
     from loclab.report.context import NoResultsError
-    from loclab.report.index import add_entry, locked, write_index
+    from loclab.report.index import add_entry, board_fields, locked, write_index
+    from loclab.results import status_board
     from loclab.security import scrub_mapping, scrub_notebook_file
 
     started = time.time()
@@ -277,6 +278,7 @@ def render_report(
         "labels": list(meta.get("labels") or []),
         "status": str(meta.get("status") or ""),
         "counts": dict(meta.get("counts") or {}),
+        "board": board_fields(status_board(state, experiment)),
         "git_sha": meta.get("git_sha"),
         "bytes": len(page.encode("utf-8")),
         "inputs_key": key,

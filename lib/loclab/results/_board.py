@@ -34,6 +34,7 @@ class BoardEntry:
         since: When the status began (``YYYY-MM-DD``), for REGRESSED and FAILED.
         scheduled: Whether the experiment runs on a schedule (it has ticks).
         regressed: ``system (metric)`` of each regression of the latest tick.
+        marked: The keys of the regressed systems (as in ``trend``).
         metric: The deciding metric's display name (the trend's).
         dates: Dates of the trend's points (``YYYY-MM-DD``), oldest first.
         trend: System to its deciding-metric value at each date (None where it was absent).
@@ -47,9 +48,18 @@ class BoardEntry:
     since: str | None = None
     scheduled: bool = False
     regressed: tuple[str, ...] = ()
+    marked: tuple[str, ...] = ()
     metric: str | None = None
     dates: tuple[str, ...] = ()
     trend: Mapping[str, tuple[float | None, ...]] = field(default_factory=dict)
+
+
+#: The board's status of each schedule status but ``new``.
+_SCHEDULE_STATUS: dict[str, BoardStatus] = {
+    "ok": "OK",
+    "regressed": "REGRESSED",
+    "failed": "FAILED",
+}
 
 
 def _day(ts: float | None) -> str | None:
@@ -85,17 +95,19 @@ def status_board(state: StateDir, experiment: str, *, points: int = 12) -> Board
     status: BoardStatus = "NEW"
     since: str | None = None
     regressed: tuple[str, ...] = ()
+    marked: tuple[str, ...] = ()
     scheduled = schedule is not None and bool(schedule.ticks)
     if jobs is not None and jobs.status == "RUNNING":
         status = "RUNNING"
     elif schedule is not None and schedule.status != "new":
-        status = {"ok": "OK", "regressed": "REGRESSED", "failed": "FAILED"}[schedule.status]
+        status = _SCHEDULE_STATUS[schedule.status]
         since = _day(schedule.since) if status != "OK" else None
         last = schedule.last
         if last is not None and status == "REGRESSED":
             regressed = tuple(
                 f"{c.label or c.system} ({c.metric_name or c.metric})" for c in last.regressions
             )
+            marked = tuple(dict.fromkeys(c.system for c in last.regressions))
     elif jobs is not None:
         status = "OK" if jobs.status == "FINISHED" else "FAILED"
     text = f"{status} since {since}" if since else status
@@ -124,6 +136,7 @@ def status_board(state: StateDir, experiment: str, *, points: int = 12) -> Board
         since=since,
         scheduled=scheduled,
         regressed=regressed,
+        marked=marked,
         metric=metric_name,
         dates=tuple(dates),
         trend={k: tuple(v) for k, v in trend.items()},

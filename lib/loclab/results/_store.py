@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from loclab.exceptions import StateError
-from loclab.io import read_json, write_bytes, write_text
+from loclab.io import exclusive_lock, read_json, write_bytes, write_text
 from loclab.paths import StateDir
 from loclab.results._base import Record
 from loclab.results._comparison import ComparisonRecord
@@ -232,14 +230,8 @@ class ExperimentResults:
 
     @contextlib.contextmanager
     def _schedule_lock(self) -> Iterator[None]:
-        folder = self.state.schedules(self.experiment)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / "state.lock", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self.state.schedules(self.experiment) / "state.lock", wait=True):
             yield
-        finally:
-            os.close(fd)
 
     def write_jobs(self, record: JobsRecord) -> Path:
         """Store the jobs record atomically; return its path."""

@@ -247,8 +247,15 @@ def _tick(
             )
             warnings.extend(check.warnings)
             outcome = "regressed" if check.regressions else "ok"
+            quiet = [c for c in check.comparisons if c.decision == "no difference"]
             for c in check.comparisons:
-                say(f"tick: {c.sentence}")
+                if c.decision != "no difference":
+                    say(f"tick: {c.sentence}")
+            if quiet:
+                say(
+                    f"tick: {len(quiet)} other system x metric comparison(s) show no difference "
+                    "from the baseline run"
+                )
     tick = Tick(
         started=started,
         ended=time.time(),
@@ -325,6 +332,7 @@ def _message(
         report=where,
         unit=unit,
         since=since,
+        previous=state.status,
         recovered=recovered,
     )
 

@@ -58,7 +58,11 @@ def _comparison_line(c: TickComparison, unit: str) -> str:
     values = ""
     if c.baseline_value is not None and c.value is not None:
         values = f" ({c.baseline_value:.2f} -> {c.value:.2f})"
-    crossed = f"; beyond the practical threshold of {c.threshold:g}" if c.threshold > 0 else ""
+    crossed = (
+        f"; beyond the practical threshold of {c.threshold:g}"
+        if c.regression and c.threshold > 0
+        else ""
+    )
     return (
         f"• *{c.label}*, {c.metric_name}: {_number(c.delta)}{values}, {ci}; "
         f"adjusted p = {c.p_adjusted:.3g} ({c.test}, {c.n_examples or 0:,} {unit}){crossed}"
@@ -99,6 +103,7 @@ def tick_message(
     report: str,
     unit: str = "test examples",
     since: str | None = None,
+    previous: str = "regressed",
     recovered: Sequence[tuple[str, str]] = (),
 ) -> AlertMessage:
     """The message of a regression, or of a recovery after a regression or a failure.
@@ -112,6 +117,7 @@ def tick_message(
         report: Where the report is (a path or an ``s3://`` URI).
         unit: What one example is.
         since: When the previous status began (``recovered``), for the text.
+        previous: The previous status (``recovered``): ``regressed`` or ``failed``.
         recovered: ``(system, metric)`` of the regressions this run no longer shows
             (``recovered``: their comparisons are the message's ``systems``).
     """
@@ -135,7 +141,7 @@ def tick_message(
             + ")"
         )
     else:
-        ago = f" (since {since})" if since else ""
+        ago = f" ({previous} since {since})" if since else f" (was {previous})"
         lines = [
             f":white_check_mark: *{experiment}*: recovered{ago}: run {point.run_id} shows no "
             f"regression against the baseline run {baseline.run_id if baseline else '?'}"
@@ -180,7 +186,7 @@ def failure_message(
         f"Report: {report or 'not written'}",
     ]
     text = "\n".join(lines)
-    payload = {
+    payload: dict[str, Any] = {
         "text": text,
         "experiment": experiment,
         "status": "failure",

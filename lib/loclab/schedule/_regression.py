@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -335,8 +334,8 @@ def _worse_examples(
         total = now.sum(axis=0)
         # The score with one example put back as it was, against the score now.
         effect = sign * (corpus.score(total) - corpus.score(total - now + then))
-        before: Sequence[Any] = corpus.score(then)
-        after: Sequence[Any] = corpus.score(now)
+        before: np.ndarray = np.asarray(corpus.score(then))
+        after: np.ndarray = np.asarray(corpus.score(now))
     elif metric.source == "predictions":
         now, then = a.mean(axis=0)[pairs.new], b.mean(axis=0)[pairs.base]
         effect = sign * (now - then) / len(now)

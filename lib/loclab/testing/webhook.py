@@ -53,10 +53,13 @@ class WebhookReceiver:
                     receiver.attempts.append({"path": self.path, "status": code})
                     if code == 200:
                         receiver.received.append(json.loads(body.decode("utf-8")))
-                self.send_response(code)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"error")
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "text/plain")
+                    self.end_headers()
+                    self.wfile.write(b"ok" if code == 200 else b"error")
+                except (BrokenPipeError, ConnectionResetError):  # the sender gave up waiting
+                    return
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
