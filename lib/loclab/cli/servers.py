@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from loclab.cli.app import (
     StorageOpt,
     app,
     cli_problem,
+    err,
     load,
     workspace,
 )
@@ -30,8 +33,6 @@ def ui(
     state_dir: StateOpt = None,
 ) -> None:
     """Start the MLflow UI on 127.0.0.1 over the project's tracking store."""
-    import subprocess
-
     from loclab.paths import STATE_ENV, StateDir
     from loclab.spec import find_project_root
     from loclab.tracking import default_tracking_uri
@@ -60,11 +61,101 @@ def ui(
     ]
     if uri.startswith("sqlite:"):
         cmd += ["--default-artifact-root", state.artifacts.resolve().as_uri()]
-    typer.echo(f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it")
+    raise typer.Exit(
+        serve(
+            cmd,
+            env=env,
+            port=port,
+            ready=f"http://127.0.0.1:{port}/health",
+            banner=f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it",
+        )
+    )
+
+
+def serve(cmd: list[str], *, env: dict[str, str], port: int, ready: str, banner: str) -> int:
+    """Run a server in its own process group; say ``banner`` once ``ready`` answers.
+
+    The port is checked first (one line when it is taken). SIGTERM, SIGHUP and Ctrl-C stop
+    the whole group (the server and any worker it started): SIGTERM, then SIGKILL after 10 s.
+
+    Returns:
+        The exit code: the server's own when it ended by itself, 0 when stopped.
+    """
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from loclab.exceptions import LoclabError
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise LoclabError(
+                f"port {port} on 127.0.0.1 is in use; pass --port with a free one"
+            ) from None
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output: list[str] = []
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
+        import threading
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip()
+                output.append(line)
+                if announced.is_set():
+                    err(line)
+
+        announced = threading.Event()
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(ready, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        if proc.poll() is not None:
+            tail = " | ".join(output[-3:]) or "no output"
+            raise LoclabError(f"the server exited with code {proc.returncode}: {tail}")
+        if time.monotonic() >= deadline:
+            raise LoclabError(f"the server did not answer {ready} within 120 s")
+        typer.echo(banner)
+        announced.set()
+        return proc.wait()
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to what is left after 10 s."""
+    import os
+    import signal
+
+    try:
+        group = os.getpgid(proc.pid)
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
 
 
 @app.command()
