@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +66,24 @@ def test_makefile_installs_torch_first():
     torch_at = text.index("$(PIP) install $(PIP_FLAGS) -q $(TORCH)")
     assert torch_at < text.index("-c constraints.txt -e .")
     assert "TORCH  := torch==2.13.0" in text
+
+
+@pytest.mark.parametrize("uid", ["0", "1000"])
+def test_make_lab_binds_loopback_with_a_token_and_allows_root_only_as_root(
+    uid: str, tmp_path: Path
+):
+    fake = tmp_path / "id"  # the Makefile asks `id -u` who runs it
+    fake.write_text(f"#!/bin/sh\necho {uid}\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    shown = subprocess.run(
+        ["make", "-n", "lab"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    (command,) = [line for line in shown.stdout.splitlines() if "jupyter lab" in line]
+    assert "--ip 127.0.0.1" in command
+    assert ("--allow-root" in command) == (uid == "0")
+    assert "token" not in command.lower() and "password" not in command.lower()  # the default
 
 
 def test_committed_notebooks_have_no_outputs():

@@ -117,6 +117,35 @@ def test_running_the_notebook_again_in_the_same_kernel_starts_a_new_run(
     assert not (tmp_path / ".loclab").exists()
 
 
+def test_a_kernel_not_told_its_notebook_finds_it_by_the_parameters_cell_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``jupyter nbconvert --execute`` sets no JPY_SESSION_NAME; the run still has its notebook."""
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    (tmp_path / "loclab.yaml").write_text("")
+    body = "from loclab import runtime\nctx = runtime.context()\nruntime.log_metrics({'v': x})"
+    notebook = write_notebook(tmp_path / "nb.ipynb", PARAMETERS, [body])
+    write_notebook(tmp_path / "other.ipynb", "x: float = 2.0  # another notebook", [body])
+    command = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute"]
+    done = subprocess.run(
+        [*command, notebook.name, "--output", str(tmp_path / "out.ipynb")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (record,) = InteractiveRuns(StateDir(tmp_path / ".loclab")).all()
+    assert record.notebook == str(notebook.resolve())
+    assert record.name.startswith("nb-")
+    assert record.params == {"x": 1.0, "steps": 2}
+    run = MlflowClient(f"sqlite:///{tmp_path / '.loclab' / 'mlflow.db'}").get_run(
+        record.mlflow_run_id
+    )
+    assert run.data.params == {"x": "1.0", "steps": "2"}
+    assert run.data.tags["loclab.notebook"] == "nb.ipynb"
+
+
 def test_outside_a_project_the_notebook_writes_to_scratch_untracked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -24,6 +25,8 @@ __all__ = [
 
 #: Set by Jupyter Server in a kernel it starts for a notebook: the notebook's path.
 SESSION_ENV = "JPY_SESSION_NAME"
+#: Notebooks of the working folder looked at when the kernel is not told its notebook.
+_MAX_NOTEBOOKS = 200
 _progress: tuple[int, Any] | None = None
 
 
@@ -104,6 +107,41 @@ def notebook_file() -> Path | None:
             for path in (Path(value), Path.cwd() / Path(value).name):
                 if path.is_file():
                     return path.resolve()
+    return _notebook_by_parameters_cell(shell)
+
+
+def _notebook_by_parameters_cell(shell: Any) -> Path | None:
+    """The notebook in the working folder whose ``parameters`` cell this kernel has run.
+
+    A kernel that is not told its notebook (``jupyter nbconvert --execute``, a console attached
+    by hand) still runs in the notebook's folder, and has run the parameters cell by the time
+    the notebook asks for its context. None unless exactly one notebook there matches.
+    """
+    if shell is None:
+        return None
+    ran = {s.strip() for s in getattr(shell.history_manager, "input_hist_raw", []) if s}
+    if not ran:
+        return None
+    found = [
+        path.resolve()
+        for path in sorted(Path.cwd().glob("*.ipynb"))[:_MAX_NOTEBOOKS]
+        if _parameters_source(path) in ran
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _parameters_source(notebook: Path) -> str | None:
+    """The stripped source of the notebook's ``parameters`` cell; None when it has none."""
+    from loclab.params.inspection import PARAMETERS_TAG
+
+    try:
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code" and PARAMETERS_TAG in cell["metadata"].get("tags", []):
+                source = cell["source"]
+                text = "".join(source) if isinstance(source, list) else str(source)
+                return text.strip() or None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
     return None
 
 
