@@ -116,4 +116,8 @@ def test_templates_are_papermill_compatible():
 
     for path in sorted((REPO / "notebooks" / "templates").glob("*.ipynb")):
         theirs = _infer_parameters(load_notebook_node(str(path)))
-        assert [p.name for p in theirs] == inspect_notebook(path).names, path.name
+        ours = inspect_notebook(path)
+        # Papermill's line parser cannot read quoted choices (``Literal["a", "b"]``): it skips
+        # those lines in --help-notebook (injection still works). Every other one it sees.
+        plain = [n for n in ours.names if not str(ours[n].type).startswith("Literal")]
+        assert [p.name for p in theirs] == plain, path.name
