@@ -133,3 +133,26 @@ def test_ui_serves_mlflow_on_loopback(project):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run"], "loclab run: Missing argument 'spec'. (see loclab run --help)"),
+        (
+            ["run", "--bogus", "x.yaml"],
+            "loclab run: No such option: --bogus (see loclab run --help)",
+        ),
+        (["bogus"], "loclab: No such command 'bogus'. (see loclab --help)"),
+    ],
+)
+def test_usage_errors_are_one_line(monkeypatch, capsys, args, expected):
+    import sys
+
+    from loclab import cli
+
+    monkeypatch.setattr(sys, "argv", ["loclab", *args])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [expected]

@@ -264,7 +264,17 @@ def _main() -> None:
             err(INTERRUPTED)
             sys.exit(130)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
+            # A usage error (missing argument, unknown option): one line naming the command's
+            # help, like every other bad input.
+            shown = getattr(exc, "format_message", None)
+            message = shown() if callable(shown) else str(exc)
+            context, names = getattr(exc, "ctx", None), []
+            while context is not None and getattr(context, "parent", None) is not None:
+                names.append(str(context.info_name))
+                context = context.parent
+            where = " ".join(["loclab", *reversed(names)])
+            if message.strip():  # empty after a group's help was shown (no subcommand)
+                err(f"{where}: {message} (see {where} --help)")
             sys.exit(exc.exit_code)
         if DEBUG["on"] or "--debug" in sys.argv[1:2]:
             raise
