@@ -21,9 +21,13 @@ def signed(x: float, scale: float, digits: int, unit: str = "") -> str:
     if not math.isfinite(x):
         return "undefined"
     value = x * scale
-    text = f"{value:+,.{digits}f}" if round(value, digits) != 0 else fmt(value, digits)
-    if round(value, digits) == 0 and value > 0:
-        text = "+" + text
+    # A value that rounds to 0 gets up to two more decimals, so an interval's end just past 0
+    # keeps its sign ("+0.02", not "+0.0"); an exact 0 reads "+0.0" (never "-0.0").
+    text = f"{0.0:+.{digits}f}" if value == 0 else f"{value:+.{digits}f}"
+    for more in (digits, digits + 1, digits + 2):
+        if value != 0 and round(value, more) != 0:
+            text = f"{value:+,.{more}f}"
+            break
     return f"{text} {unit}".rstrip()
 
 
