@@ -160,3 +160,20 @@ def test_statistics_caveats_name_both_systems():
     assert named("A system whose runs are identical", "CNN", "x") == (
         "A system whose runs are identical"
     )
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (0.00015, "+0.01 points"),  # an interval end just above 0 keeps its sign
+        (-0.00015, "-0.01 points"),
+        (0.0, "+0.0 points"),
+        (-0.0, "+0.0 points"),  # never "-0.0"
+        (-0.066, "-6.6 points"),
+        (4e-5, "+0.004 points"),
+    ],
+)
+def test_a_difference_that_rounds_to_zero_keeps_its_sign(value, text):
+    from loclab.compare._display import signed_text
+
+    assert signed_text(value, 100.0, 1, "points") == text

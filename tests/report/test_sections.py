@@ -341,3 +341,11 @@ def test_a_secondary_metric_is_supporting_evidence(tmp_path):
     details = report.statistical_details(ctx)
     assert details.index("Deciding metric: accuracy") < details.index("Secondary metric: f1")
     assert "per-seed summary of s0" in details[: details.index("Secondary metric: f1")]
+
+
+def test_an_interval_end_just_past_zero_keeps_its_sign():
+    units = Units("accuracy", 100.0, "points", 1, True)
+    # -13.2 to +0.015 points: the interval includes 0, and says so ("+0.0" would not).
+    assert units.span((-0.132, 0.00015)) == "−13.2 to +0.01 points"
+    assert units.span((-0.132, -0.00015)) == "−13.2 to −0.01 points"
+    assert units.diff(-0.0) == "+0.0 points"

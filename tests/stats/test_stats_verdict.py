@@ -296,3 +296,12 @@ def test_wmt17_engine_comparison(wmt17_bleu_stats) -> None:
     assert rank.cluster_of[0] == 1 and rank.cluster_of[-1] > 2
     assert rank.systems[-1] == "online-F"
     json.dumps(rank.to_dict())
+
+
+def test_sentence_differences_that_round_to_zero_keep_their_sign():
+    from loclab.stats._wording import signed
+
+    assert signed(0.00015, 100.0, 1, "points") == "+0.01 points"
+    assert signed(-0.00015, 100.0, 1) == "-0.01"
+    assert signed(-0.0, 100.0, 1) == "+0.0"
+    assert signed(-0.066, 100.0, 1, "points") == "-6.6 points"
