@@ -177,3 +177,18 @@ def test_a_difference_that_rounds_to_zero_keeps_its_sign(value, text):
     from loclab.compare._display import signed_text
 
     assert signed_text(value, 100.0, 1, "points") == text
+
+
+def test_per_seed_evidence_pairs_every_seed_with_a_deterministic_baseline():
+    """A deterministic baseline ran 2 of 5 seeds; its run stands for every seed, as the answer
+    says ("lower on all 5 seeds"), so the per-seed tests cover all 5 seeds, not the 2 shared."""
+    compare = spec()
+    runs = runs_for({"baseline": 0.75, "neural": 0.45}, 5, deterministic="baseline")
+    runs = [r for r in runs if not (r.system == "baseline" and r.seed >= 2)]
+    doc = analyse(collect(compare, runs), compare)
+    [c] = doc["comparisons"]
+    assert c["deterministic"] == {"system": False, "baseline": True}
+    assert c["seed_agreement"]["of"] == 5
+    assert [row["seed"] for row in c["per_seed"]["rows"]] == [0, 1, 2, 3, 4]
+    assert "beyond chance on 5 of 5 seeds" in c["per_seed"]["summary"]
+    assert "lower on all 5 seeds" in doc["headline"]

@@ -34,7 +34,8 @@ def signed(x: float, scale: float, digits: int, unit: str = "") -> str:
 def magnitude(x: float, scale: float, digits: int, unit: str = "") -> str:
     """``1 point`` / ``0.010``: a non-negative amount in display units."""
     value = abs(x) * scale
-    text = fmt(value, digits)
+    # A whole amount reads "1 point", as everywhere else in a report, not "1.0 point".
+    text = f"{value:,.0f}" if value == round(value) and value != 0 else fmt(value, digits)
     if unit == "points" and text in ("1", f"{1:.{digits}f}"):
         unit = "point"
     return f"{text} {unit}".rstrip()
