@@ -265,6 +265,16 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
     assert "no sweep" in report.sweep_section(plain)
     assert "Left out: no comparison stage." in report.statistical_details(plain)
     assert plain.headline == "1 of 2 job(s) completed; no comparison was configured."
+    # A comparison was configured, but a system has no completed job: the index says so.
+    systems = {"base": {"role": "baseline"}, "s0": {"params": {"lr": 0.1}}}
+    with_compare = Spec.model_validate(
+        {**spec().model_dump(exclude_unset=True), "compare": {"systems": systems}}
+    )
+    run = jobs(spec()).model_copy(update={"spec": with_compare})
+    broken = load_context(EXPERIMENT, store(tmp_path / "c", jobs_record=run).root)
+    assert broken.headline == (
+        "1 of 2 job(s) completed; the comparison could not run: no completed job of s0."
+    )
     # A sweep without compare: and without a job stage.
     only = load_context(EXPERIMENT, store(tmp_path / "b", sweep_record=sweep()).root)
     assert only.headline.startswith(
