@@ -75,7 +75,7 @@ def test_a_damaged_record_is_a_clear_error(tmp_path):
 
 def test_every_section_renders_and_escapes(full):
     shown = report.outline(full)
-    assert len(shown) == 14
+    assert len(shown) == 15  # with "Since the last good run" (schedules)
     for section in shown:
         html = section(full)
         assert report.SECTION_FAILED not in html, (section.__name__, html[:500])
@@ -283,6 +283,7 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
     )
     assert "within one standard error (±2.8 points on 288 validation examples)" in only.headline
     assert "a sweep only: 6 trial(s) ran" in report.results_table(only)
+    assert "the sweep&#x27;s figures show what its trials found" in report.executive_summary(only)
     assert "No jobs ran" not in report.results_table(only)
     # The trials read the data: their fingerprint is the experiment's.
     assert "fp-sweep" in report.provenance_footer(only)

@@ -159,7 +159,12 @@ def _no_comparison(ctx: ReportContext) -> Html:
             "p",
             "This experiment has no comparison stage (no compare: section in "
             "its spec), so the report makes no claim about which system is "
-            "better; the table below lists what each job measured.",
+            "better; "
+            + (
+                "the results below list what each job measured."
+                if ctx.run is not None and ctx.run.jobs
+                else "the sweep's figures show what its trials found."
+            ),
         )
     )
     parts.extend(note(n, "warn") for n in ctx.notes)
