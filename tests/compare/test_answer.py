@@ -192,3 +192,25 @@ def test_per_seed_evidence_pairs_every_seed_with_a_deterministic_baseline():
     assert [row["seed"] for row in c["per_seed"]["rows"]] == [0, 1, 2, 3, 4]
     assert "beyond chance on 5 of 5 seeds" in c["per_seed"]["summary"]
     assert "lower on all 5 seeds" in doc["headline"]
+
+
+def test_too_close_with_enough_data_to_detect_the_threshold_asks_for_what_settles_it():
+    """MT engines: LMU-nmt-reranked +0.51 BLEU (-0.03 to +1.05), power 98% at 1 point. The next
+    step is the number of sentences that narrows the interval (more than the 3,004 used), and
+    nothing about seeds: the engines' outputs were given, not trained here."""
+    from loclab.compare._advice import next_step
+    from loclab.compare._display import Display
+    from loclab.stats import TestResult
+
+    compare = CompareSpec.model_validate({"baseline": "LIUM-NMT", "unit": "test sentences"})
+    assert compare.discovered
+    result = TestResult(estimate=0.51, ci=(-0.03, 1.05), p_value=0.0099, n=3004, method="ar")
+    verdict = {
+        "decision": "too close to call", "threshold": 1.0, "estimate": 0.51,
+        "ci": (-0.03, 1.05), "mde": 0.76, "family_size": 15, "alpha": 0.05,
+        "correction": "holm", "higher_is_better": True, "sentence": "",
+    }  # fmt: skip
+    step = next_step(verdict, result, "corpus", (None, None), (1, 1), compare, "",
+                     Display("BLEU", 1.0, "points", 2))  # fmt: skip
+    assert step["text"].startswith("use about 3,368 test sentences (now 3,004), enough for ")
+    assert "seeds" not in step["text"] and step["examples"] == 3368

@@ -149,4 +149,20 @@ def advice(v: dict[str, Any], result: TestResult) -> str:
     if getattr(result, "seed_share", 0.0) > 0.5:
         return " To decide, train more runs per system (training noise dominates)."
     needed = math.ceil((mde / thr) ** 2 * v["n"])
+    if needed <= v["n"]:
+        # The data can already detect a gain of thr; the estimate lies between 0 and it, and
+        # the interval must narrow below its distance to one of them to decide.
+        lo, hi = v["ci"]
+        gain = v["estimate"] if v["higher_is_better"] else -v["estimate"]
+        settle = max(abs(gain), thr - gain)
+        half = (hi - lo) / 2.0
+        if not (math.isfinite(half) and half > 0 and settle > 0):
+            return ""
+        needed = math.ceil(v["n"] * (half / settle) ** 2)
+        if needed <= v["n"]:
+            return ""
+        return (
+            f" To decide, about {needed:,} {v['unit']} would narrow the interval enough to "
+            "rule out either no gain or the gain that matters, at the difference seen."
+        )
     return f" To decide, about {needed:,} {v['unit']} would be needed."
