@@ -91,7 +91,7 @@ def test_summary_says_the_answer_with_effect_interval_chance_and_threshold(full)
     said = text(html)
     assert full.comparison_record is not None
     for c in full.comparison_record.confirmatory:
-        assert c.sentence.split(";")[0] in said
+        assert c.sentence.split(";")[0].split(' ("')[0] in said
     assert "about 1 time in 100" in said  # s0's chance phrase, from its raw p-value
     assert "How often chance alone gives such a gap" in said
     # The interval beside each verdict is the verdict's own, adjusted like it, and named so.
@@ -175,6 +175,11 @@ def test_statistical_details_name_p_values_and_explain_once(full):
     assert "0 (deterministic) for base label" in said
     assert "Scores per training run (accuracy)" in html and "seed 1" in html
     assert "Systems that share a letter cannot be told apart" in said and ">ab<" in html
+    # What "better" means is said once, in the summary's note, not in every verdict sentence.
+    assert "means unlikely to be chance, not large" not in said
+    summary = text(report.executive_summary(full))
+    assert "means unlikely to be chance, not large" not in summary
+    assert summary.count("Better means unlikely to be chance.") == 1  # the record's note
 
 
 def test_figures_are_inline_pngs_with_alt_text(full):
@@ -347,7 +352,10 @@ def test_a_secondary_metric_is_supporting_evidence(tmp_path):
     state = store(tmp_path, jobs_record=jobs(spec()), comparison_record=comparison(secondary=True))
     ctx = load_context(EXPERIMENT, state.root)
     summary = report.executive_summary(ctx)
-    assert "Secondary metric f1: No difference on F1. (supporting evidence" in summary
+    assert (
+        "Secondary metric f1 (supporting evidence; see the statistical details): "
+        "No difference on F1." in summary
+    )
     assert summary.count('<article class="card') == 3  # the verdicts are the deciding metric's
     details = report.statistical_details(ctx)
     assert details.index("Deciding metric: accuracy") < details.index("Secondary metric: f1")

@@ -10,6 +10,7 @@ type, so a section never guesses at a record's shape.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -30,6 +31,7 @@ __all__ = [
     "level_text",
     "metric_name",
     "near_zero",
+    "plain_sentence",
     "stat_number",
     "stat_text",
     "systems_in_rank_order",
@@ -44,6 +46,16 @@ def level_text(confidence: float) -> str:
     gap = 100.0 - pct
     decimals = max(0, 1 - math.floor(math.log10(gap))) if gap > 0 else 0
     return f"{pct:.{decimals}f}".rstrip("0").rstrip(".") + "%"
+
+
+#: The verdict sentence's own reminder of what "better"/"worse" mean; the report says it once,
+#: in the summary's significance note.
+_MEANS = re.compile(r' \("[^"]+" means unlikely to be chance, not large\.\)')
+
+
+def plain_sentence(sentence: str) -> str:
+    """A verdict sentence without its reminder of what "better" means (said once per report)."""
+    return _MEANS.sub("", sentence)
 
 
 def near_zero(value: float, digits: int) -> str:

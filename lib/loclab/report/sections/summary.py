@@ -31,6 +31,7 @@ from loclab.report.sections._common import (
     caveats,
     finite,
     level_text,
+    plain_sentence,
     units_of,
 )
 from loclab.results import ComparisonEntry, ComparisonRecord
@@ -207,7 +208,7 @@ def executive_summary(ctx: ReportContext) -> Html:
         parts.append(tag("p", ctx.summary_text, class_="author"))
     scope = _scope(comp, rows, units)
     if len(rows) <= MAX_CARDS:
-        para = [scope, *(c.sentence for c in rows)]
+        para = [scope, *(plain_sentence(c.sentence) for c in rows)]
         parts.append(tag("p", " ".join(para), class_="exec"))
         parts.append(tag("p", comp.significance_note, class_="small"))
         parts.append(
@@ -233,8 +234,8 @@ def executive_summary(ctx: ReportContext) -> Html:
         if fam.role != "confirmatory":
             parts.append(
                 note(
-                    f"Secondary metric {fam.metric_name}: {fam.summary} "
-                    "(supporting evidence; see the statistical details)."
+                    f"Secondary metric {fam.metric_name} (supporting evidence; see the "
+                    f"statistical details): {fam.summary}"
                 )
             )
     parts.extend(note(w, "warn") for w in caveats(comp))
