@@ -199,9 +199,13 @@ def bleu_stats(rng: np.random.Generator, ref_len: np.ndarray, quality: np.ndarra
     return stats
 
 
-def one_corpus(i: int, rng: np.random.Generator, n: int, test: str) -> float:
+def one_corpus(i: int, rng: np.random.Generator, n: int, test: str, own: bool = False) -> float:
     ref_len, quality = rng.integers(5, 40, n), rng.beta(4, 3, n)
-    a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
+    if own:  # each system's quality varies by segment on its own (still exchangeable)
+        qa, qb = (np.clip(quality + rng.normal(0.0, 0.15, n), 0.01, 0.99) for _ in range(2))
+        a, b = bleu_stats(rng, ref_len, qa), bleu_stats(rng, ref_len, qb)
+    else:
+        a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
     metric = ls.BleuMetric()
     if test == "ar":
         res = ls.corpus_metric_test(a, b, metric, n_resamples=499, ci_resamples=0, seed=i)
@@ -248,6 +252,10 @@ def bench_bootstrap(reps: int) -> None:
     for n in (50, 300, 2000):
         label = f"corpus bootstrap (loclab p-value), {n} segments"
         report(label, rate(reps, one_corpus, seeded(label), n=n, test="bootstrap"), reps)
+    for n in (30, 60, 100):
+        label = f"corpus bootstrap (loclab p-value), {n} segments, own segment quality"
+        found = rate(reps, one_corpus, seeded(label), n=n, test="bootstrap", own=True)
+        report(label, found, reps)
 
 
 FAMILIES = {
