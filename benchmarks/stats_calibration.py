@@ -199,9 +199,13 @@ def bleu_stats(rng: np.random.Generator, ref_len: np.ndarray, quality: np.ndarra
     return stats
 
 
-def one_corpus(i: int, rng: np.random.Generator, n: int, test: str) -> float:
+def one_corpus(i: int, rng: np.random.Generator, n: int, test: str, own: bool = False) -> float:
     ref_len, quality = rng.integers(5, 40, n), rng.beta(4, 3, n)
-    a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
+    if own:  # each system's quality varies by segment on its own (still exchangeable)
+        qa, qb = (np.clip(quality + rng.normal(0.0, 0.15, n), 0.01, 0.99) for _ in range(2))
+        a, b = bleu_stats(rng, ref_len, qa), bleu_stats(rng, ref_len, qb)
+    else:
+        a, b = bleu_stats(rng, ref_len, quality), bleu_stats(rng, ref_len, quality)
     metric = ls.BleuMetric()
     if test == "ar":
         res = ls.corpus_metric_test(a, b, metric, n_resamples=499, ci_resamples=0, seed=i)
@@ -217,21 +221,41 @@ def bench_corpus(reps: int) -> None:
         report(label, rate(reps, one_corpus, seeded(label), n=n, test="ar"), reps)
 
 
-def one_bootstrap(i: int, rng: np.random.Generator, n: int, method: str) -> float:
-    d = rng.standard_t(5, n)
+def null_differences(rng: np.random.Generator, n: int, dist: str) -> np.ndarray:
+    """Per-example differences of two equally good systems (symmetric about 0)."""
+    if dist == "normal":
+        return rng.normal(0.0, 1.0, n)
+    if dist == "t(3)":
+        return rng.standard_t(3, n)
+    if dist == "0/1 pairs":  # exchangeable correct/incorrect outcomes, examples differ
+        p = 1.0 / (1.0 + np.exp(-rng.normal(1.0, 1.5, n)))
+        return (rng.random(n) < p).astype(float) - (rng.random(n) < p)
+    # Heavy-tailed: exchangeable skewed scores whose spread varies by example.
+    e = rng.gamma(0.7, 1.0, n)
+    return e * rng.gamma(1.0, 1.0, n) - e * rng.gamma(1.0, 1.0, n)
+
+
+def one_bootstrap(i: int, rng: np.random.Generator, n: int, method: str, dist: str) -> float:
+    d = null_differences(rng, n, dist)
     res = ls.paired_bootstrap(d, np.zeros(n), n_resamples=999, seed=i, method=method)
     return res.p_value or 0.0
 
 
 def bench_bootstrap(reps: int) -> None:
     print("[bootstrap] offered, never picked automatically", flush=True)
-    for n in (20, 50, 100, 200):
-        for method in ("percentile", "bca"):
-            label = f"paired_bootstrap {method}, n = {n}, t(5) differences"
-            report(label, rate(reps, one_bootstrap, seeded(label), n=n, method=method), reps)
+    for dist in ("normal", "t(3)", "0/1 pairs", "heavy-tailed"):
+        for n in (20, 50, 100, 200, 500):
+            for method in ("percentile", "bca"):
+                label = f"paired_bootstrap {method}, n = {n}, {dist} differences"
+                found = rate(reps, one_bootstrap, seeded(label), n=n, method=method, dist=dist)
+                report(label, found, reps)
     for n in (50, 300, 2000):
         label = f"corpus bootstrap (loclab p-value), {n} segments"
         report(label, rate(reps, one_corpus, seeded(label), n=n, test="bootstrap"), reps)
+    for n in (30, 60, 100):
+        label = f"corpus bootstrap (loclab p-value), {n} segments, own segment quality"
+        found = rate(reps, one_corpus, seeded(label), n=n, test="bootstrap", own=True)
+        report(label, found, reps)
 
 
 FAMILIES = {
@@ -240,7 +264,7 @@ FAMILIES = {
     "permutation": lambda reps, quick: bench_permutation(reps),
     "seed_level": lambda reps, quick: bench_seed_level(reps),
     "corpus": lambda reps, quick: bench_corpus(reps // 2),
-    "bootstrap": lambda reps, quick: bench_bootstrap(reps // 2),
+    "bootstrap": lambda reps, quick: bench_bootstrap(reps // 2),  # 2,000 per cell
 }
 
 

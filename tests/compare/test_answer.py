@@ -160,3 +160,57 @@ def test_statistics_caveats_name_both_systems():
     assert named("A system whose runs are identical", "CNN", "x") == (
         "A system whose runs are identical"
     )
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (0.00015, "+0.01 points"),  # an interval end just above 0 keeps its sign
+        (-0.00015, "-0.01 points"),
+        (0.0, "+0.0 points"),
+        (-0.0, "+0.0 points"),  # never "-0.0"
+        (-0.066, "-6.6 points"),
+        (4e-5, "+0.004 points"),
+    ],
+)
+def test_a_difference_that_rounds_to_zero_keeps_its_sign(value, text):
+    from loclab.compare._display import signed_text
+
+    assert signed_text(value, 100.0, 1, "points") == text
+
+
+def test_per_seed_evidence_pairs_every_seed_with_a_deterministic_baseline():
+    """A deterministic baseline ran 2 of 5 seeds; its run stands for every seed, as the answer
+    says ("lower on all 5 seeds"), so the per-seed tests cover all 5 seeds, not the 2 shared."""
+    compare = spec()
+    runs = runs_for({"baseline": 0.75, "neural": 0.45}, 5, deterministic="baseline")
+    runs = [r for r in runs if not (r.system == "baseline" and r.seed >= 2)]
+    doc = analyse(collect(compare, runs), compare)
+    [c] = doc["comparisons"]
+    assert c["deterministic"] == {"system": False, "baseline": True}
+    assert c["seed_agreement"]["of"] == 5
+    assert [row["seed"] for row in c["per_seed"]["rows"]] == [0, 1, 2, 3, 4]
+    assert "beyond chance on 5 of 5 seeds" in c["per_seed"]["summary"]
+    assert "lower on all 5 seeds" in doc["headline"]
+
+
+def test_too_close_with_enough_data_to_detect_the_threshold_asks_for_what_settles_it():
+    """MT engines: LMU-nmt-reranked +0.51 BLEU (-0.03 to +1.05), power 98% at 1 point. The next
+    step is the number of sentences that narrows the interval (more than the 3,004 used), and
+    nothing about seeds: the engines' outputs were given, not trained here."""
+    from loclab.compare._advice import next_step
+    from loclab.compare._display import Display
+    from loclab.stats import TestResult
+
+    compare = CompareSpec.model_validate({"baseline": "LIUM-NMT", "unit": "test sentences"})
+    assert compare.discovered
+    result = TestResult(estimate=0.51, ci=(-0.03, 1.05), p_value=0.0099, n=3004, method="ar")
+    verdict = {
+        "decision": "too close to call", "threshold": 1.0, "estimate": 0.51,
+        "ci": (-0.03, 1.05), "mde": 0.76, "family_size": 15, "alpha": 0.05,
+        "correction": "holm", "higher_is_better": True, "sentence": "",
+    }  # fmt: skip
+    step = next_step(verdict, result, "corpus", (None, None), (1, 1), compare, "",
+                     Display("BLEU", 1.0, "points", 2))  # fmt: skip
+    assert step["text"].startswith("use about 3,368 test sentences (now 3,004), enough for ")
+    assert "seeds" not in step["text"] and step["examples"] == 3368

@@ -89,12 +89,15 @@ def test_discovered_systems_are_tested_ranked_and_grouped(translations, tmp_path
     assert {c["label"] for c in confirmatory} == {"better", "worse"}
     assert all(c["kind"] == "corpus" and c["family_size"] == 2 for c in confirmatory)
     assert all(c["method"].startswith("paired approximate randomization") for c in confirmatory)
-    assert confirmatory[0]["sentence"].startswith("good minus okay: +")
-    assert " BLEU " in confirmatory[0]["sentence"]
+    # Candidate minus baseline, the metric named once, BLEU differences in points.
+    assert confirmatory[0]["sentence"].startswith("good minus okay on BLEU: +")
+    assert " points on 120 test sentences" in confirmatory[0]["sentence"]
     assert [f["role"] for f in doc["families"]] == ["confirmatory", "secondary"]
     assert doc["ranking"]["systems"] == ["good", "okay", "poor"]
     assert [g["systems"] for g in doc["ranking"]["groups"]] == [["good"], ["okay"], ["poor"]]
-    assert doc["headline"].startswith("Of 2 systems compared with okay on BLEU")
+    # Answer first: what to do, then how the other systems fared.
+    assert doc["headline"].startswith("Switch to good: it scored ")
+    assert doc["headline"].endswith("Of 2 systems compared with okay on BLEU: 1 better, 1 worse.")
     json.dumps(doc, allow_nan=False)
 
 

@@ -132,7 +132,7 @@ def test_second_compare_reuses_every_job(compared):
     # Nothing changed: no job, no analysis, no report is made again, and the verdicts show.
     assert "cmp: nothing changed since the run that ended" in again.stdout
     assert "its 4 job(s), analysis and report are reused" in again.stdout
-    assert "Verdict: No detectable difference" in again.stdout
+    assert "Answer: Too close to call" in again.stdout
     # With --no-reuse every job runs again.
     forced = loclab(root, "compare", "experiments/cmp.yaml", "--no-reuse")
     assert forced.returncode == 0, forced.stderr[-2000:]

@@ -86,7 +86,8 @@ def verdict(system: str, decision: str, est: float, p: float, *,
         sentence=f"{system} label minus base label on {metric}: {100 * est:+.1f} points on 200 "
                  f"test examples. For this comparison alone p = {p}: a gap this large would "
                  f"appear by chance about 1 time in {round(1 / p)} if the systems were "
-                 f"equally good. Verdict: {decision}.",
+                 f"equally good. Verdict: {decision}. (\"{decision.capitalize()}\" means "
+                 "unlikely to be chance, not large.)",
         n_examples=200, n_seeds={"system": 2, "baseline": 2},
         variance={"seed_sd_system": 0.01, "seed_sd_baseline": 0.0, "seed_share": 0.4},
         deterministic={"system": False, "baseline": True},

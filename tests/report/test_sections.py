@@ -75,7 +75,7 @@ def test_a_damaged_record_is_a_clear_error(tmp_path):
 
 def test_every_section_renders_and_escapes(full):
     shown = report.outline(full)
-    assert len(shown) == 14
+    assert len(shown) == 15  # with "Since the last good run" (schedules)
     for section in shown:
         html = section(full)
         assert report.SECTION_FAILED not in html, (section.__name__, html[:500])
@@ -91,7 +91,7 @@ def test_summary_says_the_answer_with_effect_interval_chance_and_threshold(full)
     said = text(html)
     assert full.comparison_record is not None
     for c in full.comparison_record.confirmatory:
-        assert c.sentence.split(";")[0] in said
+        assert c.sentence.split(";")[0].split(' ("')[0] in said
     assert "about 1 time in 100" in said  # s0's chance phrase, from its raw p-value
     assert "How often chance alone gives such a gap" in said
     # The interval beside each verdict is the verdict's own, adjusted like it, and named so.
@@ -175,6 +175,11 @@ def test_statistical_details_name_p_values_and_explain_once(full):
     assert "0 (deterministic) for base label" in said
     assert "Scores per training run (accuracy)" in html and "seed 1" in html
     assert "Systems that share a letter cannot be told apart" in said and ">ab<" in html
+    # What "better" means is said once, in the summary's note, not in every verdict sentence.
+    assert "means unlikely to be chance, not large" not in said
+    summary = text(report.executive_summary(full))
+    assert "means unlikely to be chance, not large" not in summary
+    assert summary.count("Better means unlikely to be chance.") == 1  # the record's note
 
 
 def test_figures_are_inline_pngs_with_alt_text(full):
@@ -265,6 +270,16 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
     assert "no sweep" in report.sweep_section(plain)
     assert "Left out: no comparison stage." in report.statistical_details(plain)
     assert plain.headline == "1 of 2 job(s) completed; no comparison was configured."
+    # A comparison was configured, but a system has no completed job: the index says so.
+    systems = {"base": {"role": "baseline"}, "s0": {"params": {"lr": 0.1}}}
+    with_compare = Spec.model_validate(
+        {**spec().model_dump(exclude_unset=True), "compare": {"systems": systems}}
+    )
+    run = jobs(spec()).model_copy(update={"spec": with_compare})
+    broken = load_context(EXPERIMENT, store(tmp_path / "c", jobs_record=run).root)
+    assert broken.headline == (
+        "1 of 2 job(s) completed; the comparison could not run: no completed job of s0."
+    )
     # A sweep without compare: and without a job stage.
     only = load_context(EXPERIMENT, store(tmp_path / "b", sweep_record=sweep()).root)
     assert only.headline.startswith(
@@ -273,6 +288,7 @@ def test_plain_run_and_sweep_only_reports(tmp_path):
     )
     assert "within one standard error (±2.8 points on 288 validation examples)" in only.headline
     assert "a sweep only: 6 trial(s) ran" in report.results_table(only)
+    assert "the sweep&#x27;s figures show what its trials found" in report.executive_summary(only)
     assert "No jobs ran" not in report.results_table(only)
     # The trials read the data: their fingerprint is the experiment's.
     assert "fp-sweep" in report.provenance_footer(only)
@@ -336,8 +352,19 @@ def test_a_secondary_metric_is_supporting_evidence(tmp_path):
     state = store(tmp_path, jobs_record=jobs(spec()), comparison_record=comparison(secondary=True))
     ctx = load_context(EXPERIMENT, state.root)
     summary = report.executive_summary(ctx)
-    assert "Secondary metric f1: No difference on F1. (supporting evidence" in summary
+    assert (
+        "Secondary metric f1 (supporting evidence; see the statistical details): "
+        "No difference on F1." in summary
+    )
     assert summary.count('<article class="card') == 3  # the verdicts are the deciding metric's
     details = report.statistical_details(ctx)
     assert details.index("Deciding metric: accuracy") < details.index("Secondary metric: f1")
     assert "per-seed summary of s0" in details[: details.index("Secondary metric: f1")]
+
+
+def test_an_interval_end_just_past_zero_keeps_its_sign():
+    units = Units("accuracy", 100.0, "points", 1, True)
+    # -13.2 to +0.015 points: the interval includes 0, and says so ("+0.0" would not).
+    assert units.span((-0.132, 0.00015)) == "−13.2 to +0.01 points"
+    assert units.span((-0.132, -0.00015)) == "−13.2 to −0.01 points"
+    assert units.diff(-0.0) == "+0.0 points"

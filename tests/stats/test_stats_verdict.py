@@ -296,3 +296,27 @@ def test_wmt17_engine_comparison(wmt17_bleu_stats) -> None:
     assert rank.cluster_of[0] == 1 and rank.cluster_of[-1] > 2
     assert rank.systems[-1] == "online-F"
     json.dumps(rank.to_dict())
+
+
+def test_sentence_differences_that_round_to_zero_keep_their_sign():
+    from loclab.stats._wording import signed
+
+    assert signed(0.00015, 100.0, 1, "points") == "+0.01 points"
+    assert signed(-0.00015, 100.0, 1) == "-0.01"
+    assert signed(-0.0, 100.0, 1) == "+0.0"
+    assert signed(-0.066, 100.0, 1, "points") == "-6.6 points"
+
+
+def test_too_close_with_enough_power_asks_for_the_data_that_settles_it() -> None:
+    """The estimate lies between 0 and the threshold and a gain of the threshold would be
+    detected: the advice is the data that narrows the interval, more than ran (never fewer)."""
+    rng = np.random.default_rng(3)
+    n = 100
+    noise = rng.normal(0.0, 1.0, n)
+    d = 0.5 + 2.7 * (noise - noise.mean()) / noise.std(ddof=1)  # gain 0.5, SE 0.27
+    v = ls.verdict(d, np.zeros(n), kind="continuous", threshold=1.0, n_resamples=4000)
+    assert v.decision == "too close to call" and v.mde < 1.0
+    assert v.ci[0] < 0 < v.ci[1] and v.ci[1] > 1.0
+    needed = int(v.sentence.split("To decide, about ")[1].split(" ")[0].replace(",", ""))
+    assert n < needed < 2 * n
+    assert "narrow the interval" in v.sentence

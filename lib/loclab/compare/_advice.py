@@ -168,14 +168,47 @@ def next_step(
         parts.append(f"train about {seeds} seeds per system")
     if examples is not None and examples > n and (seeds is None or caveat):
         parts.append(f"use about {examples:,} {compare.unit} (now {n:,})")
-    if not parts:
-        parts.append(
-            f"train more seeds per system and use more {compare.unit}: neither alone would "
-            "detect the difference that matters 80% of the time"
-        )
     what = "the smallest gain that matters" if thr > 0 else "a gap as large as the one seen"
-    text = (
-        " and ".join(parts) + f", enough to detect {what} ({show.amount(target)}) 80% of the time"
-    )
+    purpose = f", enough to detect {what} ({show.amount(target)}) 80% of the time"
+    if not parts and kind != "seeds":
+        # The data could already detect the difference that matters: the estimate sits
+        # between 0 and it, and only a narrower interval tells which side it is on.
+        settle = _settling_count(verdict, n)
+        if settle is not None:
+            examples = settle
+            parts.append(f"use about {settle:,} {compare.unit} (now {n:,})")
+            purpose = (
+                f", enough for the interval to rule out either no gain or a gain of "
+                f"{show.amount(thr)} at the difference seen"
+                if thr > 0
+                else ", enough for the interval to exclude 0 at the difference seen"
+            )
+    if not parts:
+        more = "" if compare.discovered else "train more seeds per system and "
+        parts.append(
+            f"{more}use more {compare.unit}: {'neither alone' if more else 'this many'} "
+            "would not detect the difference that matters 80% of the time"
+        )
+    text = " and ".join(parts) + purpose
     out.update(text=text, examples=examples, seeds=seeds)
     return out
+
+
+def _settling_count(verdict: Mapping[str, Any], n: int) -> int | None:
+    """Examples for the verdict's interval to exclude 0 or the threshold, at the estimate seen.
+
+    The interval's half-width shrinks as ``1 / sqrt(examples)``; it must drop below the
+    larger of the estimate's distance to 0 and to the threshold (either decides).
+    """
+    lo, hi = (verdict.get("ci") or (math.nan, math.nan))[:2]
+    est = float(verdict.get("estimate") or 0.0)
+    thr = float(verdict.get("threshold") or 0.0)
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    gain = est if verdict.get("higher_is_better", True) else -est
+    half = (float(hi) - float(lo)) / 2.0
+    settle = max(abs(gain), thr - gain) if thr > 0 else abs(gain)
+    if not (half > 0 and settle > 0 and n > 0):
+        return None
+    count = math.ceil(n * (half / settle) ** 2)
+    return count if count > n else None

@@ -63,13 +63,21 @@ class Display:
 
 
 def signed_text(x: float | None, scale: float, digits: int, unit: str = "") -> str:
-    """``+6.6 points``, ``-0.52``: a difference with its sign (``±0.0`` never shows as ``-0``)."""
+    """``+6.6 points``, ``-0.52``: a difference with its sign.
+
+    A value that rounds to zero but is not zero gets up to two more decimals (``+0.02``), so
+    an interval's end just above or below 0 keeps its sign and reads as inside or outside
+    the interval; an exact zero reads ``+0.0``.
+    """
     if x is None or not math.isfinite(x):
         return "undefined"
     value = x * scale
-    if round(value, digits) == 0:
-        value = 0.0
-    return f"{value:+,.{digits}f} {unit}".rstrip()
+    text = f"{0.0:+.{digits}f}" if value == 0 else f"{value:+.{digits}f}"
+    for more in (digits, digits + 1, digits + 2):
+        if value != 0 and round(value, more) != 0:
+            text = f"{value:+,.{more}f}"
+            break
+    return f"{text} {unit}".rstrip()
 
 
 def level_text(confidence: float) -> str:

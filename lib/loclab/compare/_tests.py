@@ -182,18 +182,29 @@ def per_seed_tests(
     base: str,
     data: ComparisonData,
     show: Display,
+    deterministic: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """McNemar on each seed both systems ran (supporting evidence, not the verdict)."""
+    """McNemar on each seed both systems ran (supporting evidence, not the verdict).
+
+    A deterministic system's run stands for every seed (its later seeds were not run), so
+    the other system's every seed is tested, as the answer's seed count says.
+    """
     if kind == "correlation_seeds":
         return correlation.per_seed(metric, system, base, data)
     if kind != "seeds" or not metric.binary:
         return None
     seeds_a, seeds_b = data.systems[system].seeds, data.systems[base].seeds
-    common = [s for s in seeds_a if s is not None and s in seeds_b]
+    if base in deterministic:
+        pairs = [(s, i, 0) for i, s in enumerate(seeds_a) if s is not None]
+    elif system in deterministic:
+        pairs = [(s, 0, j) for j, s in enumerate(seeds_b) if s is not None]
+    else:
+        where = {s: j for j, s in enumerate(seeds_b) if s is not None}
+        pairs = [(s, i, where[s]) for i, s in enumerate(seeds_a) if s in where]
     rows: list[dict[str, Any]] = []
-    for seed in common:
-        a = metric.values[system][seeds_a.index(seed)]
-        b = metric.values[base][seeds_b.index(seed)]
+    for seed, i, j in pairs:
+        a = metric.values[system][i]
+        b = metric.values[base][j]
         r = mcnemar(a, b, mid_p=True)
         rows.append(
             {

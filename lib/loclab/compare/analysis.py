@@ -261,7 +261,7 @@ def _family(
             },
             variance=variance_of(result),
             result=jsonable(result.to_dict()),
-            per_seed=per_seed_tests(metric, kind, system, base, data, show)
+            per_seed=per_seed_tests(metric, kind, system, base, data, show, deterministic)
             if role == "confirmatory"
             else None,
             chance=found.group(1) if found else "",

@@ -187,6 +187,12 @@ class ReportContext:
                 )
             return text + "."
         done = sum(1 for j in jobs if j.ok)
+        spec = self.spec_model
+        if spec is not None and spec.compare is not None:
+            completed = {j.system for j in jobs if j.ok}
+            lost = sorted({j.system for j in jobs if j.system and j.system not in completed})
+            why = f": no completed job of {', '.join(lost)}" if lost else ""
+            return f"{done} of {len(jobs)} job(s) completed; the comparison could not run{why}."
         return f"{done} of {len(jobs)} job(s) completed; no comparison was configured."
 
     def notebook_copy(self, relative: str | None) -> Path | None:

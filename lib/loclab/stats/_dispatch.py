@@ -48,9 +48,10 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
         "two_level_bootstrap",
         "Several training runs per system on shared examples: both seed-to-seed and "
         "example-to-example variation must enter the test, or retraining noise is mistaken "
-        "for a real difference; seed variance is pooled over both systems and the t "
-        "reference uses corrected degrees of freedom, which keeps the test calibrated with "
-        "as few as 2 runs against 10.",
+        "for a real difference; seed variance is pooled over both systems (unless one "
+        "ignores its seed or the one with fewer runs varies more) and the t reference uses "
+        "corrected degrees of freedom, which keeps the test calibrated with as few as 2 "
+        "runs against 10.",
     ),
     "seed_level": (
         "seed_level_test",

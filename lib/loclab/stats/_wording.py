@@ -21,16 +21,21 @@ def signed(x: float, scale: float, digits: int, unit: str = "") -> str:
     if not math.isfinite(x):
         return "undefined"
     value = x * scale
-    text = f"{value:+,.{digits}f}" if round(value, digits) != 0 else fmt(value, digits)
-    if round(value, digits) == 0 and value > 0:
-        text = "+" + text
+    # A value that rounds to 0 gets up to two more decimals, so an interval's end just past 0
+    # keeps its sign ("+0.02", not "+0.0"); an exact 0 reads "+0.0" (never "-0.0").
+    text = f"{0.0:+.{digits}f}" if value == 0 else f"{value:+.{digits}f}"
+    for more in (digits, digits + 1, digits + 2):
+        if value != 0 and round(value, more) != 0:
+            text = f"{value:+,.{more}f}"
+            break
     return f"{text} {unit}".rstrip()
 
 
 def magnitude(x: float, scale: float, digits: int, unit: str = "") -> str:
     """``1 point`` / ``0.010``: a non-negative amount in display units."""
     value = abs(x) * scale
-    text = fmt(value, digits)
+    # A whole amount reads "1 point", as everywhere else in a report, not "1.0 point".
+    text = f"{value:,.0f}" if value == round(value) and value != 0 else fmt(value, digits)
     if unit == "points" and text in ("1", f"{1:.{digits}f}"):
         unit = "point"
     return f"{text} {unit}".rstrip()
@@ -144,4 +149,20 @@ def advice(v: dict[str, Any], result: TestResult) -> str:
     if getattr(result, "seed_share", 0.0) > 0.5:
         return " To decide, train more runs per system (training noise dominates)."
     needed = math.ceil((mde / thr) ** 2 * v["n"])
+    if needed <= v["n"]:
+        # The data can already detect a gain of thr; the estimate lies between 0 and it, and
+        # the interval must narrow below its distance to one of them to decide.
+        lo, hi = v["ci"]
+        gain = v["estimate"] if v["higher_is_better"] else -v["estimate"]
+        settle = max(abs(gain), thr - gain)
+        half = (hi - lo) / 2.0
+        if not (math.isfinite(half) and half > 0 and settle > 0):
+            return ""
+        needed = math.ceil(v["n"] * (half / settle) ** 2)
+        if needed <= v["n"]:
+            return ""
+        return (
+            f" To decide, about {needed:,} {v['unit']} would narrow the interval enough to "
+            "rule out either no gain or the gain that matters, at the difference seen."
+        )
     return f" To decide, about {needed:,} {v['unit']} would be needed."

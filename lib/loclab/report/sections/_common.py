@@ -10,6 +10,7 @@ type, so a section never guesses at a record's shape.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -29,6 +30,8 @@ __all__ = [
     "finite",
     "level_text",
     "metric_name",
+    "near_zero",
+    "plain_sentence",
     "stat_number",
     "stat_text",
     "systems_in_rank_order",
@@ -43,6 +46,30 @@ def level_text(confidence: float) -> str:
     gap = 100.0 - pct
     decimals = max(0, 1 - math.floor(math.log10(gap))) if gap > 0 else 0
     return f"{pct:.{decimals}f}".rstrip("0").rstrip(".") + "%"
+
+
+#: The verdict sentence's own reminder of what "better"/"worse" mean; the report says it once,
+#: in the summary's significance note.
+_MEANS = re.compile(r' \("[^"]+" means unlikely to be chance, not large\.\)')
+
+
+def plain_sentence(sentence: str) -> str:
+    """A verdict sentence without its reminder of what "better" means (said once per report)."""
+    return _MEANS.sub("", sentence)
+
+
+def near_zero(value: float, digits: int) -> str:
+    """``value`` with its sign and ``digits`` decimals, more when it would round to 0.
+
+    An interval's end just past 0 keeps its sign (``+0.02``, not ``+0.0``), so it reads as
+    inside or outside the interval it bounds; an exact 0 reads ``+0.0``.
+    """
+    if value == 0:
+        return f"{0.0:+.{digits}f}"
+    for more in (digits, digits + 1, digits + 2):
+        if round(value, more) != 0:
+            return f"{value:+,.{more}f}"
+    return f"{value:+.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +95,7 @@ class Units:
         if x is None or not finite(x):
             return "–"
         value = x * self.scale
-        if round(value, self.digits) == 0:
-            value = 0.0
-        text = f"{value:+,.{self.digits}f}".replace("-", "−")
+        text = near_zero(value, self.digits).replace("-", "−")
         return f"{text} {self.unit}".rstrip() if unit else text
 
     def span(self, ci: Sequence[float | None] | None) -> str:

@@ -84,7 +84,10 @@ def learning_curves(ctx: ReportContext) -> Html:
             )
         )
     if len(parts) == 1:
-        why = "the jobs reported no per-epoch metrics (nothing was trained epoch by epoch)"
+        why = (
+            "no job reported a metric at two or more epochs (models fitted in one step, or "
+            "trained for a single epoch), so there is no curve to draw"
+        )
         return Html(head + note(f"Left out: {why}.", "omitted"))
     without = [j.name for j in jobs if j.name not in jobs_hist]
     if jobs_hist and without:

@@ -28,6 +28,7 @@ from loclab.report.sections._common import (
     adjustment,
     finite,
     level_text,
+    plain_sentence,
     units_of,
 )
 from loclab.results import ComparisonEntry, ComparisonRecord, Family
@@ -159,7 +160,7 @@ def _evidence(c: ComparisonEntry, units: Units) -> str:
 
 def _why(c: ComparisonEntry, units: Units) -> Html:
     """A deciding comparison: both systems named, its sentence and its evidence."""
-    lines = [c.sentence]
+    lines = [plain_sentence(c.sentence)]
     evidence = _evidence(c, units)
     if evidence:
         lines.append(evidence)

@@ -222,8 +222,9 @@ _GLOSSARY = [
     ),
     (
         "Effect size (difference)",
-        "How much better or worse one system is, in the metric's own "
-        "units (for example 0.02 accuracy = 2 more correct answers per 100).",
+        "How much better or worse a candidate is than the baseline, always the candidate "
+        "minus the baseline. Accuracy and other percentages differ in percentage points "
+        "(+2 points = 2 more correct answers per 100); BLEU and chrF are already points.",
     ),
     (
         "Statistically significant",
@@ -232,19 +233,21 @@ _GLOSSARY = [
     ),
     (
         "Important (practically relevant)",
-        "The difference is large enough to matter for the business: at least the practical "
-        "threshold set in the spec. A result can be significant but unimportant, or important "
-        "but not yet proven (needs more data).",
+        "The difference is large enough to matter for the business: a gain of at least the "
+        "practical threshold set in the spec, in the direction that is better. A result can "
+        "be significant but unimportant, or important but not yet proven (too close to "
+        "call).",
     ),
     (
         "Multiple comparisons",
-        "Testing many systems or subsets at once makes some chance "
-        "differences look real. Holm and Benjamini-Hochberg adjust the p-values for this.",
+        "Testing many systems or subsets at once makes some chance differences look real. "
+        "Holm and Benjamini-Hochberg adjust the p-values (and the intervals beside the "
+        "verdicts) for this; an adjusted p-value is not how often chance gives such a gap.",
     ),
     (
-        "Needs more data",
-        "The test could not have detected the smallest difference that matters "
-        'with this much data; the honest answer is "we don\'t know yet".',
+        "Too close to call",
+        "No difference was detected, but one that matters is not ruled out either: the "
+        'honest answer is "we don\'t know yet", and the report says what data would settle it.',
     ),
 ]
 

@@ -31,6 +31,7 @@ from loclab.report.sections._common import (
     caveats,
     finite,
     level_text,
+    plain_sentence,
     units_of,
 )
 from loclab.results import ComparisonEntry, ComparisonRecord
@@ -159,7 +160,12 @@ def _no_comparison(ctx: ReportContext) -> Html:
             "p",
             "This experiment has no comparison stage (no compare: section in "
             "its spec), so the report makes no claim about which system is "
-            "better; the table below lists what each job measured.",
+            "better; "
+            + (
+                "the results below list what each job measured."
+                if ctx.run is not None and ctx.run.jobs
+                else "the sweep's figures show what its trials found."
+            ),
         )
     )
     parts.extend(note(n, "warn") for n in ctx.notes)
@@ -202,7 +208,7 @@ def executive_summary(ctx: ReportContext) -> Html:
         parts.append(tag("p", ctx.summary_text, class_="author"))
     scope = _scope(comp, rows, units)
     if len(rows) <= MAX_CARDS:
-        para = [scope, *(c.sentence for c in rows)]
+        para = [scope, *(plain_sentence(c.sentence) for c in rows)]
         parts.append(tag("p", " ".join(para), class_="exec"))
         parts.append(tag("p", comp.significance_note, class_="small"))
         parts.append(
@@ -228,8 +234,8 @@ def executive_summary(ctx: ReportContext) -> Html:
         if fam.role != "confirmatory":
             parts.append(
                 note(
-                    f"Secondary metric {fam.metric_name}: {fam.summary} "
-                    "(supporting evidence; see the statistical details)."
+                    f"Secondary metric {fam.metric_name} (supporting evidence; see the "
+                    f"statistical details): {fam.summary}"
                 )
             )
     parts.extend(note(w, "warn") for w in caveats(comp))

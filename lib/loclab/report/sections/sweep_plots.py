@@ -96,8 +96,9 @@ def sweep_section(ctx: ReportContext) -> Html:
     parts = [head]
     best = sweep.best
     searched = len(best.params) if best is not None else 0
+    space = "1 parameter" if searched == 1 else f"{searched or 'the'} parameters"
     lead = (
-        f"{len(rows)} trials searched {searched or 'the'} parameters "
+        f"{len(rows)} trials searched {space} "
         f"to {'maximize' if maximize else 'minimize'} {metric}: "
         f"{counts.complete} completed, {counts.pruned} pruned (stopped early "
         f"because they trailed earlier trials), {counts.failed} failed."
