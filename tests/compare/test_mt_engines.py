@@ -54,7 +54,9 @@ def test_mt_engines_verdicts_holm_and_groups(tmp_path):
 
     # The verdict table: 15 systems against LIUM-NMT, Holm-adjusted, with groups.
     lines = out.stdout.splitlines()
-    title = "mt-engines: 15 system(s) against LIUM-NMT on BLEU (Holm, family of 15, alpha 0.05)"
+    title = (
+        "mt-engines: 15 system(s) against LIUM-NMT on BLEU (Holm over 15 comparisons, alpha 0.05)"
+    )
     assert title in lines
     start = lines.index(title)
     rows = [line for line in lines[start:] if line.strip()[:2].strip().isdigit()]
