@@ -128,7 +128,10 @@ class SweepDriver:
             if self.tracker is not None
             else None
         )
-        backend = self.backend or LocalBackend(threads_per_job=threads_per_job(sweep.workers))
+        # A standby per worker: each trial's kernel has imported the notebook's modules.
+        backend = self.backend or LocalBackend(
+            threads_per_job=threads_per_job(sweep.workers), standbys=sweep.workers
+        )
         runner = JobRunner(
             backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
         )
@@ -164,6 +167,8 @@ class SweepDriver:
             self._stop_all(runner, JobState.KILLED, "the sweep driver stopped on an error")
             raise
         finally:
+            if self.backend is None:
+                backend.close()
             record = build_record(
                 study,
                 self.exp.name,
@@ -218,6 +223,7 @@ class SweepDriver:
                 and len(self._running) < sweep.workers
                 and counts["done"] + counts["running"] < sweep.n_trials
             ):
+                runner.backend.expect(sweep.n_trials - counts["done"] - counts["running"])
                 self._launch(runner)
                 counts["running"] += 1
             if not self._running:

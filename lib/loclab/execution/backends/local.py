@@ -128,6 +128,8 @@ class LocalBackend(Backend):
         self.pool = StandbyPool(self.python, standbys)
         #: Jobs handed to a warm standby so far (for tests and benchmarks).
         self.warm_starts = 0
+        self._remaining: int | None = None
+        self._upcoming: list[JobRequest] = []
 
     def submit(  # noqa: D102
         self, request: JobRequest, run_dir: Path, env: Mapping[str, str]
@@ -137,28 +139,55 @@ class LocalBackend(Backend):
         job_env = self.job_environment(request, env)
         log = run_dir / LOG_FILE
         imports = self._imports(request, job_env)
-        key = None
+        handle: LocalJobHandle | None = None
         if imports is not None:
             key = standby_key(self.python, request.notebook, imports, job_env)
             standby = self.pool.take(key)
             if standby is not None and standby.hand_over(job_line(run_dir, job_env, log)):
                 self.warm_starts += 1
-                self.pool.replenish(key, job_env, imports)
-                return LocalJobHandle(standby.process, run_dir)
-            if standby is not None:
+                handle = LocalJobHandle(standby.process, run_dir)
+            elif standby is not None:
                 standby.close()
-        handle = self._start_cold(run_dir, job_env, log)
-        if key is not None and imports is not None:
-            self.pool.replenish(key, job_env, imports)
+        if handle is None:
+            handle = self._start_cold(run_dir, job_env, log)
+        if self._remaining is not None:
+            self._remaining = max(0, self._remaining - 1)
+        if self._upcoming and self._upcoming[0].name == request.name:
+            self._upcoming.pop(0)
+        if self.warm:
+            self._prepare(request, env)
         return handle
 
-    def expect(self, remaining: int) -> None:
-        """At most ``remaining`` more jobs will be submitted: standbys beyond that end."""
-        self.pool.expect(remaining)
+    def expect(self, remaining: int, upcoming: Sequence[JobRequest] = ()) -> None:
+        """At most ``remaining`` more jobs will be submitted, the first ones ``upcoming``.
+
+        Standbys are kept for the kinds of job that come next (their notebook, imports and
+        environment), none beyond ``remaining``.
+        """
+        self._remaining = max(0, remaining)
+        self._upcoming = list(upcoming)
+        self.pool.trim(self._remaining)
 
     def close(self) -> None:
         """End every standby."""
         self.pool.close()
+
+    def _prepare(self, last: JobRequest, env: Mapping[str, str]) -> None:
+        """Start standbys for the coming jobs (like ``last`` when they are not known)."""
+        size = self.pool.size
+        left = size if self._remaining is None else min(size, self._remaining)
+        if left <= 0:
+            self.pool.trim(0)
+            return
+        coming = self._upcoming[:left] or [last] * left
+        wanted = []
+        for request in coming:
+            job_env = self.job_environment(request, env)
+            imports = self._imports(request, job_env)
+            if imports is not None:
+                key = standby_key(self.python, request.notebook, imports, job_env)
+                wanted.append((key, job_env, imports))
+        self.pool.provide(wanted)
 
     def job_environment(self, request: JobRequest, env: Mapping[str, str]) -> dict[str, str]:
         """The job process's environment: the launcher's, the job's settings, ``env``."""
