@@ -130,7 +130,10 @@ class SweepDriver:
         )
         # A standby per worker: each trial's kernel has imported the notebook's modules.
         backend = self.backend or LocalBackend(
-            threads_per_job=threads_per_job(sweep.workers), standbys=sweep.workers
+            threads_per_job=threads_per_job(sweep.workers),
+            warm=self.exp.spec.backend.warm,
+            warm_imports=self.exp.spec.backend.warm_imports,
+            standbys=sweep.workers,
         )
         runner = JobRunner(
             backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
