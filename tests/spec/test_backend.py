@@ -394,7 +394,7 @@ def test_validating_a_sagemaker_spec_imports_nothing_heavy(project, monkeypatch)
 
 def test_warm_standby_settings_are_local_and_checked(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
-    text = "backend:\n  warm: false\n  warm_imports: [lightning, 'loclab.data:load_qe,read_pairs']\n"
+    text = "backend:\n  warm: false\n  warm_imports: [lightning, 'loclab.data:load_qe,read_pairs']"
     (project / S).write_text(BASE + text)
     exp = load_experiment(project / S)
     assert exp.spec.backend.warm is False
