@@ -253,3 +253,23 @@ def test_sweep_timeout_stops_launching(project):
     assert [t.state.name for t in d.study.get_trials()] == ["COMPLETE", "COMPLETE"]
     assert any(line.startswith("sweep timeout (0:01) reached: no new trials") for line in lines)
     assert outcome.record.finished is False
+
+
+def test_percentile_pruner_from_the_spec():
+    import optuna
+
+    from loclab.spec.sweep import SweepSpec
+    from loclab.sweep.samplers import make_pruner
+
+    spec = SweepSpec.model_validate(
+        {
+            "metric": "val_score",
+            "n_trials": 4,
+            "pruner": "percentile",
+            "pruner_options": {"percentile": 40, "n_warmup_steps": 1},
+            "space": {"x": {"type": "float", "low": 0, "high": 1}},
+        }
+    )
+    pruner = make_pruner(spec)
+    assert isinstance(pruner, optuna.pruners.PercentilePruner)
+    assert (pruner._percentile, pruner._n_warmup_steps) == (40.0, 1)
