@@ -128,13 +128,7 @@ class SweepDriver:
             if self.tracker is not None
             else None
         )
-        # A standby per worker: each trial's kernel has imported the notebook's modules.
-        backend = self.backend or LocalBackend(
-            threads_per_job=threads_per_job(sweep.workers),
-            warm=self.exp.spec.backend.warm,
-            warm_imports=self.exp.spec.backend.warm_imports,
-            standbys=sweep.workers,
-        )
+        backend = self.backend or LocalBackend.for_experiment(self.exp, sweep.workers)
         runner = JobRunner(
             backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
         )
@@ -502,12 +496,5 @@ class SweepDriver:
 
     def snapshot(self) -> SweepSnapshot:
         """The study's progress now."""
-        return SweepSnapshot.from_trials(
-            self.study.get_trials(deepcopy=False),
-            study_name=self.location.name,
-            storage=self.location.display,
-            metric=self.sweep.metric,
-            direction=self.sweep.direction,
-            n_trials=self.sweep.n_trials,
-            workers=self.sweep.workers,
-        )
+        trials = self.study.get_trials(deepcopy=False)
+        return SweepSnapshot.of_sweep(trials, self.location, self.sweep)

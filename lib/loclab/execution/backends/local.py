@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loclab.execution.backends._standby import StandbyPool, job_line, standby_key
 from loclab.execution.backends.base import Backend, JobHandle
@@ -24,6 +24,9 @@ from loclab.execution.contract import JobLayout, write_input_config
 from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV, inherited_environment
 from loclab.execution.job import LOG_FILE, JobRequest, read_metrics
 from loclab.execution.threads import thread_env, threads_per_job
+
+if TYPE_CHECKING:
+    from loclab.spec import Experiment
 
 __all__ = ["LocalBackend", "LocalJobHandle", "stage_job", "threads_per_job"]
 
@@ -130,6 +133,17 @@ class LocalBackend(Backend):
         self.warm_starts = 0
         self._remaining: int | None = None
         self._upcoming: list[JobRequest] = []
+
+    @classmethod
+    def for_experiment(cls, exp: Experiment, workers: int) -> LocalBackend:
+        """The backend for ``workers`` jobs at once of ``exp``: cores split, a standby each."""
+        backend = exp.spec.backend
+        return cls(
+            threads_per_job=threads_per_job(workers),
+            warm=backend.warm,
+            warm_imports=backend.warm_imports,
+            standbys=workers,
+        )
 
     def submit(  # noqa: D102
         self, request: JobRequest, run_dir: Path, env: Mapping[str, str]
