@@ -208,6 +208,7 @@ while time.time() < deadline:
         break
     time.sleep(0.2)
 print(json.dumps([[s["pid"], s["kernel_pid"]] for s in states]), flush=True)
+sys.stdin.readline()  # the test has seen them alive
 if sys.argv[3] == "close":
     backend.close()
     print("closed", flush=True)
@@ -222,12 +223,15 @@ else:
 def test_no_standby_outlives_its_launcher(notebook, tmp_path, how):
     launcher = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, str(notebook), str(tmp_path / "runs"), how],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         pids = [p for pair in json.loads(launcher.stdout.readline()) for p in pair]
         assert len(pids) == 4 and all(alive(p) for p in pids)
+        launcher.stdin.write("go\n")
+        launcher.stdin.flush()
         if how == "close":
             assert launcher.stdout.readline() == "closed\n"
         else:
