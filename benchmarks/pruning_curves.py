@@ -1,7 +1,8 @@
 """Learning curves of the term-QA character CNN over a grid of configurations (for pruning).
 
 Run with ``nice -n 10 .venv/bin/python benchmarks/pruning_curves.py [--size small] [--epochs 8]
-[--procs 2] [--out benchmarks/data/pruning_curves_small.json]``.
+[--procs 2] [--out benchmarks/data/pruning_curves_small.json]`` (``--quick``: tiny data, 3
+epochs, 8 configurations, to /tmp, to prove it works).
 
 Trains every configuration of a grid over the sweep space of ``experiments/term_qa.yaml``
 (learning rate, width, dropout, batch size) to the end, with the same library calls as
@@ -107,7 +108,13 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="train at most this many")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny data, 3 epochs, 8 configurations, 1 process"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.size, args.epochs, args.limit, args.procs = "tiny", 3, 8, 1
+        args.out = args.out or Path("/tmp/loclab-pruning-curves-quick.json")
     out = args.out or REPO / "benchmarks" / "data" / f"pruning_curves_{args.size}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     cache = os.environ.get("LOCLAB_CACHE_DIR") or str(Path.home() / ".cache" / "loclab-bench")
@@ -121,7 +128,9 @@ def main() -> None:
         else {"size": args.size, "epochs": args.epochs, "grid": GRID, "fixed": FIXED, "runs": []}
     )
     done = {config_key(r["config"]) for r in table["runs"]}
-    configs = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    configs = [
+        dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())
+    ]
     # A seeded order: a table stopped half-way still covers the whole space evenly.
     random.Random(0).shuffle(configs)
     todo = [c for c in configs if config_key(c) not in done][: args.limit]

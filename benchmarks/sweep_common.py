@@ -68,15 +68,23 @@ def scratch_project(prefix: str) -> Scratch:
     return Scratch(root)
 
 
-def write_spec(scratch: Scratch, name: str, sweep: dict[str, Any], params: dict) -> Path:
-    """A sweep-only spec over the notebook."""
+def write_spec(
+    scratch: Scratch,
+    name: str,
+    sweep: dict[str, Any],
+    params: dict,
+    backend: dict[str, Any] | None = None,
+) -> Path:
+    """A sweep-only spec over the notebook (``backend``: the spec's ``backend:`` mapping)."""
     path = scratch.root / "experiments" / f"{name}.yaml"
-    spec = {
+    spec: dict[str, Any] = {
         "name": name,
         "notebook": f"notebooks/{NOTEBOOK.name}",
         "params": params,
         "sweep": sweep,
     }
+    if backend is not None:
+        spec["backend"] = backend
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 

@@ -10,7 +10,10 @@ Both sides train the term-QA character CNN on tiny CLDR data with the same param
   process, with torch and Lightning already imported;
 * **loclab**: a sweep with ``workers: 1`` over ``train_term_qa.ipynb``: each trial is a job with
   its own process and Papermill kernel, its run folder, its executed notebook, metrics read by
-  the driver; once without tracking and once with MLflow (a child run per trial).
+  the driver: with cold kernels (``backend: {warm: false}``) and MLflow child runs, then with
+  the warm standby (the default: the next trial's kernel imports the notebook's modules while
+  a trial runs) without and with MLflow. The first trial of a sweep has no standby yet, so
+  use ``--trials`` of 4 or more for the steady state.
 
 Prints seconds per trial, the ratio loclab / plain, and where a loclab trial's extra time goes
 (start-up before the first cell, notebook cells, wind-down). The goal is <= 1.15x on a trial
@@ -110,9 +113,12 @@ def job_breakdown(study) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="2 trials of 1 epoch per side")
     args = parser.parse_args()
+    if args.quick:
+        args.trials, args.epochs = 2, 1
 
     import optuna
     import torch
@@ -155,12 +161,15 @@ def main() -> None:
     }
     fixed = {k: v for k, v in params.items() if k != "seed"}
     rows = [("plain Optuna objective, in-process", plain, None)]
-    for tracking in (False, True):
-        name = "overhead-mlflow" if tracking else "overhead"
-        spec = write_spec(scratch, name, sweep, fixed)
+    for warm, tracking in ((False, True), (True, False), (True, True)):
+        name = f"overhead-{'warm' if warm else 'cold'}{'-mlflow' if tracking else ''}"
+        backend = {"kind": "local", "warm": warm}
+        spec = write_spec(scratch, name, sweep, fixed, backend)
         study, wall = run_sweep(scratch, spec, tracking=tracking)
         per_trial = wall / args.trials
-        label = "loclab notebook trials" + (" + MLflow" if tracking else "")
+        label = f"loclab trials, {'warm standby' if warm else 'cold kernel'}" + (
+            " + MLflow" if tracking else ""
+        )
         rows.append((label, per_trial, job_breakdown(study)))
 
     print()

@@ -59,7 +59,7 @@ def run(root: Path, backend: str, trials: int, epochs: int) -> float:
     start = time.perf_counter()
     outcome = driver.run()
     wall = time.perf_counter() - start
-    assert outcome.results["counts"]["complete"] == trials, outcome.results["counts"]
+    assert outcome.record.counts.complete == trials, outcome.record.counts
     return wall
 
 

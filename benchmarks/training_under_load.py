@@ -1,6 +1,8 @@
 """Training under load: a Lightning job's slowdown with 2x the cores busy, next to the quiet time.
 
-Run with ``.venv/bin/python benchmarks/training_under_load.py [--epochs 3] [--reps 2]``.
+Run with ``.venv/bin/python benchmarks/training_under_load.py [--epochs 3] [--reps 2]
+[--quick]`` (``--quick``: 1 epoch, 1 repetition, runs stopped past 4x their quiet time).
+``benchmarks/threads_under_load.py`` measures the cause on a bare training loop.
 
 Each run is a real loclab job (``train_term_qa.ipynb``, the quickstart's character CNN on tiny
 data) through the local backend, timed from launch to end, and the in-notebook training time
@@ -8,7 +10,7 @@ data) through the local backend, timed from launch to end, and the in-notebook t
 processes (nice 0) started before the job and stopped after it. Thread settings compared:
 
 * ``loclab``: what the local backend gives a job now (threads from the cores available to
-  the job, passive OpenMP waits, one inter-op thread; see ``loclab.execution.threads``);
+  the job, passive OpenMP waits; see ``loclab.execution.threads``);
 * ``all cores, spinning``: torch's own default (every core, OpenMP threads spin while they
   wait), what a job got before loclab set anything;
 * ``1 thread``: one intra-op thread.
@@ -99,7 +101,10 @@ def main() -> None:
     parser.add_argument(
         "--settings", nargs="+", default=["loclab", "all cores, spinning", "1 thread"]
     )
+    parser.add_argument("--quick", action="store_true", help="1 epoch, 1 repetition, cap 4")
     args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.reps, args.cap = 1, 1, 4.0
 
     from loclab.data import load_term_qa
     from loclab.execution.threads import available_cores

@@ -15,8 +15,15 @@ PACKAGE = REPO / "lib" / "loclab"
 #: Past this a module splits into private modules behind a curated ``__all__``.
 MAX_LINES = 500
 #: The only modules that read the process environment: the command line (the boundary), the
-#: job entry point and what a notebook sees of its job.
-READS_ENVIRONMENT = {"cli", "execution/entrypoint.py", "runtime", "testing/aws.py"}
+#: job entry point (and the warm standby that becomes a job's process), and what a notebook
+#: sees of its job.
+READS_ENVIRONMENT = {
+    "cli",
+    "execution/entrypoint.py",
+    "execution/warm.py",
+    "runtime",
+    "testing/aws.py",
+}
 
 
 def modules() -> list[Path]:

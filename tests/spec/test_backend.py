@@ -390,3 +390,27 @@ def test_validating_a_sagemaker_spec_imports_nothing_heavy(project, monkeypatch)
     imported = {m.split(".")[0] for m in re.findall(r"\|\s+([\w.]+)$", out.stderr, re.M)}
     heavy = {"boto3", "mlflow", "sagemaker", "torch", "papermill", "moto", "pandas"}
     assert not imported & heavy, imported & heavy
+
+
+def test_warm_standby_settings_are_local_and_checked(project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    text = "backend:\n  warm: false\n  warm_imports: [lightning, 'loclab.data:load_qe,read_pairs']"
+    (project / S).write_text(BASE + text)
+    exp = load_experiment(project / S)
+    assert exp.spec.backend.warm is False
+    assert exp.spec.backend.warm_imports == ["lightning", "loclab.data:load_qe,read_pairs"]
+    for text, line in [
+        (
+            "backend:\n  warm_imports: ['import lightning']\n",
+            f"{S}: backend.warm_imports: 'import lightning' is not a module to import; write "
+            "'pkg.module', or 'pkg.module:name1,name2' for 'from pkg.module import name1, name2'",
+        ),
+        (
+            "backend:\n  kind: sagemaker\n  warm_imports: [lightning]\n",
+            f"{S}: backend: warm_imports only applies to kind: local (remove it)",
+        ),
+    ]:
+        (project / S).write_text(BASE + text)
+        code, out, err = run_cli(monkeypatch, capsys, ["validate", S])
+        assert code != 0
+        assert line in (out + err).splitlines()

@@ -100,6 +100,13 @@ CASES = [
         ],
     ),
     (
+        sweep("  pruner: percentile\n  pruner_options: {percentile: 250}\n" + SPACE_X),
+        [
+            f"{S}: sweep.pruner_options.percentile: is 250; expected a number between 0 and "
+            "100 (25 keeps the top quarter)"
+        ],
+    ),
+    (
         sweep("  sampler: random\n  sampler_options: {seed: 2}\n" + SPACE_X),
         [
             f"{S}: sweep.sampler_options.seed: not a setting of the random sampler; "

@@ -282,3 +282,23 @@ def test_a_missing_sweep_metric_stops_the_sweep_after_one_trial(project, pruner,
     # One trial ran (a trial stopped mid-run is queued again, for when the name is fixed).
     ran = [t for t in d.study.get_trials() if t.state.name != "WAITING"]
     assert len(ran) == 1
+
+
+def test_percentile_pruner_from_the_spec():
+    import optuna
+
+    from loclab.spec.sweep import SweepSpec
+    from loclab.sweep.samplers import make_pruner
+
+    spec = SweepSpec.model_validate(
+        {
+            "metric": "val_score",
+            "n_trials": 4,
+            "pruner": "percentile",
+            "pruner_options": {"percentile": 40, "n_warmup_steps": 1},
+            "space": {"x": {"type": "float", "low": 0, "high": 1}},
+        }
+    )
+    pruner = make_pruner(spec)
+    assert isinstance(pruner, optuna.pruners.PercentilePruner)
+    assert (pruner._percentile, pruner._n_warmup_steps) == (40.0, 1)

@@ -50,7 +50,7 @@ __all__ = [
     "parse_import",
 ]
 
-#: Written once the standby is ready: ``{"pid", "imported", "tainted", "seconds"}``.
+#: Written once the standby is ready: ``{"pid", "kernel_pid", "imported", "tainted", ...}``.
 STATE_FILE = "state.json"
 #: The standby's output until it becomes a job (the kernel's start-up messages).
 LOG_FILE = "standby.log"
@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         folder / STATE_FILE,
         {
             "pid": os.getpid(),
+            "kernel_pid": warm.pid,
             "imported": warm.imported,
             "tainted": warm.tainted,
             "tainted_import": warm.tainted_import,

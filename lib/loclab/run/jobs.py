@@ -128,6 +128,8 @@ def run_jobs(
                     done(index, skipped)
                     continue
                 say(f"{tag} started")
+                # What comes next (a local backend keeps warm standbys for those jobs).
+                runner.backend.expect(len(pending) + 1, [request, *(r for _, r in pending)])
                 running[index] = runner.start(request)
                 seen[index] = 0
             if not running:

@@ -98,7 +98,7 @@ def _run(
 
     workers = exp.workers
     backend = (
-        create_backend(exp, threads_per_job=threads_per_job(workers))
+        create_backend(exp, threads_per_job=threads_per_job(workers), standbys=workers)
         if exp.spec.backend.kind == "local"
         else create_backend(exp)
     )
@@ -200,6 +200,7 @@ def _run(
             # Stage 4: the report, from what the stages above stored (logged on the run).
             write_report(exp, ws, tracker=tracker, parent_run_id=parent, say=say)
         tracker.end_run(parent, status)
+        backend.close()
     if failed:
         first = failed[0]
         raise JobFailedError(

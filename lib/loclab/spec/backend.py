@@ -84,6 +84,9 @@ class _SageMakerFields(SpecModel):
 
 
 SAGEMAKER_FIELDS = tuple(_SageMakerFields.model_fields)
+#: A module to import early: ``pkg.mod`` or ``pkg.mod:name1,name2``.
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_IMPORT = rf"{_NAME}(\.{_NAME})*(:{_NAME}(,{_NAME})*)?"
 
 
 class BackendSpec(_SageMakerFields):
@@ -119,9 +122,28 @@ class BackendSpec(_SageMakerFields):
             API rate limit).
         metrics_interval_s: Least time between two reads of a job's metrics from S3
             (default 10 s).
+        warm: Local only: keep a warm standby per worker, a job process whose kernel has
+            already imported what the notebook imports (default on; ``false`` starts every
+            job cold).
+        warm_imports: Local only: the modules a standby imports (``pkg.mod``, or
+            ``pkg.mod:name1,name2`` for ``from pkg.mod import name1, name2``) instead of
+            those the notebook's import statements name.
     """
 
     kind: Literal["local", "sagemaker"] = "local"
+    warm: bool = True
+    warm_imports: list[str] | None = None
+
+    @field_validator("warm_imports")
+    @classmethod
+    def _import_entries(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or []:
+            if not re.fullmatch(_IMPORT, entry):
+                raise ValueError(
+                    f"{entry!r} is not a module to import; write 'pkg.module', or "
+                    "'pkg.module:name1,name2' for 'from pkg.module import name1, name2'"
+                )
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -139,6 +161,8 @@ class BackendSpec(_SageMakerFields):
                 raise ValueError(
                     f"{', '.join(used)} only {verb} to kind: sagemaker (this backend is local)"
                 )
+        elif self.warm_imports is not None:
+            raise ValueError("warm_imports only applies to kind: local (remove it)")
         return self
 
     def sagemaker_fields(self) -> dict[str, Any]:

@@ -160,6 +160,7 @@ def check_sweep(
 #: What each sampler and pruner option accepts: (kind, lowest value or allowed words).
 _OPTION_VALUES: dict[str, tuple[str, Any]] = {
     "n_startup_trials": ("int", 0),
+    "percentile": ("percent", None),
     "n_warmup_steps": ("int", 0),
     "interval_steps": ("int", 1),
     "n_min_trials": ("int", 1),
@@ -194,6 +195,10 @@ def _option_problem(key: str, value: Any) -> str | None:
         return None
     if kind in ("int", "int_or_auto") and (not is_int or value < bound):
         return f"is {value!r}; expected a whole number of at least {bound}"
+    if kind == "percent" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 100
+    ):
+        return f"is {value!r}; expected a number between 0 and 100 (25 keeps the top quarter)"
     if kind == "positive" and (
         isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
     ):

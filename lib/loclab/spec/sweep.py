@@ -31,6 +31,13 @@ SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
 #: Settings each pruner accepts under ``pruner_options``.
 PRUNER_OPTIONS: dict[str, tuple[str, ...]] = {
     "median": ("n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"),
+    "percentile": (
+        "percentile",
+        "n_startup_trials",
+        "n_warmup_steps",
+        "interval_steps",
+        "n_min_trials",
+    ),
     "hyperband": ("min_resource", "max_resource", "reduction_factor", "bootstrap_count"),
     "successive_halving": (
         "min_resource",
@@ -131,7 +138,8 @@ class SweepSpec(SpecModel):
         timeout: Stop launching new trials after this long (per ``loclab run``).
         sampler: ``tpe``, ``random``, ``cmaes``, ``grid`` or ``gp``; always seeded by ``seed``.
         sampler_options: Extra settings of the sampler (see :data:`SAMPLER_OPTIONS`).
-        pruner: ``median``, ``hyperband``, ``successive_halving`` or ``none``.
+        pruner: ``median``, ``percentile`` (``percentile: 25`` keeps the top quarter),
+            ``hyperband``, ``successive_halving`` or ``none``.
         pruner_options: Extra settings of the pruner (see :data:`PRUNER_OPTIONS`).
         workers: Trials running at once on this machine.
         max_failure_ratio: The sweep stops once more trials have failed than this fraction of
@@ -150,7 +158,7 @@ class SweepSpec(SpecModel):
     timeout: Duration | None = None
     sampler: Literal["tpe", "random", "cmaes", "grid", "gp"] = "tpe"
     sampler_options: dict[str, bool | int | float | str] = Field(default_factory=dict)
-    pruner: Literal["median", "hyperband", "successive_halving", "none"] = "median"
+    pruner: Literal["median", "percentile", "hyperband", "successive_halving", "none"] = "median"
     pruner_options: dict[str, bool | int | float | str] = Field(default_factory=dict)
     workers: int = Field(default=1, ge=1, le=64)
     max_failure_ratio: float = Field(default=0.5, gt=0, le=1)

@@ -131,7 +131,7 @@ class SweepDriver:
             if self.tracker is not None
             else None
         )
-        backend = self.backend or LocalBackend(threads_per_job=threads_per_job(sweep.workers))
+        backend = self.backend or LocalBackend.for_experiment(self.exp, sweep.workers)
         runner = JobRunner(
             backend, self.ws.state.runs(self.exp.name), self.tracker, self.sweep_run_id
         )
@@ -167,6 +167,8 @@ class SweepDriver:
             self._stop_all(runner, JobState.KILLED, "the sweep driver stopped on an error")
             raise
         finally:
+            if self.backend is None:
+                backend.close()
             record = build_record(
                 study,
                 self.exp.name,
@@ -224,6 +226,7 @@ class SweepDriver:
                 and len(self._running) < sweep.workers
                 and counts["done"] + counts["running"] < sweep.n_trials
             ):
+                runner.backend.expect(sweep.n_trials - counts["done"] - counts["running"])
                 self._launch(runner)
                 counts["running"] += 1
             if not self._running:
@@ -521,12 +524,5 @@ class SweepDriver:
 
     def snapshot(self) -> SweepSnapshot:
         """The study's progress now."""
-        return SweepSnapshot.from_trials(
-            self.study.get_trials(deepcopy=False),
-            study_name=self.location.name,
-            storage=self.location.display,
-            metric=self.sweep.metric,
-            direction=self.sweep.direction,
-            n_trials=self.sweep.n_trials,
-            workers=self.sweep.workers,
-        )
+        trials = self.study.get_trials(deepcopy=False)
+        return SweepSnapshot.of_sweep(trials, self.location, self.sweep)

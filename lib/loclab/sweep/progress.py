@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
+    from loclab.spec import SweepSpec
+    from loclab.sweep.storage import StudyLocation
+
 __all__ = ["LiveProgress", "RunningTrial", "SweepSnapshot", "format_seconds", "render_status"]
 
 
@@ -89,6 +92,21 @@ class SweepSnapshot:
         # Running trials are, on average, half done.
         work = max(0.0, remaining - self.running / 2)
         return work * self.mean_duration / max(1, min(self.workers, remaining))
+
+    @classmethod
+    def of_sweep(
+        cls, trials: Sequence[optuna.trial.FrozenTrial], location: StudyLocation, sweep: SweepSpec
+    ) -> SweepSnapshot:
+        """Summarise the trials of the study at ``location``, run by ``sweep``."""
+        return cls.from_trials(
+            trials,
+            study_name=location.name,
+            storage=location.display,
+            metric=sweep.metric,
+            direction=sweep.direction,
+            n_trials=sweep.n_trials,
+            workers=sweep.workers,
+        )
 
     @classmethod
     def from_trials(

@@ -53,6 +53,9 @@ def make_pruner(sweep: SweepSpec) -> BasePruner:
     options = dict(sweep.pruner_options)
     if sweep.pruner == "median":
         return optuna.pruners.MedianPruner(**options)  # type: ignore[arg-type]
+    if sweep.pruner == "percentile":
+        percentile = float(options.pop("percentile", 25.0))
+        return optuna.pruners.PercentilePruner(percentile, **options)  # type: ignore[arg-type]
     if sweep.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(**options)  # type: ignore[arg-type]
     if sweep.pruner == "successive_halving":

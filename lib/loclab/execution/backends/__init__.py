@@ -18,7 +18,7 @@ def create_backend(exp: Experiment, **kwargs: Any) -> Backend:
 
     Args:
         exp: The validated experiment.
-        **kwargs: Passed to the backend's constructor (``threads_per_job`` for local,
+        **kwargs: Passed to the backend's constructor (``threads_per_job``, ``standbys`` for local,
             ``poll_interval_s``, ``clients``... for SageMaker).
 
     Raises:
@@ -30,7 +30,8 @@ def create_backend(exp: Experiment, **kwargs: Any) -> Backend:
         from loclab.execution.backends.sagemaker import SageMakerBackend
 
         return SageMakerBackend.from_experiment(exp, **kwargs)
-    return LocalBackend(**kwargs)
+    options = {"warm": exp.spec.backend.warm, "warm_imports": exp.spec.backend.warm_imports}
+    return LocalBackend(**{**options, **kwargs})
 
 
 def tracking_uri(exp: Experiment) -> str | None:

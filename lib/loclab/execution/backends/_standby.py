@@ -3,8 +3,9 @@
 See :mod:`loclab.execution.warm` for the standby itself. A standby serves a job only when they
 match exactly: same interpreter, notebook, modules to import, and environment (apart from the
 variables that name the job: :data:`JOB_VARS`); anything else starts cold, as before. The pool
-keeps at most ``size`` standbys (one per job running at once), fewer when the caller says
-fewer jobs are coming (:meth:`StandbyPool.expect`), and none after :meth:`StandbyPool.close`.
+keeps at most ``size`` standbys (one per job running at once), of the kinds the coming jobs
+need (:meth:`StandbyPool.provide`), fewer when fewer jobs are coming (:meth:`StandbyPool.trim`),
+and none after :meth:`StandbyPool.close`.
 """
 
 from __future__ import annotations
@@ -110,7 +111,6 @@ class StandbyPool:
         self.size = max(1, size)
         self._spares: list[Standby] = []
         self._closing: list[Standby] = []
-        self._left: int | None = None
         #: Modules whose early import was not silent: never imported early again.
         self.excluded: set[str] = set()
         atexit.register(self.close)
@@ -137,27 +137,42 @@ class StandbyPool:
             return standby
         return None
 
-    def replenish(self, key: Hashable, env: Mapping[str, str], imports: Sequence[str]) -> None:
-        """Start standbys for jobs of ``key`` until the pool holds as many as it may."""
+    def provide(self, wanted: Sequence[tuple[Hashable, Mapping[str, str], Sequence[str]]]) -> None:
+        """Hold a standby for each of the coming jobs ``wanted`` (in order, at most ``size``).
+
+        Each entry is a job's ``(key, environment, imports)``. Spares that match are kept,
+        missing ones started; a spare that no coming job wants makes room for one that is
+        missing, and is retired anyway when ``wanted`` is shorter than the pool (the caller
+        knows every job still to come).
+        """
         self._tidy()
-        want = self.size if self._left is None else min(self.size, self._left)
-        have = sum(s.key == key for s in self._spares)
-        others = [s for s in self._spares if s.key != key]
-        while have < want:
+        wanted = list(wanted)[: self.size]
+        unwanted = list(self._spares)
+        missing: list[tuple[Hashable, Mapping[str, str], Sequence[str]]] = []
+        for key, env, imports in wanted:
+            match = next((s for s in unwanted if s.key == key), None)
+            if match is not None:
+                unwanted.remove(match)
+            else:
+                missing.append((key, env, imports))
+        if len(wanted) < self.size:
+            for standby in unwanted:
+                self._spares.remove(standby)
+                self._retire(standby)
+            unwanted = []
+        for key, env, imports in missing:
             if len(self._spares) >= self.size:
-                if not others:
+                if not unwanted:
                     return
-                # A new kind of job comes: the oldest standby of another kind makes room.
-                oldest = others.pop(0)
+                # The oldest standby no coming job wants makes room.
+                oldest = unwanted.pop(0)
                 self._spares.remove(oldest)
                 self._retire(oldest)
             self._spares.append(self._start(key, env, imports))
-            have += 1
 
-    def expect(self, remaining: int) -> None:
+    def trim(self, remaining: int) -> None:
         """At most ``remaining`` more jobs will come: keep no more standbys than that."""
-        self._left = max(0, remaining)
-        while len(self._spares) > self._left:
+        while len(self._spares) > max(0, remaining):
             self._retire(self._spares.pop(0))
         self._tidy()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,13 @@ class Backend(abc.ABC):
             env: Variables for the job (MLflow run, thread limits...).
         """
 
-    def expect(self, remaining: int) -> None:  # noqa: B027 - optional hook
-        """At most ``remaining`` more jobs will be submitted (a hint; 0 at the last one).
+    def expect(  # noqa: B027 - optional hook
+        self, remaining: int, upcoming: Sequence[JobRequest] = ()
+    ) -> None:
+        """A hint: at most ``remaining`` more jobs will be submitted, the next ones ``upcoming``.
 
-        A backend that prepares for coming jobs (the local backend's warm standbys) prepares
-        no more than that.
+        Called before a submit (``remaining`` counts that job). A backend that prepares for
+        coming jobs (the local backend's warm standbys) prepares for those, no more.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loclab.execution.backends._standby import StandbyPool, job_line, standby_key
 from loclab.execution.backends.base import Backend, JobHandle
@@ -24,6 +24,9 @@ from loclab.execution.contract import JobLayout, write_input_config
 from loclab.execution.entrypoint import CODE_CHANNEL, NOTEBOOK_ENV, inherited_environment
 from loclab.execution.job import LOG_FILE, JobRequest, read_metrics
 from loclab.execution.threads import thread_env, threads_per_job
+
+if TYPE_CHECKING:
+    from loclab.spec import Experiment
 
 __all__ = ["LocalBackend", "LocalJobHandle", "stage_job", "threads_per_job"]
 
@@ -128,6 +131,19 @@ class LocalBackend(Backend):
         self.pool = StandbyPool(self.python, standbys)
         #: Jobs handed to a warm standby so far (for tests and benchmarks).
         self.warm_starts = 0
+        self._remaining: int | None = None
+        self._upcoming: list[JobRequest] = []
+
+    @classmethod
+    def for_experiment(cls, exp: Experiment, workers: int) -> LocalBackend:
+        """The backend for ``workers`` jobs at once of ``exp``: cores split, a standby each."""
+        backend = exp.spec.backend
+        return cls(
+            threads_per_job=threads_per_job(workers),
+            warm=backend.warm,
+            warm_imports=backend.warm_imports,
+            standbys=workers,
+        )
 
     def submit(  # noqa: D102
         self, request: JobRequest, run_dir: Path, env: Mapping[str, str]
@@ -137,28 +153,55 @@ class LocalBackend(Backend):
         job_env = self.job_environment(request, env)
         log = run_dir / LOG_FILE
         imports = self._imports(request, job_env)
-        key = None
+        handle: LocalJobHandle | None = None
         if imports is not None:
             key = standby_key(self.python, request.notebook, imports, job_env)
             standby = self.pool.take(key)
             if standby is not None and standby.hand_over(job_line(run_dir, job_env, log)):
                 self.warm_starts += 1
-                self.pool.replenish(key, job_env, imports)
-                return LocalJobHandle(standby.process, run_dir)
-            if standby is not None:
+                handle = LocalJobHandle(standby.process, run_dir)
+            elif standby is not None:
                 standby.close()
-        handle = self._start_cold(run_dir, job_env, log)
-        if key is not None and imports is not None:
-            self.pool.replenish(key, job_env, imports)
+        if handle is None:
+            handle = self._start_cold(run_dir, job_env, log)
+        if self._remaining is not None:
+            self._remaining = max(0, self._remaining - 1)
+        if self._upcoming and self._upcoming[0].name == request.name:
+            self._upcoming.pop(0)
+        if self.warm:
+            self._prepare(request, env)
         return handle
 
-    def expect(self, remaining: int) -> None:
-        """At most ``remaining`` more jobs will be submitted: standbys beyond that end."""
-        self.pool.expect(remaining)
+    def expect(self, remaining: int, upcoming: Sequence[JobRequest] = ()) -> None:
+        """At most ``remaining`` more jobs will be submitted, the first ones ``upcoming``.
+
+        Standbys are kept for the kinds of job that come next (their notebook, imports and
+        environment), none beyond ``remaining``.
+        """
+        self._remaining = max(0, remaining)
+        self._upcoming = list(upcoming)
+        self.pool.trim(self._remaining)
 
     def close(self) -> None:
         """End every standby."""
         self.pool.close()
+
+    def _prepare(self, last: JobRequest, env: Mapping[str, str]) -> None:
+        """Start standbys for the coming jobs (like ``last`` when they are not known)."""
+        size = self.pool.size
+        left = size if self._remaining is None else min(size, self._remaining)
+        if left <= 0:
+            self.pool.trim(0)
+            return
+        coming = self._upcoming[:left] or [last] * left
+        wanted = []
+        for request in coming:
+            job_env = self.job_environment(request, env)
+            imports = self._imports(request, job_env)
+            if imports is not None:
+                key = standby_key(self.python, request.notebook, imports, job_env)
+                wanted.append((key, job_env, imports))
+        self.pool.provide(wanted)
 
     def job_environment(self, request: JobRequest, env: Mapping[str, str]) -> dict[str, str]:
         """The job process's environment: the launcher's, the job's settings, ``env``."""
