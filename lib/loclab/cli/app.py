@@ -225,7 +225,7 @@ def main() -> None:
     from loclab.security import ScrubbedStream, scrub_values
 
     stdout = sys.stdout
-    sys.stdout = ScrubbedStream(stdout, scrub_values)  # type: ignore[assignment]
+    sys.stdout = ScrubbedStream(stdout, scrub_values)
     try:
         _main()
     finally:

@@ -235,7 +235,7 @@ def _family(
             # It replaces the test's own one-run note: one caveat, said once.
             kept = [n for n in caveats[system] if not n.startswith("Only one training run")]
             caveats[system] = [caveat, *kept]
-        found = _CHANCE.search(verdict.sentence)
+        chance_match = _CHANCE.search(verdict.sentence)
         step = next_step(entry, result, kind, arrays[system], runs, compare, caveat, show)
         entry.update(
             system=system,
@@ -264,7 +264,7 @@ def _family(
             per_seed=per_seed_tests(metric, kind, system, base, data, show, deterministic)
             if role == "confirmatory"
             else None,
-            chance=found.group(1) if found else "",
+            chance=chance_match.group(1) if chance_match else "",
             design_caveat=caveat,
             next_step=step["text"],
             needed={k: v for k, v in step.items() if k != "text"},

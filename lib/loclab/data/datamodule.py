@@ -137,7 +137,7 @@ def encode_pairs(frame: pd.DataFrame, encoding: PairEncoding) -> PairBatch:
     )
 
 
-class _Indices(Dataset):
+class _Indices(Dataset[int]):
     def __init__(self, size: int) -> None:
         self.size = size
 
@@ -243,7 +243,7 @@ class TermQADataModule(L.LightningDataModule):
             if split not in self._encoded:
                 self._encoded[split] = self.encode(self.dataset.split(split))
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader[int]:
         """Shuffled training batches (order fixed by ``seed`` and the epoch)."""
         self.setup()
         self._train_slice = _Slice(self._encoded["train"])
@@ -279,27 +279,27 @@ class TermQADataModule(L.LightningDataModule):
             )
             self._train_slice.encoded = encoded
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader[int]:
         """Validation batches, in data set order."""
         return self._loader("val")
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader[int]:
         """Test batches, in data set order."""
         return self._loader("test")
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> DataLoader[int]:
         """Test batches, in data set order (``Trainer.predict`` gives P(correct) per example)."""
         return self._loader("test")
 
-    def loader(self, frame: pd.DataFrame) -> DataLoader:
+    def loader(self, frame: pd.DataFrame) -> DataLoader[int]:
         """Batches over any frame, in its order (for predicting on new data)."""
         return self._make_loader(self.encode(frame))
 
-    def _loader(self, split: str) -> DataLoader:
+    def _loader(self, split: str) -> DataLoader[int]:
         self.setup()
         return self._make_loader(self._encoded[split])
 
-    def _make_loader(self, encoded: PairBatch) -> DataLoader:
+    def _make_loader(self, encoded: PairBatch) -> DataLoader[int]:
         return DataLoader(
             _Indices(len(encoded)), batch_size=self.batch_size, collate_fn=_Slice(encoded)
         )

@@ -240,11 +240,11 @@ def read_mt_outputs(
     kind = detect_format(path) if format == "auto" else format
     if kind == SNAPSHOTS:
         date, inner = choose_snapshot(path, snapshot)
-        found = read_mt_outputs(
+        outputs = read_mt_outputs(
             inner, references=references, testset=testset, pair=pair,
             keep_submission_ids=keep_submission_ids,
         )  # fmt: skip
-        return dataclasses.replace(found, snapshot=date)
+        return dataclasses.replace(outputs, snapshot=date)
     if kind == TEXT and not path.is_dir():
         raise DataError(
             [Problem(str(path), "", "is not a folder", "format text reads a folder of files")]

@@ -231,7 +231,7 @@ def build_term_qa(params: BuildParams | None = None, **overrides: object) -> Ter
     """
     params = params or BuildParams()
     if overrides:
-        params = BuildParams(**{**asdict(params), **overrides})  # type: ignore[arg-type]
+        params = BuildParams(**{**asdict(params), **overrides})
     pairs = cldr_pairs(params.locales, params.categories)
     pairs["group"] = pairs["source"].str.casefold()
     pairs["split"] = assign_splits(
@@ -359,7 +359,7 @@ class ErrorInjector:
         return bool(target.strip()) and target not in self.valid[(pair.group, pair.locale)]
 
     def _misaligned(self, pair: Any, rng: random.Random) -> str | None:
-        candidates = self.pool.get((pair.locale, pair.split, pair.category))
+        candidates = self.pool.get((pair.locale, pair.split, pair.category), [])
         for _ in range(8 if candidates else 0):
             group, target = rng.choice(candidates)
             if group != pair.group and target != pair.source:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["PAD", "UNK", "Vocab"]
 
@@ -27,6 +27,7 @@ class Vocab:
     """
 
     symbols: tuple[str, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols", tuple(self.symbols))
@@ -54,7 +55,7 @@ class Vocab:
 
     def id(self, symbol: str) -> int:
         """Id of ``symbol``, or :data:`UNK`."""
-        return self._index.get(symbol, UNK)  # type: ignore[attr-defined]
+        return self._index.get(symbol, UNK)
 
     def encode(self, text: str, max_len: int) -> list[int]:
         """Ids of the first ``max_len`` characters of ``text`` (not padded)."""

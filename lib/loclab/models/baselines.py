@@ -262,7 +262,8 @@ class NgramLogisticRegression(HashedPairFeatures, _Pickled):
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """P(correct) of each row."""
         classes = list(self.model_.classes_)
-        return self.model_.predict_proba(self._features(frame))[:, classes.index(1)]
+        proba: np.ndarray = self.model_.predict_proba(self._features(frame))[:, classes.index(1)]
+        return proba
 
 
 def _ngrams(text: str, lo: int, hi: int, tag: str) -> list[str]:
@@ -312,4 +313,5 @@ def load_baseline(path: Path | str) -> RuleChecker | NgramLogisticRegression:
         payload = pickle.load(fh)
     if payload.get("name") not in BASELINES:
         raise TypeError(f"{path} holds no loclab baseline")
-    return payload["model"]
+    model: RuleChecker | NgramLogisticRegression = payload["model"]
+    return model

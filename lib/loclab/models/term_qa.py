@@ -106,20 +106,21 @@ class TermQAModule(L.LightningModule):
 
     def forward(self, batch: PairBatch) -> torch.Tensor:
         """Logits of "correct", shape (batch,)."""
-        return self.net(batch.source, batch.target, batch.locale, batch.features)[0]
+        out: torch.Tensor = self.net(batch.source, batch.target, batch.locale, batch.features)[0]
+        return out
 
     def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """Binary cross-entropy of one batch, plus the language-identification loss."""
         logits, lid, nll = self.net(batch.source, batch.target, batch.locale, batch.features)
-        loss = self.loss_fn(logits, batch.label)
+        loss: torch.Tensor = self.loss_fn(logits, batch.label)
         correct = batch.label == 1
-        if self.hparams.lid_weight > 0 and bool(correct.any()):
+        if self.hparams["lid_weight"] > 0 and bool(correct.any()):
             lid_loss = nn.functional.cross_entropy(lid[correct], batch.locale[correct])
-            loss = loss + self.hparams.lid_weight * lid_loss
+            loss = loss + self.hparams["lid_weight"] * lid_loss
         if nll is not None and bool(correct.any()):
             # Mean NLL per character (and end mark) of the correct targets.
             positions = ((batch.target[correct] != 0).sum() + int(correct.sum())).clamp(min=1)
-            loss = loss + self.hparams.lm_weight * nll[correct].sum() / positions
+            loss = loss + self.hparams["lm_weight"] * nll[correct].sum() / positions
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 
@@ -135,14 +136,15 @@ class TermQAModule(L.LightningModule):
         """P(correct) of each example of the batch."""
         return torch.sigmoid(self(batch))
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    # A plain dict where Lightning's override expects its union of TypedDicts.
+    def configure_optimizers(self) -> dict[str, Any]:  # type: ignore[override]
         """AdamW; linear warm-up over 10 % of the steps, then cosine decay to 5 % of ``lr``.
 
         The schedule is a function of the step, recomputed from the trainer at every (re)start,
         so resuming a checkpoint with more epochs than it was started with keeps working.
         """
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+            self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
         )
         total = int(self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
@@ -187,12 +189,13 @@ class TermQAModule(L.LightningModule):
     def _evaluate(self, stage: str, batch: PairBatch) -> None:
         logits = self(batch)
         labels = batch.label
+        metrics: Any = self.metrics  # torchmetrics objects behind nn.ModuleDict's Module type
         losses = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-        self.metrics[f"{stage}_loss"].update(losses)
+        metrics[f"{stage}_loss"].update(losses)
         # Probabilities, not logits: torchmetrics guesses which it got from the value range.
         probs = torch.sigmoid(logits)
-        self.metrics[f"{stage}_acc"].update(probs, labels.long())
-        self.metrics[f"{stage}_f1"].update(probs, labels.long())
+        metrics[f"{stage}_acc"].update(probs, labels.long())
+        metrics[f"{stage}_f1"].update(probs, labels.long())
         for name in ("loss", "acc", "f1"):
             key = f"{stage}_{name}"
-            self.log(key, self.metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))
+            self.log(key, metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))

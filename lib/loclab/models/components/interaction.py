@@ -50,7 +50,9 @@ class PairInteraction(nn.Module):
     @property
     def out_dim(self) -> int:
         """Size of the pooled output vector."""
-        return 4 * self.compare[0].out_features + 2
+        first = self.compare[0]
+        assert isinstance(first, nn.Linear)  # the comparison layer built in __init__
+        return 4 * first.out_features + 2
 
     def forward(
         self,
@@ -93,9 +95,10 @@ class PairInteraction(nn.Module):
         )
 
     def _compare(self, states: torch.Tensor, aligned: torch.Tensor) -> torch.Tensor:
-        return self.compare(
+        compared: torch.Tensor = self.compare(
             torch.cat([states, aligned, states * aligned, states - aligned], dim=-1)
         )
+        return compared
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
