@@ -15,10 +15,11 @@ from loclab.spec import ReportSpec
 
 from .records import EXPERIMENT, comparison, jobs, spec, store, sweep
 
+# A one-off experiment's report opens with its answer; "since" is for monitored ones.
 STAKEHOLDERS = [
-    "since", "summary", "results", "figures", "details", "problems", "provenance", "glossary",
+    "summary", "results", "figures", "details", "problems", "provenance", "glossary",
 ]  # fmt: skip
-RESEARCHERS = ["since", "summary", "details", "results", "figures", "problems", "provenance"]
+RESEARCHERS = ["summary", "details", "results", "figures", "problems", "provenance"]
 
 
 def context(root: Path, audience: str) -> ReportContext:
@@ -62,7 +63,8 @@ def test_the_page_and_its_contents_follow_the_audience(pages, audience, order):
     assert ctx.audience == audience
     assert anchors(html) == order
     assert toc(html) == order
-    assert [anchor for anchor, _ in report.contents(ctx.audience)] == order
+    assert [anchor for anchor, _ in report.contents(ctx.audience)] == ["since", *order]
+    assert [anchor for anchor, _ in ctx.parts] == order
     # The title comes first, the provenance (or the glossary) last, every time.
     assert report.outline(ctx)[0] is report.title_block
 
@@ -96,4 +98,4 @@ def test_same_sections_and_numbers_for_both_audiences(pages):
 def test_a_report_without_a_spec_is_for_stakeholders(tmp_path):
     only = load_context(EXPERIMENT, store(tmp_path, sweep_record=sweep()).root)
     assert only.spec_model is None and only.audience == "stakeholders"
-    assert [anchor for anchor, _ in report.contents(only.audience)] == STAKEHOLDERS
+    assert [anchor for anchor, _ in only.parts] == STAKEHOLDERS

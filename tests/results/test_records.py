@@ -119,12 +119,12 @@ def test_comparison_record_keeps_the_statistics_fields(tmp_path):
         "comparisons": [{"system": "b", "baseline": "a", "system_label": "B",
                          "baseline_label": "A", "metric": "accuracy", "metric_name": "accuracy",
                          "family": "confirmatory", "label": "better", "estimate": 0.1,
-                         "ci": [0.05, None], "mde": 0.02}],
+                         "ci": [0.05, None], "odds_ratio": 2.5}],
     }  # fmt: skip
     record = ComparisonRecord.model_validate(data)
     store(tmp_path).write_comparison(record, "table\n")
     back = store(tmp_path).read_comparison()
-    assert back == record and back.confirmatory[0].model_extra == {"mde": 0.02}
+    assert back == record and back.confirmatory[0].model_extra == {"odds_ratio": 2.5}
     assert back.label_of("a") == "A" and back.label_of("zz") == "zz"
     assert store(tmp_path).table_file.read_text() == "table\n"
 

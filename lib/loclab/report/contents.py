@@ -1,7 +1,8 @@
 """The report's table of contents for each audience (``report.audience`` in the spec).
 
-Both open with "Since the last good run" (the experiment's history and its schedule: one line
-when there is none). ``stakeholders`` (the default) read the answer, then the results and
+Both open with "Since the last good run" when the experiment is monitored (it has a
+``schedule:`` or scheduled ticks; see :attr:`loclab.report.context.ReportContext.parts`); a
+one-off experiment's report opens with its answer. ``stakeholders`` (the default) read the answer, then the results and
 figures, and the statistics last; ``researchers`` get the statistical details right after the
 summary, before the results table and the figures, and no glossary.
 :func:`loclab.report.outline` turns these entries into the sections the report notebook

@@ -14,8 +14,14 @@ from pathlib import Path
 
 from loclab.exceptions import LoclabError
 from loclab.paths import StateDir
-from loclab.report.contents import Audience
-from loclab.results import ComparisonRecord, ExperimentResults, JobsRecord, SweepRecord
+from loclab.report.contents import Audience, contents
+from loclab.results import (
+    ComparisonRecord,
+    ExperimentResults,
+    JobsRecord,
+    RecordError,
+    SweepRecord,
+)
 from loclab.spec import Spec
 
 __all__ = ["NoResultsError", "ReportContext", "load_context", "readable_name"]
@@ -85,6 +91,27 @@ class ReportContext:
         """Who the report is for (the spec's ``report.audience``): it orders the sections."""
         spec = self.spec_model
         return spec.report.audience if spec is not None else "stakeholders"
+
+    @property
+    def parts(self) -> tuple[tuple[str, str], ...]:
+        """The report's parts in reading order, (anchor, heading) pairs, for its audience.
+
+        "Since the last good run" opens the report of a monitored experiment only (one with a
+        ``schedule:`` or scheduled ticks): a one-off experiment's report opens with its answer.
+        """
+        found = contents(self.audience)
+        return found if self.monitored else tuple(p for p in found if p[0] != "since")
+
+    @property
+    def monitored(self) -> bool:
+        """Whether the experiment runs on a schedule (its spec says so, or ticks ran)."""
+        spec = self.spec_model
+        if spec is not None and getattr(spec, "schedule", None) is not None:
+            return True
+        try:
+            return self.records.read_schedule() is not None
+        except RecordError:
+            return True  # the section says the history cannot be read
 
     @property
     def title(self) -> str:

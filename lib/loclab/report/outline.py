@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loclab.report.contents import contents
 from loclab.report.context import ReportContext
 from loclab.report.html import Html
 from loclab.report.sections import (
@@ -58,4 +57,4 @@ PARTS: dict[str, tuple[Section, ...]] = {
 
 def outline(ctx: ReportContext) -> list[Section]:
     """The sections of this report, in reading order: the title, then each part in turn."""
-    return [title_block, *(s for anchor, _ in contents(ctx.audience) for s in PARTS[anchor])]
+    return [title_block, *(s for anchor, _ in ctx.parts for s in PARTS[anchor])]

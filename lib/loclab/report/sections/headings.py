@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from loclab.report.contents import contents
 from loclab.report.context import ReportContext
 from loclab.report.html import Html, join, tag
 
@@ -31,7 +30,7 @@ def title_block(ctx: ReportContext) -> Html:
     if ctx.description and " ".join(ctx.description.split()) != ctx.title:
         parts.append(tag("p", ctx.description, class_="question"))
     parts.append(tag("p", " · ".join(meta), class_="meta"))
-    toc = join(tag("a", label, href=f"#{anchor}") for anchor, label in contents(ctx.audience))
+    toc = join(tag("a", label, href=f"#{anchor}") for anchor, label in ctx.parts)
     nav = Html(f'<nav class="toc" aria-label="Contents">{toc}</nav>')
     return Html('<header class="masthead">' + "".join(parts) + "</header>" + nav)
 

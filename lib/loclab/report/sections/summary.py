@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from loclab.report.contents import contents
 from loclab.report.context import ReportContext
 from loclab.report.html import (
     Html,
@@ -240,7 +239,7 @@ def executive_summary(ctx: ReportContext) -> Html:
             )
     parts.extend(note(w, "warn") for w in caveats(comp))
     parts.extend(note(n, "warn") for n in ctx.notes)
-    if any(anchor == "glossary" for anchor, _ in contents(ctx.audience)):
+    if any(anchor == "glossary" for anchor, _ in ctx.parts):
         parts.append(
             note(
                 Html(
