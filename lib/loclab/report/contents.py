@@ -2,11 +2,11 @@
 
 Both open with "Since the last good run" when the experiment is monitored (it has a
 ``schedule:`` or scheduled ticks; see :attr:`loclab.report.context.ReportContext.parts`); a
-one-off experiment's report opens with its answer. ``stakeholders`` (the default) read the answer, then the results and
-figures, and the statistics last; ``researchers`` get the statistical details right after the
-summary, before the results table and the figures, and no glossary.
-:func:`loclab.report.outline` turns these entries into the sections the report notebook
-shows, in this order.
+one-off experiment's report opens with its answer. ``stakeholders`` (the default) read the
+answer, then the results and figures, and the statistics last; ``researchers`` get the
+statistical details right after the summary, before the results table and the figures, and
+no glossary. :func:`loclab.report.outline` turns these entries into the sections the report
+notebook shows, in this order.
 """
 
 from __future__ import annotations
