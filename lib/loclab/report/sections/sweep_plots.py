@@ -127,8 +127,8 @@ def sweep_section(ctx: ReportContext) -> Html:
     parts.append(_history(rows, scale, maximize, digits, n_val))
     parts.append(_importance_plot(sweep.importances, sweep.importances_note))
     spec = ctx.spec_model
-    searched = spec.sweep.space if spec is not None and spec.sweep is not None else {}
-    parts.append(_parallel(rows, scale.label, maximize, searched))
+    space_entries = spec.sweep.space if spec is not None and spec.sweep is not None else {}
+    parts.append(_parallel(rows, scale.label, maximize, space_entries))
     return Html("".join(esc(p) for p in parts))
 
 
