@@ -112,11 +112,11 @@ def _resolve(value: str, root: Path) -> Path:
 
 
 def _in_channel(value: str, channels: Mapping[str, Path]) -> Path | None:
-    """The file ``value`` names in a channel (the channel's own name, or a path in a folder)."""
+    """What ``value`` names in a channel: the channel itself, or a path inside a channel folder."""
     if Path(value).is_absolute():
         return None
     for path in channels.values():
-        if path.is_file() and path.name == value:
+        if path.exists() and path.name == value.rstrip("/"):
             return path
         if path.is_dir() and (path / value).exists():
             return path / value

@@ -33,10 +33,10 @@ from loclab.sweep._slot import (
     SweepFailedError,
     SweepOutcome,
     count_trials,
-    missing_metric,
     short,
     trial_state,
 )
+from loclab.sweep._stopping import Stopping
 from loclab.sweep._tracking import close_sweep_run, open_sweep_run, tag_trial_run
 from loclab.sweep.progress import LiveProgress, SweepSnapshot, format_seconds
 from loclab.sweep.results import ATTR_JOB_TAGS, ATTR_NOTEBOOK_COPY, build_record, sweep_key
@@ -58,7 +58,7 @@ job_name = trial_job_name
 POLL_S = 0.5
 
 
-class SweepDriver:
+class SweepDriver(Stopping):
     """Runs an experiment's sweep to ``n_trials`` finished trials.
 
     Args:
@@ -344,23 +344,6 @@ class SweepDriver:
             slot.beat = time.time()
             slot.trial.set_user_attr(rec.ATTR_HEARTBEAT, slot.beat)
 
-    def _check_metric(self, runner: JobRunner, slot: Slot, *, completed: bool = False) -> None:
-        """Stop the sweep at once when its first trial ends an epoch without the sweep's metric.
-
-        Raises:
-            SweepFailedError: The metric is missing (see ``missing_metric``).
-        """
-        if self._metric_seen:
-            return
-        reason = missing_metric(slot, self.sweep.metric, completed=completed)
-        if reason is None:
-            return
-        self._stop_all(runner, JobState.KILLED, "the sweep stopped: its metric is missing")
-        raise SweepFailedError(
-            f"sweep {self.location.name} stopped at once: {reason}; fix sweep.metric or the "
-            "name the notebook logs with runtime.log_metrics"
-        )
-
     def _read_metrics(self, slot: Slot, *, prune: bool) -> None:
         """Report new values of the sweep metric; stop the job if pruned or non-finite."""
         records = slot.job.metrics()
@@ -474,48 +457,6 @@ class SweepDriver:
     ) -> None:
         if self.tracker is not None and run_id:
             tag_trial_run(self.tracker, run_id, state, value, failure)
-
-    def _check_failures(self, trials: list[optuna.trial.FrozenTrial], runner: JobRunner) -> None:
-        from optuna.trial import TrialState
-
-        failed = [
-            t
-            for t in trials
-            if t.state == TrialState.FAIL and not t.user_attrs.get(rec.ATTR_INTERRUPTED)
-        ]
-        allowed = math.floor(self.sweep.max_failure_ratio * self.sweep.n_trials)
-        if len(failed) <= allowed:
-            return
-        self._stop_all(runner, JobState.KILLED, "the sweep stopped: too many failed trials")
-        last = failed[-1]
-        raise SweepFailedError(
-            f"sweep {self.location.name} stopped: {len(failed)} trials failed, more than "
-            f"max_failure_ratio {self.sweep.max_failure_ratio:g} x n_trials "
-            f"{self.sweep.n_trials} allows ({allowed}); last: trial {last.number}: "
-            f"{last.user_attrs.get(rec.ATTR_FAILURE, 'no reason recorded')}; "
-            f"see {last.user_attrs.get(rec.ATTR_RUN_DIR, 'its run folder')}"
-        )
-
-    def _stop_all(self, runner: JobRunner, state: JobState, reason: str) -> None:
-        """Stop every running job and re-queue its trial (an interruption is not its fault).
-
-        Every job is asked first and then waited for, so jobs that take a while to stop (a
-        SageMaker job uploads its outputs) stop together.
-        """
-        slots = list(self._running.values())
-        for slot in slots:
-            slot.job.extra["reason"] = reason
-            try:
-                slot.job.stop(state, wait=False)
-            except Exception as err:  # stopping the others matters more
-                self.say(f"  (could not stop trial {slot.trial.number}'s job: {err})")
-        for slot in slots:
-            try:
-                runner.finish(slot.job)
-            finally:
-                del self._running[slot.trial.number]
-                rec.requeue(self.study, slot.trial, reason)  # type: ignore[arg-type]
-                self.say(f"trial {slot.trial.number} stopped and queued again ({reason})")
 
     def _out_update(self) -> None:
         if self._out is None:
