@@ -81,7 +81,8 @@ def test_mt_engines_verdicts_holm_and_groups(tmp_path):
     ranking = doc["ranking"]
     assert ranking["family_size"] == 120 and len(ranking["systems"]) == 16
     grouped = [s for g in ranking["groups"] for s in g["systems"]]
-    assert sorted(grouped) == sorted(ranking["systems"]) and len(ranking["groups"]) >= 2
+    # Letter groups may overlap (a compact letter display): every system is in at least one.
+    assert set(grouped) == set(ranking["systems"]) and len(ranking["groups"]) >= 2
 
     # Corpus scores agree with sacrebleu on the same file.
     frame = pd.read_csv(WMT, sep="\t", quoting=csv.QUOTE_MINIMAL, keep_default_na=False)

@@ -51,6 +51,7 @@ def resolve_data_params(
     remote: bool,
     source: str,
     field: str,
+    written: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The data-file parameters of ``values`` resolved, and one problem per bad one.
 
@@ -61,6 +62,8 @@ def resolve_data_params(
         remote: Jobs run elsewhere (SageMaker): only channel files are readable there.
         source: The spec as shown in messages.
         field: Where ``values`` are in the spec (``params``, ``-p``...).
+        written: Each channel's path as the spec writes it (a value may name a channel by the
+            spec's name of it even when ``--channel`` points the channel elsewhere).
 
     Returns:
         Only the changed values (relative paths made absolute for local jobs), and problems.
@@ -73,7 +76,7 @@ def resolve_data_params(
         if "://" in value:
             continue
         where = f"{field}.{name}" if field != "-p" else f"-p {name}"
-        in_channel = _in_channel(value, channels)
+        in_channel = _in_channel(value, channels, written or {})
         path = in_channel or _resolve(value, root)
         if not path.exists():
             problems.append(
@@ -111,12 +114,15 @@ def _resolve(value: str, root: Path) -> Path:
     return path.resolve() if path.is_absolute() else (root / path).resolve()
 
 
-def _in_channel(value: str, channels: Mapping[str, Path]) -> Path | None:
+def _in_channel(
+    value: str, channels: Mapping[str, Path], written: Mapping[str, str]
+) -> Path | None:
     """What ``value`` names in a channel: the channel itself, or a path inside a channel folder."""
     if Path(value).is_absolute():
         return None
-    for path in channels.values():
-        if path.exists() and path.name == value.rstrip("/"):
+    for name, path in channels.items():
+        names = {path.name, Path(written.get(name, "")).name}
+        if path.exists() and value.rstrip("/") in names:
             return path
         if path.is_dir() and (path / value).exists():
             return path / value

@@ -359,7 +359,13 @@ def _data_paths(
     remote = spec.backend.kind == "sagemaker"
     for where, values in sources:
         changed, found = resolve_data_params(
-            values, root=root, channels=channels, remote=remote, source=shown, field=where
+            values,
+            root=root,
+            channels=channels,
+            remote=remote,
+            source=shown,
+            field=where,
+            written={k: str(v) for k, v in spec.channels.items()},
         )
         problems += found
         resolved.update({values[k]: v for k, v in changed.items()})
