@@ -41,6 +41,7 @@ __all__ = [
     "forget_secrets",
     "is_secret_name",
     "known_secrets",
+    "parse_secret_params",
     "register_secrets",
     "scrub",
     "scrub_files",
@@ -198,6 +199,21 @@ class ScrubbedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def parse_secret_params(text: str) -> dict[str, Any]:
+    """The secret parameters a job was given: ``$LOCLAB_SECRET_PARAMS`` as read (empty: none).
+
+    Raises:
+        ValueError: The text is not a JSON object.
+    """
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object") from None
+    if not isinstance(found, dict):
+        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object")
+    return found
 
 
 def register_secrets(values: Iterable[Any]) -> None:

@@ -114,17 +114,9 @@ def _notebook_path(layout: JobLayout) -> Path:
 
 def _secrets() -> dict[str, object]:
     """The job's secret parameters (``$LOCLAB_SECRET_PARAMS``), registered for scrubbing."""
-    import json
+    from loclab.security import SECRET_PARAMS_ENV, parse_secret_params, register_secrets
 
-    from loclab.security import SECRET_PARAMS_ENV, register_secrets
-
-    text = os.environ.get(SECRET_PARAMS_ENV, "")
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object") from None
-    if not isinstance(found, dict):
-        raise ValueError(f"${SECRET_PARAMS_ENV} is not a JSON object")
+    found = parse_secret_params(os.environ.get(SECRET_PARAMS_ENV, ""))
     register_secrets(found.values())
     return found
 

@@ -8,12 +8,16 @@ is imported.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from loclab.security import SECRET_PARAMS_ENV, known_secrets, register_secrets
+from loclab.security import (
+    SECRET_PARAMS_ENV,
+    known_secrets,
+    parse_secret_params,
+    register_secrets,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,12 +26,10 @@ __all__ = ["drop_secret_columns", "register_job_secrets", "secret_param"]
 
 
 def _job_secrets() -> dict[str, Any]:
-    text = os.environ.get(SECRET_PARAMS_ENV, "")
     try:
-        found = json.loads(text) if text else {}
-    except ValueError:
+        return parse_secret_params(os.environ.get(SECRET_PARAMS_ENV, ""))
+    except ValueError:  # the entry point refused such a job before its kernel started
         return {}
-    return found if isinstance(found, dict) else {}
 
 
 def register_job_secrets() -> None:
