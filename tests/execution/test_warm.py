@@ -121,6 +121,10 @@ def test_warm_job_is_the_cold_job(backend, notebook, tmp_path, mlflow_db):
     assert backend.warm_starts == 0
     ready = wait_ready(backend)
     assert ready["tainted"] is None
+    # Its kernel was forked from the fork server, which imported the modules once.
+    assert ready["forked"] is True
+    (server,) = backend.pool.servers
+    assert psutil.Process(ready["kernel_pid"]).ppid() == server.pid
     # The notebook's own imports, and MLflow for a tracked job.
     assert {"wave", "loclab:runtime", "mlflow"} <= set(ready["imported"])
     warm = runner.run(request(notebook, "job-b", x=2.5))
@@ -135,6 +139,7 @@ def test_warm_job_is_the_cold_job(backend, notebook, tmp_path, mlflow_db):
     assert warm.final_metrics() == {"test_score": 2.5}
     # The contract is unchanged: the run's log, the MLflow child run, status.json.
     assert "job.log" in {a.path for a in tracker.client.list_artifacts(warm.mlflow_run_id)}
+    assert "MLFLOW_DISABLE_TELEMETRY" not in os.environ  # set for the jobs only
     assert tracker.client.get_run(warm.mlflow_run_id).info.status == "FINISHED"
     # The standby for the next job is already there.
     assert len(backend.pool.spares) == 1
@@ -207,7 +212,8 @@ while time.time() < deadline:
     if len(states) == 2 and all(states):
         break
     time.sleep(0.2)
-print(json.dumps([[s["pid"], s["kernel_pid"]] for s in states]), flush=True)
+pids = [[s["pid"], s["kernel_pid"]] for s in states]
+print(json.dumps(pids + [[s.pid for s in backend.pool.servers]]), flush=True)
 sys.stdin.readline()  # the test has seen them alive
 if sys.argv[3] == "close":
     backend.close()
@@ -229,7 +235,8 @@ def test_no_standby_outlives_its_launcher(notebook, tmp_path, how):
     )
     try:
         pids = [p for pair in json.loads(launcher.stdout.readline()) for p in pair]
-        assert len(pids) == 4 and all(alive(p) for p in pids)
+        # Two standbys, their kernels, and the fork server the kernels were forked from.
+        assert len(pids) == 5 and all(alive(p) for p in pids)
         launcher.stdin.write("go\n")
         launcher.stdin.flush()
         if how == "close":
@@ -241,3 +248,46 @@ def test_no_standby_outlives_its_launcher(notebook, tmp_path, how):
     finally:
         launcher.kill()
         launcher.wait()
+
+
+RANDOM_CELLS = ["import numpy.random\nprint(numpy.random.random())"]
+
+
+def test_forked_kernels_draw_their_own_random_numbers(notebook, tmp_path):
+    """Unseeded NumPy draws differ between forked kernels, as between fresh processes."""
+    seeded = write_notebook(tmp_path / "draw.ipynb", PARAMETERS, RANDOM_CELLS)
+    backend = LocalBackend(threads_per_job=1, standbys=1)
+    try:
+        runner = JobRunner(backend, tmp_path / "runs")
+        draws = []
+        for n in range(3):
+            result = runner.run(request(seeded, f"draw-{n}"))
+            assert result.state == JobState.COMPLETED, result.failure
+            draws.append(outputs(result)[1])
+            if n == 0:
+                assert wait_ready(backend)["forked"] is True
+        assert backend.warm_starts == 2
+        assert len(set(draws)) == 3, draws
+    finally:
+        backend.close()
+
+
+def test_a_module_that_prints_keeps_kernels_unforked(notebook, tmp_path):
+    """An import that prints (``this``) is refused by the fork server; jobs still run."""
+    backend = LocalBackend(threads_per_job=1, standbys=1, warm_imports=["wave", "this"])
+    try:
+        runner = JobRunner(backend, tmp_path / "runs")
+        assert runner.run(request(notebook, "first")).state == JobState.COMPLETED
+        ready = wait_ready(backend)
+        (server,) = backend.pool.servers
+        server.process.wait(60)
+        assert server.refused()
+        assert ready["forked"] is False
+        # The standby's own kernel imported `this` and printed too: the job gets a fresh one.
+        assert ready["tainted_import"] == "this"
+        second = runner.run(request(notebook, "second", x=2.0))
+        assert second.state == JobState.COMPLETED, second.failure
+        assert outputs(second)[2] == "cold\n"
+        assert second.final_metrics() == {"test_score": 2.0}
+    finally:
+        backend.close()

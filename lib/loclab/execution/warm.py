@@ -110,8 +110,15 @@ class WarmKernel:
             import a, b``, whose names may be submodules).
     """
 
-    def __init__(self, folder: Path, imports: Sequence[str]) -> None:
+    def __init__(
+        self, folder: Path, imports: Sequence[str], forkserver: tuple[Path, int] | None = None
+    ) -> None:
         self.folder = folder
+        #: The fork server (socket, pid) the kernel comes from when it is ready; see
+        #: :mod:`loclab.execution.forkserver`.
+        self.forkserver = forkserver
+        #: True when the kernel was forked from the fork server.
+        self.forked = False
         self.imports = list(imports)
         self.km: Any = None
         self.imported: list[str] = []
@@ -130,15 +137,25 @@ class WarmKernel:
 
     def start(self) -> None:
         """Start the kernel and import the modules; sets :attr:`tainted` on any output."""
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
+        from loclab.execution.forkserver import (
+            ForkedProcess,
+            forked_kernel_manager,
+            wait_until_ready,
+        )
         from loclab.nbexec import KERNEL
 
         self._launch_env = dict(os.environ)
-        km = AsyncKernelManager(kernel_name=KERNEL)
+        server = None
+        if self.forkserver is not None:
+            path, pid = self.forkserver
+            if wait_until_ready(path, pid, _START_TIMEOUT_S):
+                server = path
+        km = forked_kernel_manager(KERNEL, server)
         self.km = km
         run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(self.folder))
+        self.forked = isinstance(getattr(km.provisioner, "process", None), ForkedProcess)
         run_sync(self._warm_up)()
 
     async def _warm_up(self) -> None:
@@ -296,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--import", dest="imports", action="append", default=[])
     parser.add_argument("--idle-timeout", type=float, default=900.0)
+    parser.add_argument("--forkserver", type=Path, default=None, help="the fork server's socket")
+    parser.add_argument("--forkserver-pid", type=int, default=0)
     args = parser.parse_args(argv)
     folder: Path = args.folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -305,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     from loclab._imports import skip_slow_optional_imports
 
     skip_slow_optional_imports()
-    warm = WarmKernel(folder, args.imports)
+    forkserver = (args.forkserver, args.forkserver_pid) if args.forkserver else None
+    warm = WarmKernel(folder, args.imports, forkserver)
     jobs: queue.Queue[str] = queue.Queue()
     taken = threading.Event()
 
@@ -344,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             "imported": warm.imported,
             "tainted": warm.tainted,
             "tainted_import": warm.tainted_import,
+            "forked": warm.forked,
             "seconds": round(time.monotonic() - started, 3),
         },
     )

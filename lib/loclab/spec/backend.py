@@ -128,11 +128,15 @@ class BackendSpec(_SageMakerFields):
         warm_imports: Local only: the modules a standby imports (``pkg.mod``, or
             ``pkg.mod:name1,name2`` for ``from pkg.mod import name1, name2``) instead of
             those the notebook's import statements name.
+        fork: Local only, with ``warm``: standbys' kernels are forked from a process that
+            imported those modules once (default on; ``false``: each standby's kernel
+            imports them itself).
     """
 
     kind: Literal["local", "sagemaker"] = "local"
     warm: bool = True
     warm_imports: list[str] | None = None
+    fork: bool = True
 
     @field_validator("warm_imports")
     @classmethod

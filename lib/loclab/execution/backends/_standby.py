@@ -5,7 +5,9 @@ match exactly: same interpreter, notebook, modules to import, and environment (a
 variables that name the job: :data:`JOB_VARS`); anything else starts cold, as before. The pool
 keeps at most ``size`` standbys (one per job running at once), of the kinds the coming jobs
 need (:meth:`StandbyPool.provide`), fewer when fewer jobs are coming (:meth:`StandbyPool.trim`),
-and none after :meth:`StandbyPool.close`.
+and none after :meth:`StandbyPool.close`. The standbys of one kind of job share a fork server
+(:class:`ForkServer`): their kernels are forked from a process that imported the notebook's
+modules once, so a standby warming up costs the running job little CPU.
 """
 
 from __future__ import annotations
@@ -104,16 +106,25 @@ class StandbyPool:
     Args:
         python: Interpreter of the standbys (the jobs').
         size: Most standbys kept at once (one per job running at once).
+        fork: Give the standbys of each kind of job one fork server
+            (:mod:`loclab.execution.forkserver`) their kernels are forked from.
     """
 
-    def __init__(self, python: str, size: int = 1) -> None:
+    def __init__(self, python: str, size: int = 1, *, fork: bool = True) -> None:
         self.python = python
         self.size = max(1, size)
+        self.fork = fork
         self._spares: list[Standby] = []
         self._closing: list[Standby] = []
+        self._servers: dict[Hashable, ForkServer] = {}
         #: Modules whose early import was not silent: never imported early again.
         self.excluded: set[str] = set()
         atexit.register(self.close)
+
+    @property
+    def servers(self) -> list[ForkServer]:
+        """The fork servers running or starting."""
+        return list(self._servers.values())
 
     @property
     def spares(self) -> list[Standby]:
@@ -177,10 +188,13 @@ class StandbyPool:
         self._tidy()
 
     def close(self) -> None:
-        """End every standby (idempotent; also run when the launcher exits)."""
+        """End every standby and fork server (idempotent; also run when the launcher exits)."""
         for standby in self._spares:
             self._retire(standby)
         self._spares = []
+        for server in self._servers.values():
+            server.close()
+        self._servers = {}
         deadline = time.monotonic() + _CLOSE_WAIT_S
         for standby in self._closing:
             if not standby.reap(max(0.0, deadline - time.monotonic())):
@@ -215,6 +229,9 @@ class StandbyPool:
         for entry in imports:
             command += ["--import", entry]
         standby_env = {k: v for k, v in env.items() if k not in JOB_VARS}
+        server = self._server(key, standby_env, imports)
+        if server is not None:
+            command += ["--forkserver", str(server.socket), "--forkserver-pid", str(server.pid)]
         log = (folder / LOG_FILE).open("ab")
         try:
             process = subprocess.Popen(
@@ -231,9 +248,87 @@ class StandbyPool:
             log.close()
         return Standby(key, process, folder, tuple(imports))
 
+    def _server(
+        self, key: Hashable, env: Mapping[str, str], imports: Sequence[str]
+    ) -> ForkServer | None:
+        """The fork server of jobs of ``key``, started on first use; None when there is none."""
+        if not self.fork or not imports:
+            return None
+        server = self._servers.get(key)
+        if server is not None and server.usable():
+            return server
+        if server is not None:
+            server.close()
+            if server.refused():
+                return None  # its imports were not silent: the standbys' kernels import
+        server = ForkServer.start(self.python, env, imports)
+        self._servers[key] = server
+        return server
+
     def usable_imports(self, imports: Sequence[str]) -> list[str]:
         """``imports`` without the modules whose early import was not silent."""
         return [i for i in imports if i.partition(":")[0] not in self.excluded]
+
+
+@dataclass
+class ForkServer:
+    """One fork server process (:mod:`loclab.execution.forkserver`)."""
+
+    process: subprocess.Popen[bytes]
+    folder: Path
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / "server.sock"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    def start(cls, python: str, env: Mapping[str, str], imports: Sequence[str]) -> ForkServer:
+        """Start a server importing ``imports`` with the standbys' environment ``env``."""
+        folder = Path(tempfile.mkdtemp(prefix="loclab-fork-"))
+        command = [python, "-m", "loclab.execution.forkserver", "--socket"]
+        command += [str(folder / "server.sock"), "--idle-timeout", str(IDLE_TIMEOUT_S)]
+        for entry in imports:
+            command += ["--import", entry]
+        log = (folder / "server.log").open("ab")
+        try:
+            process = subprocess.Popen(
+                command,
+                env=dict(env),
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=str(folder),
+            )
+        finally:
+            log.close()
+        return cls(process, folder)
+
+    def usable(self) -> bool:
+        """Running, or still importing."""
+        return self.process.poll() is None
+
+    def refused(self) -> bool:
+        """It ended because an import printed, warned or failed."""
+        return self.process.poll() == 3
+
+    def close(self) -> None:
+        """End the server (end of input); the kernels it forked run on until their jobs end."""
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=_CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def job_line(run_dir: Path, env: Mapping[str, str], log: Path) -> dict[str, Any]:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalBackend", "LocalJobHandle", "stage_job", "threads_per_job"]
 
+#: Tracking URI schemes of MLflow's database store.
+_DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
+
 
 def stage_job(request: JobRequest, layout: JobLayout, *, link_channels: bool = True) -> None:
     """Lay out the job's input side: config files, the notebook in the code channel, channels.
@@ -111,6 +114,8 @@ class LocalBackend(Backend):
         warm_imports: The modules a standby imports; None reads them from the notebook's
             import statements (:func:`~loclab.execution.imports.notebook_imports`).
         standbys: Standbys kept at once: one per job running at once.
+        fork: Fork standbys' kernels from a process that imported the modules once
+            (:mod:`loclab.execution.forkserver`); False: each kernel imports them itself.
     """
 
     name = "local"
@@ -123,12 +128,13 @@ class LocalBackend(Backend):
         warm: bool = True,
         warm_imports: Sequence[str] | None = None,
         standbys: int = 1,
+        fork: bool = True,
     ) -> None:
         self.python = python or sys.executable
         self.threads_per_job = threads_per_job
         self.warm = warm
         self.warm_imports = list(warm_imports) if warm_imports is not None else None
-        self.pool = StandbyPool(self.python, standbys)
+        self.pool = StandbyPool(self.python, standbys, fork=fork)
         #: Jobs handed to a warm standby so far (for tests and benchmarks).
         self.warm_starts = 0
         self._remaining: int | None = None
@@ -143,6 +149,7 @@ class LocalBackend(Backend):
             warm=backend.warm,
             warm_imports=backend.warm_imports,
             standbys=workers,
+            fork=backend.fork,
         )
 
     def submit(  # noqa: D102
@@ -215,6 +222,9 @@ class LocalBackend(Backend):
                 "TRAINING_JOB_NAME": request.name,
             }
         )
+        # MLflow 3 sends usage telemetry from every process unless told not to (a user who
+        # sets MLFLOW_DISABLE_TELEMETRY=false keeps it).
+        job_env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         if self.threads_per_job:
             for var, value in thread_env(self.threads_per_job).items():
                 # A wait policy the user set on purpose is kept.
@@ -239,9 +249,13 @@ class LocalBackend(Backend):
                 found = notebook_imports(request.notebook, request.params)
             except (OSError, ValueError):
                 return None
-            if env.get("MLFLOW_TRACKING_URI"):
-                # A tracked job logs through MLflow (loclab.runtime, Lightning's logger).
+            uri = env.get("MLFLOW_TRACKING_URI", "")
+            if uri:
+                # A tracked job logs through MLflow (loclab.runtime, Lightning's logger);
+                # its database store (SQLAlchemy, Alembic) is imported at the first call.
                 found.append("mlflow")
+                if uri.partition(":")[0].partition("+")[0] in _DATABASE_SCHEMES:
+                    found.append("mlflow.store.tracking.sqlalchemy_store")
         return self.pool.usable_imports(found)
 
     def _start_cold(self, run_dir: Path, job_env: Mapping[str, str], log: Path) -> LocalJobHandle:
