@@ -47,7 +47,7 @@ __all__ = [
     "interactive_caveat",
     "load_system",
     "metric_problems",
-    "test_set_problems",
+    "pairing_problems",
 ]
 
 #: System names of interactive runs start with this (``interactive-20261201-101500``).
@@ -223,7 +223,7 @@ def metric_problems(system: InteractiveSystem, compare: CompareSpec) -> list[str
     return problems
 
 
-def test_set_problems(
+def pairing_problems(
     system: InteractiveSystem, baseline: RunOutput, baseline_tags: Mapping[str, str]
 ) -> list[str]:
     """Why the run's test set is not the baseline's (empty when it is).

@@ -96,7 +96,9 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     )
     if ranking:
         table.add_column("rank", justify="right")
-    table.add_column("system")
+    # System names are never cut short (an interactive run's mark is at the end of its name).
+    shown = [f"{s}*" if systems[s].interactive is not None else s for s in systems]
+    table.add_column("system", min_width=max(len(s) for s in shown))
     if several_runs:
         table.add_column("runs", justify="right")
     table.add_column(name + (" (mean, 95% CI)" if several_runs else ""), justify="right")

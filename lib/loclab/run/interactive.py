@@ -25,7 +25,7 @@ from loclab.compare.interactive import (
     default_names,
     load_system,
     metric_problems,
-    test_set_problems,
+    pairing_problems,
 )
 from loclab.exceptions import Problem, SpecError
 from loclab.execution.job import JobResult
@@ -162,7 +162,7 @@ def _test_set(system: InteractiveSystem, baseline: JobResult) -> list[str]:
     outputs, _ = run_outputs([baseline])
     if not outputs:
         return []
-    return test_set_problems(system, outputs[0], job_tags(baseline))
+    return pairing_problems(system, outputs[0], job_tags(baseline))
 
 
 def _data_fix(system: InteractiveSystem) -> str:
