@@ -97,8 +97,8 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     if ranking:
         table.add_column("rank", justify="right")
     # System names are never cut short (an interactive run's mark is at the end of its name).
-    shown = [f"{s}*" if systems[s].interactive is not None else s for s in systems]
-    table.add_column("system", min_width=max(len(s) for s in shown))
+    names = [f"{s}*" if systems[s].interactive is not None else s for s in systems]
+    table.add_column("system", min_width=max(len(s) for s in names))
     if several_runs:
         table.add_column("runs", justify="right")
     table.add_column(name + (" (mean, 95% CI)" if several_runs else ""), justify="right")

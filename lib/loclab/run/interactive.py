@@ -94,6 +94,7 @@ def interactive_systems(
         def problem(message: str, fix: str = "", where: str = item) -> None:
             problems.append(Problem(SOURCE, f"--run {where}", message, fix))
 
+        said = ""  # the run's full name, said when the user gave a prefix of it
         if not ref:
             problem("names no run", "give --run ID or --run ID=NAME (loclab list shows the runs)")
             continue
@@ -106,8 +107,9 @@ def interactive_systems(
         record = _find(runs, ref, problem)
         if record is None:
             continue
+        said = f"{record.name}: " if record.name != ref else ""
         if record.name in seen:
-            problem(f"{record.name} is given twice", "give each interactive run once")
+            problem(f"{said}the same run is given twice", "give each interactive run once")
             continue
         seen.add(record.name)
         if not name:
@@ -117,7 +119,7 @@ def interactive_systems(
             problem(f"system name '{name}' is taken ({taken[name]})", "name it: --run ID=NAME")
             continue
         taken[name] = f"--run {item}"
-        found = _checked(exp, record, problem)
+        found = _checked(exp, record, said, problem)
         if found is None:
             continue
         try:
@@ -130,13 +132,13 @@ def interactive_systems(
                 ignore=ignore,
             )
         except ComparisonError as err:
-            problem(f"{record.name}: {err}")
+            problem(f"{said}{err}")
             continue
         for message in metric_problems(system, compare):
-            problem(f"{record.name}: {message}")
+            problem(f"{said}{message}")
         if done is not None:
             for message in _test_set(system, done):
-                problem(f"{record.name}: {message}", _data_fix(system))
+                problem(f"{said}{message}", _data_fix(system))
         systems.append(system)
     if problems:
         raise SpecError(problems)
@@ -150,7 +152,7 @@ def check_test_set(systems: Sequence[InteractiveSystem], baseline: JobResult) ->
         SpecError: A run predicted other examples (or labels, or data) than the job.
     """
     problems = [
-        Problem(SOURCE, f"--run {s.record.name}", f"{s.record.name}: {message}", _data_fix(s))
+        Problem(SOURCE, f"--run {s.record.name}", message, _data_fix(s))
         for s in systems
         for message in _test_set(s, baseline)
     ]
@@ -201,18 +203,21 @@ def _find(
 
 
 def _checked(
-    exp: Experiment, record: InteractiveRecord, problem: Callable[..., None]
+    exp: Experiment, record: InteractiveRecord, said: str, problem: Callable[..., None]
 ) -> str | None:
-    """The run's notebook as readers see it, when it is the spec's and the run did not fail."""
+    """The run's notebook as readers see it, when it is the spec's and the run did not fail.
+
+    ``said`` is the run's name and a colon when the user gave a prefix of it (else empty).
+    """
     if record.status in ("FAILED", "KILLED"):
         problem(
-            f"{record.name} ended {record.status}, so its outputs may be partial",
+            f"{said}it ended {record.status}, so its outputs may be partial",
             "run the notebook again to its end",
         )
         return None
     if not record.notebook:
         problem(
-            f"{record.name} does not know which notebook it ran (its kernel could not tell)",
+            f"{said}it does not know which notebook it ran (its kernel could not tell)",
             "run the notebook from JupyterLab or VS Code, which tell the kernel its file",
         )
         return None
@@ -220,7 +225,7 @@ def _checked(
     shown = _relative(ran, Path(record.project_root)) if record.project_root else str(ran)
     if not _same_notebook(ran, shown, exp):
         problem(
-            f"{record.name} ran {shown}, but the spec's systems run {exp.notebook_display}",
+            f"{said}it ran {shown}, but the spec's systems run {exp.notebook_display}",
             f"compare it in a spec of its own notebook (loclab new experiment NAME "
             f"--notebook {shown})",
         )

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import JobFailedError, LoclabError
+from loclab.exceptions import JobFailedError, LoclabError, SpecError
 from loclab.execution.job import JobRequest, JobResult
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.io import exclusive_lock
@@ -209,6 +209,10 @@ def _run(
         key = run_key(exp, requests, swept)
     except KeyboardInterrupt:
         status = "KILLED"
+        raise
+    except SpecError:
+        # Bad input found while running (an interactive run's test set): no report of it.
+        status, report = "FAILED", False
         raise
     except Exception:
         status = "FAILED"
