@@ -37,7 +37,7 @@ from loclab.results import ExperimentResults, InteractiveRecord, InteractiveRuns
 from loclab.spec import Experiment
 from loclab.spec.compare import SYSTEM_NAME
 
-__all__ = ["check_test_set", "interactive_systems"]
+__all__ = ["check_test_set", "find_run", "interactive_systems"]
 
 SOURCE = "command line"
 #: The parameter through which the baseline's jobs vary their training seed.
@@ -143,6 +143,23 @@ def interactive_systems(
     if problems:
         raise SpecError(problems)
     return systems
+
+
+def find_run(ws: Workspace, ref: str, field: str = "--run") -> InteractiveRecord:
+    """The interactive run ``ref`` names (its name, or a unique prefix of it or its MLflow id).
+
+    Raises:
+        SpecError: None or several match (one line naming ``field`` and the fix).
+    """
+    problems: list[Problem] = []
+
+    def problem(message: str, fix: str = "") -> None:
+        problems.append(Problem(SOURCE, f"{field} {ref}", message, fix))
+
+    found = _find(InteractiveRuns(ws.state), ref.strip(), problem)
+    if found is None:
+        raise SpecError(problems)
+    return found
 
 
 def check_test_set(systems: Sequence[InteractiveSystem], baseline: JobResult) -> None:
