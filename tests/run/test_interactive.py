@@ -263,3 +263,16 @@ def test_a_new_experiment_checks_the_test_set_after_the_baselines_first_job(
     assert jobs.status == "FAILED"
     assert ExperimentResults(StateDir(root / ".loclab"), "fresh").read_comparison() is None
     assert not (root / "reports" / "fresh").exists()  # bad input: no report of it
+
+
+def test_the_idea_becomes_a_spec_of_jobs_with_from_run(compared: Compared):
+    root = compared.root
+    done = loclab(root, "new", "experiment", "idea", "--from-run", compared.same.name)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote experiments/idea.yaml; next: loclab validate")
+    exp = load_experiment(root / "experiments" / "idea.yaml")
+    assert exp.spec.compare is not None
+    candidate = exp.spec.compare.systems["candidate"].params
+    assert candidate == {"n_samples": 300, "epochs": 2, "hidden": 8}  # against the defaults
+    assert exp.spec.compare.seeds == [0, 1, 2]
+    assert "one that changes the test data belongs in params:" in done.stderr
