@@ -40,3 +40,16 @@ def test_a_damaged_record_is_named_with_the_fix_and_left_out_of_the_list(tmp_pat
     assert [r.name for r in runs.all()] == ["good"]
     (line,) = runs.problems()
     assert str(broken) in line
+
+
+def test_a_run_is_found_by_its_name_or_a_unique_prefix_of_it_or_of_its_mlflow_run(
+    tmp_path: Path,
+):
+    runs = InteractiveRuns(StateDir(tmp_path))
+    for name, run_id in (("nb-20261201-101500", "ab12"), ("nb-20261201-101500-2", "cd34")):
+        runs.write(InteractiveRecord(name=name, started=1.0, mlflow_run_id=run_id * 8))
+    assert [r.name for r in runs.matching("nb-20261201-101500")] == ["nb-20261201-101500"]
+    assert [r.name for r in runs.matching("cd34")] == ["nb-20261201-101500-2"]
+    assert [r.name for r in runs.matching("CD34")] == ["nb-20261201-101500-2"]
+    assert len(runs.matching("nb-2026")) == 2  # the caller says it is ambiguous
+    assert runs.matching("other") == [] and runs.matching("") == []

@@ -75,6 +75,16 @@ TimeoutOpt = Annotated[
     str | None, typer.Option(help="Per-job time limit, e.g. 90, 90s, 30m (overrides spec).")
 ]
 ReuseOpt = Annotated[bool, typer.Option(help="Reuse completed jobs with identical inputs.")]
+RunOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--run",
+        metavar="ID[=NAME]",
+        help="Compare an interactive run (a notebook run by hand; loclab list shows them) "
+        "with the jobs: its name or a unique prefix, optionally =NAME for its system name "
+        "(default interactive-<time>). Repeatable. It is not re-run.",
+    ),
+]
 ReportsOpt = Annotated[
     Path | None, typer.Option(help="Reports folder (default <project>/reports).")
 ]

@@ -69,6 +69,15 @@ def new_experiment(
             "(repeatable).",
         ),
     ] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            metavar="ID",
+            help="Write an active comparison of the notebook's defaults against the parameters "
+            "an interactive run (loclab list shows them) ran with, over seeds.",
+        ),
+    ] = None,
 ) -> None:
     """Write experiments/NAME.yaml from a notebook's parameters cell, every field commented.
 
@@ -79,6 +88,9 @@ def new_experiment(
 
     check_name(name)
     root = _project(Path.cwd())
+    if from_run is not None:
+        _new_from_run(root, name, from_run, notebook, sweep, compare)
+        return
     chosen = notebook if notebook is not None else _only_template(root)
     if not chosen.is_file():
         raise SpecError([cli_problem("--notebook", f"{chosen} not found", "check the path")])
@@ -86,6 +98,43 @@ def new_experiment(
     if sweep is not None and not searched:
         raise SpecError([cli_problem("--sweep", "names no parameter", "e.g. --sweep lr,hidden")])
     written = write_experiment(root, name, chosen, sweep=searched, compare=compare or [])
+    shown = _shown(written.path)
+    typer.echo(f"wrote {shown}; next: loclab validate {shown} && loclab run {shown}")
+    for note in written.notes:
+        err(note)
+
+
+def _new_from_run(
+    root: Path,
+    name: str,
+    ref: str,
+    notebook: Path | None,
+    sweep: str | None,
+    compare: list[str] | None,
+) -> None:
+    """``new experiment NAME --from-run ID``: the run's changes against the defaults."""
+    from loclab.run.interactive import find_run
+    from loclab.scaffold import write_from_run
+
+    if compare:
+        raise SpecError(
+            [cli_problem("--compare", "--from-run writes the comparison", "leave out --compare")]
+        )
+    record = find_run(_workspace(root, None, None), ref, "--from-run")
+    ran = Path(record.notebook) if record.notebook else None
+    if notebook is not None and (ran is None or notebook.resolve() != ran.resolve()):
+        raise SpecError(
+            [
+                cli_problem(
+                    "--notebook",
+                    f"{record.name} ran {_shown(ran) if ran else 'an unknown notebook'}, not "
+                    f"{notebook}",
+                    "leave out --notebook: the run's own notebook is used",
+                )
+            ]
+        )
+    searched = [s.strip() for s in (sweep or "").split(",") if s.strip()]
+    written = write_from_run(root, name, record, sweep=searched)
     shown = _shown(written.path)
     typer.echo(f"wrote {shown}; next: loclab validate {shown} && loclab run {shown}")
     for note in written.notes:

@@ -11,6 +11,7 @@ from loclab.cli.app import (
     ParamOpt,
     ReportsOpt,
     ReuseOpt,
+    RunOpt,
     SpecArg,
     StateOpt,
     StorageOpt,
@@ -37,14 +38,16 @@ def run(
     state_dir: StateOpt = None,
     storage: StorageOpt = None,
     channel: ChannelOpt = None,
+    interactive: RunOpt = None,
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     seconds = timeout_seconds(timeout)
     exp = load(spec, param, channel)
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir, storage=storage)
-    from loclab.run import run_experiment
+    from loclab.run import interactive_systems, run_experiment
 
-    run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo)
+    by_hand = interactive_systems(exp, ws, interactive or [])
+    run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo, interactive=by_hand)
 
 
 @app.command()
@@ -56,19 +59,30 @@ def compare(
     reports_dir: ReportsOpt = None,
     state_dir: StateOpt = None,
     channel: ChannelOpt = None,
+    interactive: RunOpt = None,
 ) -> None:
     """Run each system x seed (reusing completed jobs), test them, print the verdicts.
 
-    Systems taken from the sweep use its stored winners; the sweep itself is not run.
+    Systems taken from the sweep use its stored winners; the sweep itself is not run. With
+    --run, interactive runs (notebooks run by hand) are tested against the baseline too.
     """
     seconds = timeout_seconds(timeout)
     exp = load(spec, param, channel)
     if exp.spec.compare is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no compare: section")])
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)
-    from loclab.run import run_experiment
+    from loclab.run import interactive_systems, run_experiment
 
-    run_experiment(exp, ws, timeout=seconds, reuse=reuse, say=typer.echo, run_sweep=False)
+    by_hand = interactive_systems(exp, ws, interactive or [])
+    run_experiment(
+        exp,
+        ws,
+        timeout=seconds,
+        reuse=reuse,
+        say=typer.echo,
+        run_sweep=False,
+        interactive=by_hand,
+    )
 
 
 @app.command()

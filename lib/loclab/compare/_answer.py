@@ -19,7 +19,7 @@ from typing import Any
 
 from loclab.compare._display import Display, level_text
 
-__all__ = ["STATUSES", "answer", "seeds_clause"]
+__all__ = ["STATUSES", "answer", "interactive_sentence", "seeds_clause"]
 
 #: What an experiment's answer can be (the reports index shows it as a badge).
 STATUSES = ("better", "worse", "no difference", "too close to call")
@@ -121,6 +121,34 @@ def _many(
     text += f"; to decide, {step}" if step else ""
     return {"status": "too close to call", "use": baseline, "headline": f"{text}. {scope}",
             "next_step": step}  # fmt: skip
+
+
+#: What a decision says of an interactive run (one run by hand, tested on examples only).
+_BY_HAND = {
+    "better": "better beyond chance on these examples",
+    "worse": "worse beyond chance on these examples",
+    "no difference": "no difference that matters",
+    "too close to call": "too close to call",
+}
+
+
+def interactive_sentence(c: Mapping[str, Any], show: Display, labels: Mapping[str, str]) -> str:
+    """What an interactive run showed against the baseline, for the headline.
+
+    It never advises a switch: one run made by hand is not a configuration measured over
+    seeds.
+    """
+    decision = str(c.get("decision") or "too close to call")
+    system, base = labels[c["system"]], labels[c["baseline"]]
+    support = _support(c, show)
+    text = (
+        f"Run by hand, {system} {_gap(c, show, base)}"
+        + (f" ({support})" if support else "")
+        + f": {_BY_HAND.get(decision, decision)}, from one training run"
+    )
+    if decision == "better":
+        text += "; confirm it as jobs over seeds before switching"
+    return text + "."
 
 
 def _gain(c: Mapping[str, Any]) -> float:

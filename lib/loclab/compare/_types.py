@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ import numpy as np
 
 from loclab.compare.segments import CorpusStatistics
 from loclab.exceptions import LoclabError
+from loclab.results import InteractiveSource
 from loclab.stats import correlation
 
 if TYPE_CHECKING:
@@ -117,6 +119,8 @@ class ComparisonData:
         metrics: Compared metrics, the deciding one first.
         example_ids: Shared example ids (None when only final metrics are compared).
         breakdowns: Breakdown column to its per-example values, aligned with ``example_ids``.
+        interactive: Systems that are interactive runs (one run by hand, not jobs), to where
+            each came from; they come after the spec's systems.
     """
 
     systems: Mapping[str, SystemRuns]
@@ -124,8 +128,21 @@ class ComparisonData:
     metrics: Mapping[str, MetricData]
     example_ids: np.ndarray | None
     breakdowns: Mapping[str, np.ndarray]
+    interactive: Mapping[str, InteractiveSource] = field(default_factory=dict)
 
     @property
     def candidates(self) -> list[str]:
         """Every system but the baseline."""
         return [s for s in self.systems if s != self.baseline]
+
+    def without_interactive(self) -> ComparisonData:
+        """The same data with the spec's systems only (what the ranking compares)."""
+        if not self.interactive:
+            return self
+        keep = [s for s in self.systems if s not in self.interactive]
+        metrics = {
+            key: dataclasses.replace(m, values={s: m.values[s] for s in keep})
+            for key, m in self.metrics.items()
+        }
+        systems = {s: self.systems[s] for s in keep}
+        return ComparisonData(systems, self.baseline, metrics, self.example_ids, self.breakdowns)

@@ -19,7 +19,7 @@ from loclab.compare._advice import (
     one_run_caveat,
     seed_agreement,
 )
-from loclab.compare._answer import answer
+from loclab.compare._answer import answer, interactive_sentence
 from loclab.compare._display import Display, display_of
 from loclab.compare._summaries import breakdowns as breakdown_cells
 from loclab.compare._summaries import ranking as rank_all
@@ -35,6 +35,7 @@ from loclab.compare._tests import (
     variance_of,
 )
 from loclab.compare.data import ComparisonData, MetricData
+from loclab.compare.interactive import SEEDS_ONLY_TESTS, interactive_caveat
 from loclab.io import jsonable
 from loclab.spec.compare import CompareSpec
 from loclab.stats import (
@@ -111,16 +112,37 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
     timings["breakdowns_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    rank = compare.rank if compare.rank is not None else len(data.systems) >= 3
+    # Interactive runs (one run by hand each) are not ranked: the ranking tests every pair
+    # of the spec's systems over their seeds.
+    ranked = data.without_interactive()
+    rank = compare.rank if compare.rank is not None else len(ranked.systems) >= 3
+    rank = rank and len(ranked.systems) >= 2
     if rank and primary.source == "correlation":
         # Ranking tests every pair with seed-level tests, too weak for a few seeds and at
         # odds with the correlation verdicts; the tests against the baseline decide.
         rank = False
         notes.append("No ranking for correlation metrics: the tests against the baseline decide.")
-    ranking = rank_all(data, compare, primary, notes, shows[keys[0]]) if rank else None
+    ranking = None
+    if rank:
+        ranking = rank_all(ranked, compare, ranked.metrics[keys[0]], notes, shows[keys[0]])
+        if data.interactive:
+            notes.append(
+                "Interactive runs are not ranked: the ranking tests every pair of the spec's "
+                "systems over their seeds, and an interactive run has one run."
+            )
     timings["ranking_s"] = time.perf_counter() - started
     labels = {name: s.label for name, s in data.systems.items()}
-    found_answer = answer(confirmatory, ranking, shows[keys[0]], data.baseline, labels)
+    # The answer recommends among the spec's systems; what an interactive run showed is
+    # added to it, never a switch to one run made by hand.
+    by_jobs = [c for c in confirmatory if c["system"] not in data.interactive]
+    found_answer = answer(by_jobs, ranking, shows[keys[0]], data.baseline, labels)
+    extra = [
+        interactive_sentence(c, shows[keys[0]], labels)
+        for c in confirmatory
+        if c["system"] in data.interactive
+    ]
+    if extra:
+        found_answer["headline"] = " ".join([found_answer["headline"], *extra])
     for name in sorted(deterministic, key=list(data.systems).index):
         runs = len(data.systems[name].seeds)
         notes.append(
@@ -144,7 +166,11 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
             _describe_metric(data.metrics[k], i, compare, shows[k]) for i, k in enumerate(keys)
         ],
         "systems": [
-            system_summary(data, name, compare, shows, name in deterministic)
+            _with_source(
+                system_summary(data, name, compare, shows, name in deterministic),
+                data,
+                confirmatory,
+            )
             for name in data.systems
         ],
         "families": families,
@@ -157,6 +183,31 @@ def analyse(data: ComparisonData, compare: CompareSpec) -> dict[str, Any]:
         "warnings": sorted(set(notes)),
         "timings": timings,
     }
+
+
+def _with_source(
+    summary: dict[str, Any], data: ComparisonData, confirmatory: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """An interactive run's summary gets where it came from and how it was tested."""
+    source = data.interactive.get(summary["name"])
+    if source is None:
+        return summary
+    found = next((c for c in confirmatory if c["system"] == summary["name"]), None)
+    test = ""
+    if found is not None:
+        runs = found["n_seeds"]["baseline"]
+        examples = f" over {found['n_examples']:,} examples" if found["n_examples"] else ""
+        averaged = f", the baseline averaged over its {runs} runs" * (
+            runs > 1 and found["kind"] != "seed_level"
+        )
+        how = found.get("method") or found["test"]
+        test = f"on examples only: {how}{examples}{averaged}"
+        if found["kind"] == "seed_level":
+            test = (
+                f"on its one value against the baseline's {runs} runs: {how}, assuming the "
+                "same seed-to-seed spread"
+            )
+    return {**summary, "interactive": source.model_copy(update={"test": test}).model_dump()}
 
 
 def _describe_metric(
@@ -205,7 +256,11 @@ def _family(
     arrays: dict[str, tuple[Any, Any]] = {}
     for system in candidates:
         runs_a, runs_b = len(data.systems[system].seeds), len(data.systems[base].seeds)
-        kind, found = plan_test(metric, runs_a, runs_b, compare.test, system)
+        test = compare.test
+        if system in data.interactive and test in SEEDS_ONLY_TESTS:
+            # One run by hand cannot take a seeds test: it gets the one-run system's test.
+            test = "auto"
+        kind, found = plan_test(metric, runs_a, runs_b, test, system)
         a, b = test_arrays(metric, kind, system), test_arrays(metric, kind, base)
         results[(labels[system], labels[base])] = run_test(
             kind, a, b, metric, n_resamples, compare.stats_seed
@@ -230,7 +285,13 @@ def _family(
         kind = kinds[system]
         entry = jsonable(verdict.to_dict())
         runs = (len(data.systems[system].seeds), len(data.systems[base].seeds))
-        caveat = one_run_caveat(data, compare, system, deterministic)
+        source = data.interactive.get(system)
+        if source is not None:
+            caveat = interactive_caveat(
+                data.systems[system].label, source.run, kind, data.systems[base].label, runs[1]
+            )
+        else:
+            caveat = one_run_caveat(data, compare, system, deterministic)
         if caveat:
             # It replaces the test's own one-run note: one caveat, said once.
             kept = [n for n in caveats[system] if not n.startswith("Only one training run")]
@@ -273,6 +334,7 @@ def _family(
                 "system": system in deterministic,
                 "baseline": base in deterministic,
             },
+            interactive=source is not None,
         )
         out.append(entry)
     summary = {

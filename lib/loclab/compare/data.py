@@ -25,6 +25,7 @@ from loclab.spec.compare import CORPUS_METRICS, CORRELATION_METRICS, CompareSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from loclab.compare.interactive import InteractiveSystem
     from loclab.execution.job import JobResult
 
 __all__ = [
@@ -102,7 +103,10 @@ def check_first_run(compare: CompareSpec, run: RunOutput) -> None:
 
 
 def collect(
-    compare: CompareSpec, runs: Sequence[RunOutput], missing: Sequence[tuple[str, str]] = ()
+    compare: CompareSpec,
+    runs: Sequence[RunOutput],
+    missing: Sequence[tuple[str, str]] = (),
+    interactive: Sequence[InteractiveSystem] = (),
 ) -> ComparisonData:
     """Align the runs' outputs into per-system arrays for every compared metric.
 
@@ -111,6 +115,8 @@ def collect(
         runs: Completed runs (see :func:`run_outputs`).
         missing: ``(system, description)`` of each job that did not complete (named in
             errors).
+        interactive: Interactive runs compared too, each one more candidate with one run
+            (:mod:`loclab.compare.interactive`), after the spec's systems.
 
     Returns:
         The aligned data.
@@ -136,10 +142,15 @@ def collect(
     order = [baseline, *[n for n in compare.systems if n != baseline]]
     for items in by_system.values():
         items.sort(key=lambda r: (r.seed is None, r.seed if r.seed is not None else 0, r.name))
+    labels = {name: compare.label_of(name) for name in order}
+    for system in interactive:
+        by_system[system.name] = [system.output]
+        order.append(system.name)
+        labels[system.name] = system.label
     systems = {
         name: SystemRuns(
             name=name,
-            label=compare.label_of(name),
+            label=labels[name],
             role=compare.role_of(name),
             seeds=tuple(r.seed for r in by_system[name]),
             jobs=tuple(r.name for r in by_system[name]),
@@ -153,7 +164,8 @@ def collect(
         key: _metric(key, by_system, order, frames, ids) for key in compare.compared_metrics()
     }
     breakdowns = _breakdowns(compare.breakdowns, flat, frames)
-    return ComparisonData(systems, baseline, metrics, ids, breakdowns)
+    sources = {s.name: s.source for s in interactive}
+    return ComparisonData(systems, baseline, metrics, ids, breakdowns, sources)
 
 
 def _align_predictions(

@@ -15,6 +15,7 @@ from loclab.paths import Workspace
 from loclab.results import ComparisonRecord, ExperimentResults, MissingJob, analysis_key
 
 if TYPE_CHECKING:
+    from loclab.compare.interactive import InteractiveSystem
     from loclab.execution.job import JobResult
     from loclab.spec import Experiment
     from loclab.tracking import Tracker
@@ -30,6 +31,7 @@ def run_analysis_stage(
     tracker: Tracker | None = None,
     parent_run_id: str | None = None,
     say: Callable[[str], None] = print,
+    interactive: Sequence[InteractiveSystem] = (),
 ) -> ComparisonRecord:
     """Test the completed jobs' outputs, store the record and print the verdict table.
 
@@ -44,6 +46,8 @@ def run_analysis_stage(
         tracker: MLflow tracker of the experiment's run.
         parent_run_id: The experiment's MLflow run.
         say: Where the table goes.
+        interactive: Interactive runs compared too, each as one more candidate with one run
+            (checked beforehand: :mod:`loclab.compare.interactive`).
 
     Returns:
         The comparison record.
@@ -54,7 +58,7 @@ def run_analysis_stage(
     compare = exp.spec.compare
     assert compare is not None, "the experiment has no compare: section"
     store = ExperimentResults(ws.state, exp.name)
-    key = analysis_key(compare, [r.identity for r in results])
+    key = analysis_key(compare, [*(r.identity for r in results), *_identities(interactive)])
     stored = _stored(store, key)
     if stored is not None:
         # The same analysis, now belonging to this run.
@@ -70,7 +74,7 @@ def run_analysis_stage(
     lost = [
         (r.tags.get("loclab.system", r.name), f"{r.name} {r.state}: {r.failure}") for r in missing
     ]
-    data = collect(compare, runs, lost)
+    data = collect(compare, runs, lost, interactive)
     loaded = time.perf_counter() - started
     analysis = analyse(data, compare)
     analysis["timings"] = {"load_s": loaded, **analysis["timings"]}
@@ -101,6 +105,10 @@ def run_analysis_stage(
     if tracker is not None and parent_run_id:
         _track(tracker, parent_run_id, record, path, store.table_file)
     return record
+
+
+def _identities(interactive: Sequence[InteractiveSystem]) -> list[tuple[str, str, str, str]]:
+    return [s.identity for s in interactive]
 
 
 def _note_skipped(analysis: dict[str, Any], results: Sequence[JobResult]) -> None:
@@ -142,6 +150,12 @@ def _track(tracker: Tracker, run_id: str, doc: ComparisonRecord, path: Path, tab
         "loclab.compare.family_size": doc.family_size,
         "loclab.compare.correction": doc.correction,
     }
+    if doc.interactive:
+        tags["loclab.compare.interactive"] = ", ".join(
+            f"{s.name}={s.interactive.mlflow_run_id or s.interactive.run}"
+            for s in doc.interactive
+            if s.interactive is not None
+        )
     if doc.answer is not None:
         tags["loclab.compare.status"] = doc.answer.status
         tags["loclab.compare.use"] = doc.answer.use

@@ -83,6 +83,7 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     systems = {s.name: s for s in doc.systems}
     ranking = doc.ranking
     order = list(ranking.systems) if ranking else list(systems)
+    order += [s for s in systems if s not in order]  # interactive runs are not ranked
     several_runs = any(s.n_seeds > 1 for s in systems.values())
     m = doc.family_size
     table = Table(
@@ -95,7 +96,9 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     )
     if ranking:
         table.add_column("rank", justify="right")
-    table.add_column("system")
+    # System names are never cut short (an interactive run's mark is at the end of its name).
+    names = [f"{s}*" if systems[s].interactive is not None else s for s in systems]
+    table.add_column("system", min_width=max(len(s) for s in names))
     if several_runs:
         table.add_column("runs", justify="right")
     table.add_column(name + (" (mean, 95% CI)" if several_runs else ""), justify="right")
@@ -138,8 +141,9 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
             )
             cells = [delta, _p(v.p_value), *([_p(v.p_adjusted)] if m > 1 else [])]
             cells.append(_MARK.get(v.outcome, v.outcome))
-        row = [str(rank)] if ranking else []
-        row.append(system)
+        row = [str(rank) if system in ranking.systems else "–"] if ranking else []
+        by_hand = systems[system].interactive is not None
+        row.append(f"{system}*" if by_hand else system)
         if several_runs:
             row.append(str(systems[system].n_seeds))
         row += [score, *cells]
@@ -155,6 +159,13 @@ def render_verdicts(doc: ComparisonRecord, width: int | None = None) -> str:
     named = [f"{n} = {s.label}" for n, s in systems.items() if s.label != n]
     if named:
         console.print("Systems: " + "; ".join(named) + ".")
+    for s in doc.interactive:
+        assert s.interactive is not None
+        console.print(
+            f"* Interactive run {s.name}: {s.interactive.describe()}. One training run, "
+            f"tested {s.interactive.test or 'as a one-run system'}; its training noise is not "
+            "measured; it is not re-run and not ranked."
+        )
     if ranking:
         groups = "; ".join(
             f"{g.letter or g.group}: {', '.join(g.systems)}" for g in ranking.groups

@@ -48,6 +48,7 @@ from loclab.results._schedule import (
     TickComparison,
     TickOutcome,
 )
+from loclab.results._source import InteractiveSource
 from loclab.results._store import (
     COMPARISON_FILE,
     HISTORY_DIR,
@@ -86,6 +87,7 @@ __all__ = [
     "HistoryPoint",
     "InteractiveRecord",
     "InteractiveRuns",
+    "InteractiveSource",
     "JobRecord",
     "JobsRecord",
     "MetricInfo",

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import ConfigDict, Field
 
 from loclab.results._base import Record, RecordModel
+from loclab.results._source import InteractiveSource
 
 __all__ = [
     "Answer",
@@ -99,6 +100,8 @@ class SystemSummary(RecordModel):
         confidence: Level of the intervals.
         deterministic: Its runs were identical on every seed: it ignores its training seed.
         skipped_seeds: Seeds not run because the system proved deterministic.
+        interactive: Where it came from when it is an interactive run (a notebook run by
+            hand, one training run), not jobs.
     """
 
     name: str
@@ -111,6 +114,7 @@ class SystemSummary(RecordModel):
     confidence: float = 0.95
     deterministic: bool = False
     skipped_seeds: list[int] = Field(default_factory=list)
+    interactive: InteractiveSource | None = None
 
 
 class Family(RecordModel):
@@ -167,6 +171,7 @@ class ComparisonEntry(RecordModel):
         needed: The numbers behind ``next_step`` (``target``, ``examples``, ``seeds``).
         seed_agreement: On how many seeds the difference has its overall sign.
         deterministic: Whether the system and the baseline ignore their seeds.
+        interactive: Whether the system is an interactive run (one run by hand, not jobs).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -217,6 +222,7 @@ class ComparisonEntry(RecordModel):
     variance: dict[str, Any] | None = None
     result: dict[str, Any] = Field(default_factory=dict)
     per_seed: dict[str, Any] | None = None
+    interactive: bool = False
 
     @property
     def outcome(self) -> str:
@@ -454,3 +460,8 @@ class ComparisonRecord(Record):
         """Display name of ``system`` (its key when unknown)."""
         found = self.system(system)
         return found.label if found else system
+
+    @property
+    def interactive(self) -> list[SystemSummary]:
+        """The compared systems that are interactive runs (notebooks run by hand)."""
+        return [s for s in self.systems if s.interactive is not None]

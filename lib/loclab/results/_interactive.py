@@ -3,6 +3,8 @@
 ``<state>/interactive/<run>/`` is the run's job tree (the same layout a job has:
 ``output/data/``, ``model/``, ``checkpoints/metrics.jsonl``) plus ``interactive.json``, its
 :class:`InteractiveRecord`, rewritten atomically whenever the notebook reports something.
+A comparison that takes an interactive run as one of its systems (``loclab compare SPEC
+--run ID``) keeps where it came from (:class:`loclab.results.InteractiveSource`).
 """
 
 from __future__ import annotations
@@ -119,6 +121,21 @@ class InteractiveRuns:
             if record is not None:
                 found.append(record)
         return sorted(found, key=lambda r: r.started, reverse=True)
+
+    def matching(self, ref: str) -> list[InteractiveRecord]:
+        """The runs ``ref`` names: its name, else a unique prefix of a name or MLflow run id.
+
+        An exact name wins over prefixes; the caller decides what several matches mean.
+        """
+        runs = self.all()
+        exact = [r for r in runs if r.name == ref or r.mlflow_run_id == ref]
+        if exact or not ref:
+            return exact
+        return [
+            r
+            for r in runs
+            if r.name.startswith(ref) or (r.mlflow_run_id or "").startswith(ref.lower())
+        ]
 
     def problems(self) -> list[str]:
         """One line per record that cannot be read (damaged, or another loclab's)."""

@@ -7,10 +7,10 @@ Each stage stores what it produced as a typed record (:mod:`loclab.results`), so
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from loclab.exceptions import JobFailedError, LoclabError
+from loclab.exceptions import JobFailedError, LoclabError, SpecError
 from loclab.execution.job import JobRequest, JobResult
 from loclab.execution.plan import make_request, plan_jobs
 from loclab.io import exclusive_lock
@@ -22,6 +22,7 @@ from loclab.run.reuse import run_key, unchanged_run
 from loclab.spec import Experiment
 
 if TYPE_CHECKING:
+    from loclab.compare.interactive import InteractiveSystem
     from loclab.report import ReportResult
     from loclab.tracking import Tracker
 
@@ -37,6 +38,7 @@ def run_experiment(
     say: Callable[[str], None] = print,
     run_sweep: bool = True,
     report: bool = True,
+    interactive: Sequence[InteractiveSystem] = (),
 ) -> JobsRecord:
     """Run every stage of the experiment; return the jobs record that was stored.
 
@@ -46,6 +48,8 @@ def run_experiment(
     running the sweep. A finished run becomes a point of the experiment's history
     (:func:`loclab.run.history.record_history`). ``report=False`` leaves the report to the
     caller (a scheduled tick renders it once its comparison with the baseline is stored).
+    ``interactive`` runs (checked by :func:`loclab.run.interactive.interactive_systems`) join
+    the comparison as candidates with one run each; they are never executed.
 
     Raises:
         LoclabError: Another command is running the experiment.
@@ -58,7 +62,14 @@ def run_experiment(
                 f"{ws.state.root}; wait for it to finish (loclab status shows it)"
             )
         return _run(
-            exp, ws, timeout=timeout, reuse=reuse, say=say, run_sweep=run_sweep, report=report
+            exp,
+            ws,
+            timeout=timeout,
+            reuse=reuse,
+            say=say,
+            run_sweep=run_sweep,
+            report=report,
+            interactive=interactive,
         )
 
 
@@ -71,6 +82,7 @@ def _run(
     say: Callable[[str], None] = print,
     run_sweep: bool = True,
     report: bool = True,
+    interactive: Sequence[InteractiveSystem] = (),
 ) -> JobsRecord:
     """The stages in order, under the experiment's lock (see :func:`run_experiment`)."""
     from loclab.execution.backends import create_backend, tracking_uri
@@ -81,7 +93,7 @@ def _run(
     from loclab.tracking import Tracker, provenance
 
     if reuse:
-        unchanged = unchanged_run(exp, ws, run_sweep=run_sweep)
+        unchanged = unchanged_run(exp, ws, run_sweep=run_sweep, interactive=interactive)
         if unchanged is not None:
             ended = time.strftime("%Y-%m-%d %H:%M", time.localtime(unchanged.ended or 0))
             say(
@@ -150,19 +162,29 @@ def _run(
                 say(f"jobs: {len(requests)} to run, {min(workers, len(requests))} at a time")
 
             checked: list[str] = []
+            paired: list[str] = []
 
             def recorded(result: JobResult) -> None:
                 finished.append(result)
                 jobs.append(job_record(result, backend=backend.name, results=results))
                 results.write_jobs(record.model_copy(update={"jobs": list(jobs)}))
-                if exp.spec.compare is not None and result.ok and not checked:
+                compare = exp.spec.compare
+                if compare is not None and result.ok and not checked:
                     # Fail fast: the compared metrics, from the first job that completed.
                     from loclab.compare.data import check_first_run, run_outputs
 
                     checked.append(result.name)
                     runs, _ = run_outputs([result])
                     if runs:
-                        check_first_run(exp.spec.compare, runs[0])
+                        check_first_run(compare, runs[0])
+                baseline = compare.baseline_name() if compare is not None else None
+                system = result.tags.get("loclab.system")
+                if interactive and result.ok and not paired and system == baseline:
+                    # The interactive runs' test set, from the baseline's first job.
+                    from loclab.run.interactive import check_test_set
+
+                    paired.append(result.name)
+                    check_test_set(interactive, result)
 
             done = run_jobs(
                 runner, requests, workers=workers, reuse=reuse, say=say, on_done=recorded
@@ -176,11 +198,21 @@ def _run(
                 from loclab.compare import run_analysis_stage
 
                 run_analysis_stage(
-                    exp, ws, finished, tracker=tracker, parent_run_id=parent, say=say
+                    exp,
+                    ws,
+                    finished,
+                    tracker=tracker,
+                    parent_run_id=parent,
+                    say=say,
+                    interactive=interactive,
                 )
         key = run_key(exp, requests, swept)
     except KeyboardInterrupt:
         status = "KILLED"
+        raise
+    except SpecError:
+        # Bad input found while running (an interactive run's test set): no report of it.
+        status, report = "FAILED", False
         raise
     except Exception:
         status = "FAILED"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loclab.execution.job import JobRequest, JobResult, JobState
 from loclab.execution.plan import make_request, plan_jobs
@@ -20,6 +21,9 @@ from loclab.results import ExperimentResults, JobsRecord, RecordError, analysis_
 from loclab.results import run_key as key_of_run
 from loclab.spec import Experiment
 
+if TYPE_CHECKING:
+    from loclab.compare.interactive import InteractiveSystem
+
 __all__ = ["run_key", "unchanged_run"]
 
 
@@ -28,8 +32,17 @@ def run_key(exp: Experiment, requests: Sequence[JobRequest], sweep_key: str = ""
     return key_of_run(exp.spec, exp.params, [(r.name, r.key) for r in requests], sweep_key)
 
 
-def unchanged_run(exp: Experiment, ws: Workspace, *, run_sweep: bool = True) -> JobsRecord | None:
-    """The last run, if it finished and nothing it depends on has changed since; else None."""
+def unchanged_run(
+    exp: Experiment,
+    ws: Workspace,
+    *,
+    run_sweep: bool = True,
+    interactive: Sequence[InteractiveSystem] = (),
+) -> JobsRecord | None:
+    """The last run, if it finished and nothing it depends on has changed since; else None.
+
+    Its analysis must also have compared exactly the ``interactive`` runs given now.
+    """
     from loclab.sweep.results import sweep_key
     from loclab.sweep.storage import locate
 
@@ -66,6 +79,7 @@ def unchanged_run(exp: Experiment, ws: Workspace, *, run_sweep: bool = True) -> 
         return None
     if exp.spec.compare is not None:
         inputs = [r.identity for r in done if r is not None]
+        inputs += [s.identity for s in interactive]
         if comparison is None or comparison.inputs_key != analysis_key(exp.spec.compare, inputs):
             return None
     return stored

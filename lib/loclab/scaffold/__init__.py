@@ -1,4 +1,7 @@
-"""Scaffolding: a new project (``loclab init``) and a new spec from a notebook (``loclab new``).
+"""Scaffolding: a new project (``loclab init``) and a new spec (``loclab new experiment``).
+
+A spec comes from a notebook, or from an interactive run (``--from-run ID``: the parameters it
+ran with against the notebook's defaults).
 
 What is written comes from package data (``template/``) with ``string.Template`` substitution,
 and specs from the notebook's own parameters cell (:mod:`loclab.params`).
@@ -10,6 +13,7 @@ from loclab.scaffold.experiment import (
     check_name,
     write_experiment,
 )
+from loclab.scaffold.from_run import write_from_run
 from loclab.scaffold.project import STARTER_EXPERIMENT, STARTER_NOTEBOOK, init_project
 
 __all__ = [
@@ -20,4 +24,5 @@ __all__ = [
     "check_name",
     "init_project",
     "write_experiment",
+    "write_from_run",
 ]

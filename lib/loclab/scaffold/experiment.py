@@ -66,6 +66,8 @@ def write_experiment(
     *,
     sweep: Sequence[str] = (),
     compare: Sequence[str] = (),
+    candidate: Mapping[str, Any] | None = None,
+    origin: str = "",
 ) -> NewExperiment:
     """Write ``<root>/experiments/<name>.yaml`` for ``notebook``; never overwrite a file.
 
@@ -77,6 +79,9 @@ def write_experiment(
             is written commented out, with every searchable parameter.
         compare: ``name=value`` changes of a candidate tested against the notebook's defaults
             (an active ``compare:`` section); none: commented out.
+        candidate: The candidate's changes as typed values (instead of ``compare``), e.g. the
+            parameters an interactive run ran with.
+        origin: Where ``candidate`` comes from, said in the spec (``interactive run X``).
 
     Raises:
         SpecError: One line naming the field and the fix (bad name, existing file, notebook
@@ -117,15 +122,23 @@ def write_experiment(
     found = inspect_notebook(notebook, display_path=relative)
     if found.problems:
         raise SpecError(found.problems)
-    candidate = _candidate(found, compare, relative)
+    if candidate is not None:
+        values, wrong = resolve_overrides(
+            found, candidate, source=SOURCE, field="--from-run", notebook_name=relative
+        )
+        if wrong:
+            raise SpecError(wrong)
+    else:
+        values = _candidate(found, compare, relative)
     text = experiment_spec(
         name,
         relative,
         found,
         sweep=_searched(found, sweep, relative),
-        candidate=candidate,
+        candidate=values,
         description=_heading(notebook),
         metric=_val_metric(notebook),
+        origin=origin,
     )
     write_text(target, text)
     notes = [
@@ -134,6 +147,12 @@ def write_experiment(
         for p in found.parameters.values()
         if p.required
     ]
+    if origin and values:
+        notes.append(
+            f"{EXPERIMENTS_DIR}/{name}.yaml: compare.systems.candidate.params: "
+            f"{', '.join(values)} as {origin} ran; one that changes the test data belongs in "
+            "params: (for both systems), or the systems cannot be paired by example"
+        )
     return NewExperiment(target, notes)
 
 
@@ -165,6 +184,7 @@ def experiment_spec(
     candidate: Mapping[str, Any] | None = None,
     description: str = "",
     metric: str | None = None,
+    origin: str = "",
 ) -> str:
     """The spec's text (see :func:`write_experiment`).
 
@@ -176,6 +196,7 @@ def experiment_spec(
         candidate: Overrides of an active comparison's candidate (None: commented out).
         description: What the notebook does (its first heading).
         metric: A metric the notebook reports per epoch, when known.
+        origin: Where the candidate comes from (``interactive run X``), said in a comment.
     """
     template = resources.files("loclab.scaffold").joinpath("template", "experiment.yaml.tmpl")
     required = [p for p in found.parameters.values() if p.required]
@@ -192,7 +213,7 @@ def experiment_spec(
         ),
         params="\n".join(_params_lines(found)),
         sweep="\n".join(_sweep_lines(found, sweep, metric)),
-        compare="\n".join(_compare_lines(found, candidate)),
+        compare="\n".join(_compare_lines(found, candidate, origin)),
     )
 
 
@@ -234,10 +255,13 @@ def _sweep_lines(
     return lines if searched else [_comment(line) for line in lines]
 
 
-def _compare_lines(found: NotebookParameters, candidate: Mapping[str, Any] | None) -> list[str]:
+def _compare_lines(
+    found: NotebookParameters, candidate: Mapping[str, Any] | None, origin: str = ""
+) -> list[str]:
     seeded = "seed" in found.parameters
     example = candidate or _example_change(found)
     change = "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in example.items()) + "}"
+    what = f"the parameters {origin} ran with" if origin else "one change"
     lines = [
         "compare:",
         "  systems:",
@@ -245,7 +269,7 @@ def _compare_lines(found: NotebookParameters, candidate: Mapping[str, Any] | Non
         "      role: baseline  # what the other systems are tested against",
         "      params: {}  # no overrides: the notebook's defaults",
         "    candidate:",
-        f"      params: {change}  # one change, tested against the baseline",
+        f"      params: {change}  # {what}, tested against the baseline",
         "  seeds: 3  # training seeds per system (3: seeds 0, 1, 2)"
         if seeded
         else "  seeds: 1  # the notebook has no `seed` parameter, so one run per system",

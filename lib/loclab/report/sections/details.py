@@ -56,6 +56,8 @@ def _per_run_table(comp: ComparisonRecord, units: Units) -> Html:
         name: Any = s.label or s.name
         if s.deterministic:
             name = Html(esc(name) + " " + badge("deterministic"))
+        if s.interactive is not None:
+            name = Html(esc(name) + " " + badge("interactive run"))
         rows.append([name, *[units.value(per[s.name].get(r)) for r in runs]])
     return Html(
         tag("h3", f"Scores per training run ({units.name})")
@@ -96,8 +98,11 @@ def _family_table(fam: Family | None, rows: list[ComparisonEntry], units: Units)
     headers += ["Power at threshold", "Detectable difference"]
     body = []
     for c in rows:
+        who: Any = c.system_label or c.system
+        if c.interactive:
+            who = Html(esc(who) + " " + badge("interactive run"))
         row: list[Any] = [
-            c.system_label or c.system,
+            who,
             badge(c.outcome),
             units.diff(c.estimate, unit=False),
             units.span(c.ci),

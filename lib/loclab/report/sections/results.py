@@ -137,6 +137,8 @@ def results_table(ctx: ReportContext) -> Html:
             who = Html(who + tag("span", f" ({s.name})", class_="muted"))
         if s.deterministic:
             who = Html(who + " " + badge("deterministic"))
+        if s.interactive is not None:
+            who = Html(who + " " + badge("interactive run"))
         row: list[Any] = [who, _runs(s)]
         row += [_cell(s.metrics.get(key), units[key], s.deterministic) for key, _ in cols]
         if letters:
@@ -161,6 +163,7 @@ def results_table(ctx: ReportContext) -> Html:
             "tests; a is the best group."
         )
     parts: list[Any] = [table(headers, rows, numeric=numeric, caption=caption)]
+    parts.extend(_interactive_note(s) for s in comp.interactive)
     if comp.missing_jobs:
         parts.append(
             note(
@@ -172,6 +175,20 @@ def results_table(ctx: ReportContext) -> Html:
             )
         )
     return section("results", "Results", *parts)
+
+
+def _interactive_note(s: SystemSummary) -> Html:
+    """Where an interactive run came from, and what one run by hand can tell."""
+    source = s.interactive
+    assert source is not None
+    mlflow = f" MLflow run {source.mlflow_run_id}." if source.mlflow_run_id else ""
+    return note(
+        f"{s.label or s.name} is an interactive run, not jobs: {source.describe()}. It has "
+        f"one training run and was tested {source.test or 'as a one-run system'}. Its "
+        "training noise is not measured, so its verdict is about this trained model, not its "
+        f"configuration; it was not re-run and is not ranked.{mlflow}",
+        "warn",
+    )
 
 
 def _jobs_table(ctx: ReportContext) -> list[Any]:

@@ -104,10 +104,12 @@ def _card(c: ComparisonEntry, units: Units) -> Html:
         )
     facts.append(("Practical threshold", threshold_status(c, units)[0]))
     dl = join(Html(f"<div>{tag('dt', k)}{tag('dd', v)}</div>") for k, v in facts)
+    by_hand = Html(" " + badge("interactive run")) if c.interactive else Html("")
     title = Html(
         badge(c.outcome)
         + " "
         + tag("strong", c.system_label or c.system)
+        + by_hand
         + esc(" compared with ")
         + tag("strong", c.baseline_label or c.baseline)
         + tag("span", f" · {units.name}", class_="muted")
@@ -134,8 +136,11 @@ def _verdict_table(rows: list[ComparisonEntry], units: Units) -> Html:
     headers.append("Practical threshold")
     body = []
     for c in rows:
+        who: Any = c.system_label or c.system
+        if c.interactive:
+            who = Html(esc(who) + " " + badge("interactive run"))
         row: list[Any] = [
-            c.system_label or c.system,
+            who,
             badge(c.outcome),
             units.diff(c.estimate),
             units.span(c.ci),
@@ -172,14 +177,22 @@ def _no_comparison(ctx: ReportContext) -> Html:
 
 
 def _scope(comp: ComparisonRecord, rows: list[ComparisonEntry], units: Units) -> str:
-    seeds = sorted({int(s.n_seeds or 0) for s in comp.systems if not s.deterministic})
+    by_hand = len(comp.interactive)
+    seeds = sorted(
+        {int(s.n_seeds or 0) for s in comp.systems if not s.deterministic and not s.interactive}
+    )
     seed_text = (
         f", each system trained with {seeds[0]} different random seeds"
         if len(seeds) == 1 and seeds[0] > 1
         else ""
     )
+    if seed_text and by_hand:
+        seed_text = f", each system of the spec trained with {seeds[0]} different random seeds"
     others = [c.system_label or c.system for c in rows]
     who = others[0] if len(others) == 1 else f"{len(comp.systems) - 1} systems"
+    if by_hand:
+        runs = "an interactive run" if by_hand == 1 else f"{by_hand} interactive runs"
+        who += f" ({runs} made by hand among them, one training run each)"
     return (
         f"We compared {who} with the baseline, {comp.baseline_label or comp.baseline}, on "
         f"{units.name} over {_count(comp.n_examples)} {comp.unit or 'test examples'}"
