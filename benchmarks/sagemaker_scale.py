@@ -41,7 +41,7 @@ from sweep_common import load_average
 STUB_JOB = """
 import json, os, sys, time
 root = os.environ["SM_ROOT"]
-seconds = float(os.environ.get("BENCH_JOB_S", "5"))
+seconds = float("@JOB_S@")  # written in: the container's environment is the emulator's
 hp = json.load(open(os.path.join(root, "input", "config", "hyperparameters.json")))
 x = float(hp.get("x", "0"))
 ckpt = os.path.join(root, "checkpoints")
@@ -179,11 +179,10 @@ def main() -> None:
     for var in ("LOCLAB_STATE_DIR", "MLFLOW_TRACKING_URI"):
         os.environ.pop(var, None)
     stub = root / "stub_job.py"
-    stub.write_text(textwrap.dedent(STUB_JOB))
+    stub.write_text(textwrap.dedent(STUB_JOB).replace("@JOB_S@", str(args.job_s)))
     python = root / "container-python"
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{stub}"\n')
     python.chmod(0o755)
-    os.environ["BENCH_JOB_S"] = str(args.job_s)
     print(f"emulated SageMaker, stand-in {args.job_s:g}-s jobs; {load_average()}", flush=True)
     with MotoServer() as aws:
         os.environ.update(aws.launcher_environ())
