@@ -10,12 +10,14 @@ Both sides train the term-QA character CNN on tiny CLDR data with the same param
   process, with torch and Lightning already imported;
 * **loclab**: a sweep with ``workers: 1`` over ``train_term_qa.ipynb``: each trial is a job with
   its own process and Papermill kernel, its run folder, its executed notebook, metrics read by
-  the driver: with cold kernels (``backend: {warm: false}``) and MLflow child runs, then with
-  the warm standby (the default: the next trial's kernel imports the notebook's modules while
-  a trial runs) without and with MLflow. The first trial of a sweep has no standby yet, so
-  use ``--trials`` of 4 or more for the steady state.
+  the driver: with cold kernels (``backend: {warm: false}``) and MLflow child runs; with
+  standbys whose kernels import the notebook's modules while a trial runs (``fork: false``);
+  with standbys whose kernels are forked from the fork server (the default), without and with
+  MLflow. The first trial of a sweep has no standby yet, so use ``--trials`` of 4 or more for
+  the steady state.
 
-Prints seconds per trial, the ratio loclab / plain, and where a loclab trial's extra time goes
+Prints seconds per trial (all trials, and steady: between trial ends after the first), the
+ratio loclab / plain, and where a loclab trial's extra time goes
 (start-up before the first cell, notebook cells, wind-down). The goal is <= 1.15x on a trial
 that trains about 20 s. Nothing is asserted.
 """
@@ -88,8 +90,12 @@ def plain_objective(params: dict, cache_dir: Path, workdir: Path):
 
 
 def job_breakdown(study) -> dict[str, float]:
-    """Mean start-up, cell time and wind-down of a sweep's jobs (from their run folders)."""
-    startup, cells, wind = [], [], []
+    """Mean start-up, cell time and wind-down of a sweep's jobs (from their run folders).
+
+    Also ``steady``: seconds between one trial's end and the next's after the first trial
+    (which no standby serves), the per-trial cost of a long sweep.
+    """
+    startup, cells, wind, ends = [], [], [], []
     for t in study.get_trials():
         run_dir = Path(t.user_attrs["loclab.run_dir"])
         status = json.loads((run_dir / "status.json").read_text())
@@ -104,7 +110,9 @@ def job_breakdown(study) -> dict[str, float]:
         startup.append(first - status["started"])
         cells.append(total)
         wind.append(status["ended"] - first - total)
+        ends.append(status["ended"])
     return {
+        "steady": (max(ends) - min(ends)) / max(1, len(ends) - 1),
         "start-up": statistics.mean(startup),
         "cells": statistics.mean(cells),
         "wind-down": statistics.mean(wind),
@@ -161,24 +169,33 @@ def main() -> None:
     }
     fixed = {k: v for k, v in params.items() if k != "seed"}
     rows = [("plain Optuna objective, in-process", plain, None)]
-    for warm, tracking in ((False, True), (True, False), (True, True)):
-        name = f"overhead-{'warm' if warm else 'cold'}{'-mlflow' if tracking else ''}"
-        backend = {"kind": "local", "warm": warm}
-        spec = write_spec(scratch, name, sweep, fixed, backend)
+    variants = (
+        ("cold kernel", {"warm": False}, True),
+        ("standby, kernel imports", {"warm": True, "fork": False}, True),
+        ("standby, forked kernel", {"warm": True, "fork": True}, False),
+        ("standby, forked kernel", {"warm": True, "fork": True}, True),
+    )
+    for n, (what, options, tracking) in enumerate(variants):
+        backend = {"kind": "local", **options}
+        spec = write_spec(scratch, f"overhead-{n}", sweep, fixed, backend)
         study, wall = run_sweep(scratch, spec, tracking=tracking)
         per_trial = wall / args.trials
-        label = f"loclab trials, {'warm standby' if warm else 'cold kernel'}" + (
-            " + MLflow" if tracking else ""
-        )
+        label = f"loclab trials, {what}" + (" + MLflow" if tracking else "")
         rows.append((label, per_trial, job_breakdown(study)))
 
     print()
-    print(f"{'':40s} {'s/trial':>8s} {'ratio':>7s}   breakdown of a loclab trial (s)")
+    print(
+        f"{'':48s} {'s/trial':>8s} {'ratio':>7s} {'steady':>7s} {'ratio':>7s}   "
+        "breakdown of a loclab trial (s)"
+    )
     for label, seconds, parts in rows:
-        detail = ""
+        detail, steady = "", ""
         if parts:
+            parts = dict(parts)
+            value = parts.pop("steady")
+            steady = f"{value:7.1f} {value / plain:6.2f}x"
             detail = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
-        print(f"{label:40s} {seconds:8.1f} {seconds / plain:6.2f}x   {detail}")
+        print(f"{label:48s} {seconds:8.1f} {seconds / plain:6.2f}x {steady:15s}   {detail}")
     print(
         f"\nplain training per trial: {plain:.1f} s (goal: loclab <= 1.15x on a ~20 s trial); "
         f"{load_average()}"
