@@ -40,7 +40,7 @@ def run(
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param, channel)
+    exp = load(spec, param, channel, fetch=True, fetch_into=state_dir)
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir, storage=storage)
     from loclab.run import run_experiment
 
@@ -62,7 +62,7 @@ def compare(
     Systems taken from the sweep use its stored winners; the sweep itself is not run.
     """
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param, channel)
+    exp = load(spec, param, channel, fetch=True, fetch_into=state_dir)
     if exp.spec.compare is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no compare: section")])
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)

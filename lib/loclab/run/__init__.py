@@ -6,12 +6,14 @@ the experiment can send validated offline; :func:`run_experiment` then runs the 
 jobs, analysis, report), each handing the next a typed record (:mod:`loclab.results`).
 """
 
+from loclab.run.channels import ChannelFetcher
 from loclab.run.pipeline import log_report, run_experiment, write_report
 from loclab.run.prepare import prepare_experiment
 from loclab.run.status import ExperimentStatus, experiment_status, render_experiment_status
 from loclab.run.tick import TickResult, run_tick
 
 __all__ = [
+    "ChannelFetcher",
     "ExperimentStatus",
     "TickResult",
     "experiment_status",
