@@ -85,7 +85,7 @@ def test_wrong_bytes_are_refused_in_one_line_and_nothing_is_kept(server, tmp_pat
     assert f"has sha256 {_sha(PAIRS.encode())}, not the pinned {pinned}" in line
     assert "pin the new sha256" in line
     assert not (tmp_path / "state").exists()
-    with pytest.raises(DataError, match=r"answered 404") as err:
+    with pytest.raises(DataError, match=r"refused by the server \(404") as err:
         ChannelFetcher(cache)("channels.data", RemoteSource(f"{base}/gone.tsv", pinned))
     assert "\n" not in str(err.value)
 

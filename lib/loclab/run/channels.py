@@ -93,7 +93,7 @@ class ChannelFetcher:
                 self._https(source, target)
             return target
         if source.is_prefix:
-            return self._s3_prefix(source)
+            return self._s3_prefix(field, source)
         etag = self._head(source)
         target = self.cache / f"s3-{_short(source.url)}-{_short(etag)}" / source.name
         if not target.is_file():
@@ -109,7 +109,7 @@ class ChannelFetcher:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 self._write_checked(source, target, lambda: response.read(_CHUNK))
         except urllib.error.HTTPError as err:
-            raise _error(source, f"the server answered {err.code} {err.reason}") from None
+            raise _error(source, f"was refused by the server ({err.code} {err.reason})") from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             raise _error(source, f"cannot be downloaded ({reason})") from None
@@ -144,7 +144,7 @@ class ChannelFetcher:
         body = answer["Body"]
         self._write_checked(source, target, lambda: body.read(_CHUNK))
 
-    def _s3_prefix(self, source: RemoteSource) -> Path:
+    def _s3_prefix(self, field: str, source: RemoteSource) -> Path:
         bucket, prefix = parse_s3_uri(source.url)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         objects: list[tuple[str, str]] = []
@@ -168,7 +168,7 @@ class ChannelFetcher:
         folder = self.cache / f"s3-{_short(source.url)}-{_short(listing)}" / source.name
         if folder.is_dir():
             return folder
-        self.say(f"fetching {source.url} ({len(objects)} objects)")
+        self.say(f"fetching {field}: {source.url} ({len(objects)} objects)")
         with tempfile.TemporaryDirectory(prefix="loclab-fetch-") as scratch:
             partial = Path(scratch) / folder.name
             for key, _ in objects:
