@@ -222,6 +222,13 @@ def test_channel_resolution(tmp_path):
     assert resolve_mt_input("data.tsv.gz", several) == several
     assert resolve_mt_input("a.de", several) == several / "a.de"
     assert resolve_mt_input(str(several / "a.de")) == several / "a.de"
+    mounted = tmp_path / "job" / "input" / "data" / "wmt"  # a local job's channel: a link
+    mounted.parent.mkdir(parents=True)
+    mounted.symlink_to(several, target_is_directory=True)
+    assert resolve_mt_input("data.tsv.gz", mounted) == several
+    (several / "b.de").write_bytes(b"\xfc\n")
+    with pytest.raises(DataError, match=rf"^{several / 'b.de'}: is not UTF-8"):
+        read_mt_outputs(resolve_mt_input("data.tsv.gz", mounted))
     with pytest.raises(DataError, match=r"missing\.tgz: not found \(looked at "):
         resolve_mt_input(str(tmp_path / "missing.tgz"))
     assert split_names(" a.de, ,b.de ") == ["a.de", "b.de"] and split_names(None) == []

@@ -52,8 +52,9 @@ ChannelOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--channel",
-        help="Point an input channel elsewhere: --channel NAME=PATH (a file or folder; "
-        "relative to the current folder).",
+        help="Point an input channel elsewhere: --channel NAME=PATH (a file or folder, "
+        "relative to the current folder; or s3://bucket/key, s3://bucket/prefix/, "
+        "https://host/file#sha256=HEX, fetched once into the state cache).",
     ),
 ]
 StateOpt = Annotated[
@@ -121,7 +122,12 @@ def cli_problem(field: str, message: str, fix: str = "") -> Problem:
 
 
 def load(
-    spec: Path, params: list[str] | None = None, channels: list[str] | None = None
+    spec: Path,
+    params: list[str] | None = None,
+    channels: list[str] | None = None,
+    *,
+    fetch_into: Path | None = None,
+    fetch: bool = False,
 ) -> Experiment:
     """The experiment of ``spec``, checked completely (see :func:`loclab.run.prepare_experiment`).
 
@@ -129,11 +135,14 @@ def load(
         spec: The spec file.
         params: ``-p name=value`` items.
         channels: ``--channel NAME=PATH`` items.
+        fetch_into: ``--state-dir`` of a command that fetches remote channels.
+        fetch: Fetch ``s3://`` and ``https://`` channels into the state cache (commands that
+            run jobs); otherwise they are checked for form only.
 
     Raises:
         SpecError: Everything wrong, one problem per line.
     """
-    from loclab.run import prepare_experiment
+    from loclab.run import ChannelFetcher, prepare_experiment
 
     pointed: dict[str, str] = {}
     bad: list[Problem] = []
@@ -147,7 +156,26 @@ def load(
         pointed[name.strip()] = path.strip()
     if bad:
         raise SpecError(bad)
-    return prepare_experiment(spec, params or [], environ=ENVIRON, channel_paths=pointed)
+    fetcher = None
+    if fetch:
+        from loclab.paths import StateDir
+        from loclab.spec import find_project_root
+
+        root = find_project_root(Path(spec).resolve().parent)
+        state, _ = _state_folder(root, fetch_into)
+        fetcher = ChannelFetcher(StateDir(state).cache / "channels", say=err)
+    return prepare_experiment(
+        spec, params or [], environ=ENVIRON, channel_paths=pointed, fetch=fetcher
+    )
+
+
+def _state_folder(root: Path, state_dir: Path | None) -> tuple[Path, str]:
+    """The state folder and how it was chosen: ``--state-dir``, ``$LOCLAB_STATE_DIR``, default."""
+    from loclab.paths import STATE_ENV
+
+    state = state_dir or (Path(ENVIRON[STATE_ENV]) if ENVIRON.get(STATE_ENV) else None)
+    where = "--state-dir" if state_dir else f"${STATE_ENV}" if state else ".loclab"
+    return (state or root / ".loclab"), where
 
 
 def workspace(
@@ -166,10 +194,9 @@ def workspace(
 
     if storage is not None:
         check_storage_url(storage)
-    state = state_dir or (Path(ENVIRON[STATE_ENV]) if ENVIRON.get(STATE_ENV) else None)
+    chosen, where = _state_folder(exp.root, state_dir)
+    state = chosen if (state_dir or ENVIRON.get(STATE_ENV)) else None
     problems = []
-    where = "--state-dir" if state_dir else f"${STATE_ENV}" if state else ".loclab"
-    chosen = state or exp.root / ".loclab"
     if chosen.exists() and not chosen.is_dir():
         problems.append(
             cli_problem(where, f"{chosen} is a file, not a folder", "give a folder (or move it)")

@@ -36,6 +36,8 @@ def validate(
         if exp.spec.sweep is not None:
             parts.append(f"sweep of {exp.spec.sweep.n_trials} trials")
         typer.echo(f"{spec}: ok ({', '.join(parts)})")
+        for name, source in exp.remote_channels.items():
+            typer.echo(f"  channel {name}: {source.url} is fetched by run (not checked here)")
         for p in exp.notebook.parameters.values():
             if not p.annotated:
                 typer.echo(

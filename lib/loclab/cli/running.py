@@ -42,7 +42,7 @@ def run(
 ) -> None:
     """Run an experiment end to end: sweep, jobs, comparison, report."""
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param, channel)
+    exp = load(spec, param, channel, fetch=True, fetch_into=state_dir)
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir, storage=storage)
     from loclab.run import interactive_systems, run_experiment
 
@@ -67,7 +67,7 @@ def compare(
     --run, interactive runs (notebooks run by hand) are tested against the baseline too.
     """
     seconds = timeout_seconds(timeout)
-    exp = load(spec, param, channel)
+    exp = load(spec, param, channel, fetch=True, fetch_into=state_dir)
     if exp.spec.compare is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no compare: section")])
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)

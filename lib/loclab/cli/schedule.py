@@ -104,7 +104,7 @@ def tick(
     from loclab.schedule import resolve_smtp
 
     seconds = timeout_seconds(timeout)
-    exp = load(spec, None, channel)
+    exp = load(spec, None, channel, fetch=True, fetch_into=state_dir)
     schedule = exp.spec.schedule
     if schedule is None:
         raise SpecError([cli_problem("SPEC", f"{spec} has no schedule: section")])

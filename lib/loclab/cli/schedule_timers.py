@@ -133,9 +133,11 @@ def _install_cron(
     exp = load(spec, None, channel)
     ws = workspace(exp, state_dir=state_dir, reports_dir=reports_dir)
     options: list[str] = []
-    for name, path in sorted(exp.channels.items()):
+    # A URL stays a URL: each tick fetches it (a pinned file only once, into the cache).
+    pointed: dict[str, object] = {**exp.channels, **exp.remote_channels}
+    for name, where in sorted(pointed.items()):
         if channel and any(item.partition("=")[0].strip() == name for item in channel):
-            options += ["--channel", f"{name}={path}"]
+            options += ["--channel", f"{name}={where}"]
     if reports_dir is not None:
         options += ["--reports-dir", str(ws.reports)]
     plan = plan_cron(

@@ -282,7 +282,8 @@ def resolve_mt_input(path: str, channel: Path | None = None) -> Path:
 
     Inside a job the data is read in place from the input channel: an entry named like
     ``path`` in the channel's folder, else the channel's only file (a TSV or tarball), else
-    the channel's folder itself (plain-text files or a WMT tree). Opened by hand, ``path`` is
+    the channel's folder itself (plain-text files or a WMT tree), links resolved (a local job's
+    channel links to the user's files, which messages then name). Opened by hand, ``path`` is
     taken as it is or, when relative, from the project root (nearest ``pyproject.toml``).
 
     Args:
@@ -296,13 +297,15 @@ def resolve_mt_input(path: str, channel: Path | None = None) -> Path:
         DataError: When nothing is there, naming where it was looked for.
     """
     if channel is not None and channel.is_dir():
+        # A local job's channel links to the user's files: resolved, every message about a
+        # file names the user's path, not the job's mount point.
         inside = channel / Path(path).name
         if inside.exists():
-            return inside
+            return inside.resolve()
         entries = [p for p in channel.iterdir() if not p.name.startswith(".")]
         if len(entries) == 1 and entries[0].is_file():
-            return entries[0]
-        return channel
+            return entries[0].resolve()
+        return channel.resolve()
     given = Path(path).expanduser()
     candidates = [given] if given.is_absolute() else [_project_root() / given, Path.cwd() / given]
     for candidate in candidates:

@@ -43,15 +43,29 @@ class MetricsReporter(L.Callback):
 def mlflow_logger(ctx: runtime.JobContext | None = None) -> Any:
     """Lightning's MLflow logger bound to the job's run, or False when the job has none.
 
-    The tracking URI is always passed explicitly: without it Lightning falls back to a file
-    store under ``./mlruns``.
+    The module's hyperparameters are logged as ``model.<name>`` next to the notebook's
+    parameters. The tracking URI is always passed explicitly: without it Lightning falls back
+    to a file store under ``./mlruns``.
     """
     ctx = ctx or runtime.context()
     if not ctx.mlflow_run_id:
         return False
+    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
     from lightning.pytorch.loggers import MLFlowLogger
 
-    return MLFlowLogger(tracking_uri=ctx.mlflow_tracking_uri, run_id=ctx.mlflow_run_id)
+    class JobLogger(MLFlowLogger):
+        """Logs the module's hyperparameters as ``model.<name>``.
+
+        The job's run already holds the notebook's parameters, and a module's hyperparameter
+        of the same name may differ (the MiniLM module's ``lr`` is the notebook's ``ft_lr``);
+        MLflow refuses to change a logged value, which failed the job.
+        """
+
+        def log_hyperparams(self, params: Any) -> None:
+            flat = _flatten_dict(_convert_params(params))
+            super().log_hyperparams({f"model.{key}": value for key, value in flat.items()})
+
+    return JobLogger(tracking_uri=ctx.mlflow_tracking_uri, run_id=ctx.mlflow_run_id)
 
 
 def fit(

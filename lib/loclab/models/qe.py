@@ -5,22 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from torchmetrics import MeanMetric, PearsonCorrCoef, SpearmanCorrCoef
 
-from loclab.data.datamodule import PairBatch, PairEncoding, QEDataModule, encode_pairs
-from loclab.data.features import PAIR_FEATURES
-from loclab.models._training import save_checkpoint, warmup_cosine
-from loclab.models.components import TermPairClassifier
+from loclab.data.datamodule import PairBatch, QEDataModule, encode_pairs
+from loclab.models._pair_module import PairNetModule
+from loclab.models._training import save_checkpoint
 
 __all__ = ["QEModule"]
 
 
-class QEModule(L.LightningModule):
+class QEModule(PairNetModule):
     """Predict the quality score of (source, translation, locale) triples.
 
     The network is the term-QA checker's (:class:`~loclab.models.components.TermPairClassifier`:
@@ -76,20 +74,7 @@ class QEModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.encoding = PairEncoding.from_dict(encoding)
-        self.net = TermPairClassifier(
-            vocab_size=len(self.encoding.chars),
-            num_locales=len(self.encoding.locales),
-            num_features=len(PAIR_FEATURES) if use_features else 0,
-            embed_dim=embed_dim,
-            hidden=hidden,
-            locale_dim=locale_dim,
-            layers=layers,
-            kernel_size=kernel_size,
-            dropout=dropout,
-            cross_layers=cross_layers,
-            language_model=lm_weight > 0,
-        )
+        self._build_net(encoding)
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric
@@ -120,8 +105,7 @@ class QEModule(L.LightningModule):
 
     def forward(self, batch: PairBatch) -> torch.Tensor:
         """Standardized predicted scores, shape (batch,)."""
-        out: torch.Tensor = self.net(batch.source, batch.target, batch.locale, batch.features)[0]
-        return out
+        return super().forward(batch)
 
     def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """Squared error of one batch, plus the auxiliary losses on its good translations."""
@@ -129,12 +113,7 @@ class QEModule(L.LightningModule):
         loss = nn.functional.mse_loss(predicted, batch.label)
         edge = self.hparams["good_score"]
         good = batch.label >= edge if self.hparams["higher_is_better"] else batch.label <= edge
-        if self.hparams["lid_weight"] > 0 and bool(good.any()):
-            lid_loss = nn.functional.cross_entropy(lid[good], batch.locale[good])
-            loss = loss + self.hparams["lid_weight"] * lid_loss
-        if nll is not None and bool(good.any()):
-            positions = ((batch.target[good] != 0).sum() + int(good.sum())).clamp(min=1)
-            loss = loss + self.hparams["lm_weight"] * nll[good].sum() / positions
+        loss = self._with_auxiliary_losses(loss, lid, nll, batch, trusted=good)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 
@@ -150,14 +129,6 @@ class QEModule(L.LightningModule):
         """Predicted scores on the data's own scale."""
         out: torch.Tensor = self(batch) * self.hparams["score_std"] + self.hparams["score_mean"]
         return out
-
-    def configure_optimizers(self) -> Any:
-        """AdamW with linear warm-up and cosine decay (see ``warmup_cosine``)."""
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
-        )
-        total = int(self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
 
     @torch.no_grad()
     def predict(self, frame: pd.DataFrame, batch_size: int = 512) -> np.ndarray:
@@ -184,17 +155,10 @@ class QEModule(L.LightningModule):
         """Write weights and hyperparameters (``load`` reads them without a Trainer)."""
         return save_checkpoint(self, path, "qe_char_cnn.ckpt")
 
-    @classmethod
-    def load(cls, path: Path | str) -> Self:
-        """Read a model written by :meth:`save` or a Lightning checkpoint, onto the CPU."""
-        return cls.load_from_checkpoint(path, map_location="cpu")
-
     def _evaluate(self, stage: str, batch: PairBatch) -> None:
         predicted = self(batch)
         metrics: Any = self.metrics  # torchmetrics objects behind nn.ModuleDict's Module type
         metrics[f"{stage}_loss"].update((predicted - batch.label) ** 2)
         metrics[f"{stage}_pearson"].update(predicted, batch.label)
         metrics[f"{stage}_spearman"].update(predicted, batch.label)
-        for name in ("loss", "pearson", "spearman"):
-            key = f"{stage}_{name}"
-            self.log(key, metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))
+        self._log_epoch_metrics(stage, ("loss", "pearson", "spearman"), len(batch))

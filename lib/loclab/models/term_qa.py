@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
@@ -13,15 +12,14 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
-from loclab.data.datamodule import PairBatch, PairEncoding, TermQADataModule, encode_pairs
-from loclab.data.features import PAIR_FEATURES
-from loclab.models._training import save_checkpoint, warmup_cosine
-from loclab.models.components import TermPairClassifier
+from loclab.data.datamodule import PairBatch, TermQADataModule, encode_pairs
+from loclab.models._pair_module import PairNetModule
+from loclab.models._training import save_checkpoint
 
 __all__ = ["TermQAModule"]
 
 
-class TermQAModule(L.LightningModule):
+class TermQAModule(PairNetModule):
     """Classify (source, target, locale) triples as correct translation (1) or QA error (0).
 
     The input encoding (vocabularies, feature scaling) is a hyperparameter, so a checkpoint
@@ -69,24 +67,10 @@ class TermQAModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.encoding = PairEncoding.from_dict(encoding)
-        self.net = TermPairClassifier(
-            vocab_size=len(self.encoding.chars),
-            num_locales=len(self.encoding.locales),
-            num_features=len(PAIR_FEATURES) if use_features else 0,
-            embed_dim=embed_dim,
-            hidden=hidden,
-            locale_dim=locale_dim,
-            layers=layers,
-            kernel_size=kernel_size,
-            dropout=dropout,
-            cross_layers=cross_layers,
-            language_model=lm_weight > 0,
-        )
+        self._build_net(encoding)
         self.loss_fn = nn.BCEWithLogitsLoss()
-        # Metric objects logged from the steps: Lightning computes them over the whole epoch
-        # *before* callbacks' epoch-end hooks run, so MetricsReporter sees this epoch's values
-        # (values logged from the module's own epoch-end hook would reach it one epoch late).
+        # Metric objects logged from the steps (see ``_log_epoch_metrics``); values logged
+        # from the module's own epoch-end hook would reach MetricsReporter one epoch late.
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric
@@ -104,23 +88,11 @@ class TermQAModule(L.LightningModule):
         """A new model sized for ``datamodule``'s vocabularies."""
         return cls(encoding=datamodule.encoding.to_dict(), **hparams)
 
-    def forward(self, batch: PairBatch) -> torch.Tensor:
-        """Logits of "correct", shape (batch,)."""
-        out: torch.Tensor = self.net(batch.source, batch.target, batch.locale, batch.features)[0]
-        return out
-
     def training_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
-        """Binary cross-entropy of one batch, plus the language-identification loss."""
+        """Binary cross-entropy of one batch, plus the auxiliary losses on its correct pairs."""
         logits, lid, nll = self.net(batch.source, batch.target, batch.locale, batch.features)
         loss: torch.Tensor = self.loss_fn(logits, batch.label)
-        correct = batch.label == 1
-        if self.hparams["lid_weight"] > 0 and bool(correct.any()):
-            lid_loss = nn.functional.cross_entropy(lid[correct], batch.locale[correct])
-            loss = loss + self.hparams["lid_weight"] * lid_loss
-        if nll is not None and bool(correct.any()):
-            # Mean NLL per character (and end mark) of the correct targets.
-            positions = ((batch.target[correct] != 0).sum() + int(correct.sum())).clamp(min=1)
-            loss = loss + self.hparams["lm_weight"] * nll[correct].sum() / positions
+        loss = self._with_auxiliary_losses(loss, lid, nll, batch, trusted=batch.label == 1)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 
@@ -132,22 +104,13 @@ class TermQAModule(L.LightningModule):
         """Accumulate ``test_loss``, ``test_acc`` and ``test_f1``, logged once per epoch."""
         self._evaluate("test", batch)
 
+    def forward(self, batch: PairBatch) -> torch.Tensor:
+        """Logits of "correct", shape (batch,)."""
+        return super().forward(batch)
+
     def predict_step(self, batch: PairBatch, batch_idx: int) -> torch.Tensor:
         """P(correct) of each example of the batch."""
         return torch.sigmoid(self(batch))
-
-    # A plain dict where Lightning's override expects its union of TypedDicts.
-    def configure_optimizers(self) -> dict[str, Any]:  # type: ignore[override]
-        """AdamW; linear warm-up over 10 % of the steps, then cosine decay to 5 % of ``lr``.
-
-        The schedule is a function of the step, recomputed from the trainer at every (re)start,
-        so resuming a checkpoint with more epochs than it was started with keeps working.
-        """
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
-        )
-        total = int(self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": warmup_cosine(optimizer, total)}
 
     @torch.no_grad()
     def predict_proba(self, frame: pd.DataFrame, batch_size: int = 512) -> np.ndarray:
@@ -181,11 +144,6 @@ class TermQAModule(L.LightningModule):
         """
         return save_checkpoint(self, path, "char_cnn.ckpt")
 
-    @classmethod
-    def load(cls, path: Path | str) -> Self:
-        """Read a model written by :meth:`save` or a Lightning checkpoint, onto the CPU."""
-        return cls.load_from_checkpoint(path, map_location="cpu")
-
     def _evaluate(self, stage: str, batch: PairBatch) -> None:
         logits = self(batch)
         labels = batch.label
@@ -196,6 +154,4 @@ class TermQAModule(L.LightningModule):
         probs = torch.sigmoid(logits)
         metrics[f"{stage}_acc"].update(probs, labels.long())
         metrics[f"{stage}_f1"].update(probs, labels.long())
-        for name in ("loss", "acc", "f1"):
-            key = f"{stage}_{name}"
-            self.log(key, metrics[key], on_step=False, on_epoch=True, batch_size=len(batch))
+        self._log_epoch_metrics(stage, ("loss", "acc", "f1"), len(batch))

@@ -7,6 +7,7 @@ jobs, analysis, report), each handing the next a typed record (:mod:`loclab.resu
 :func:`interactive_systems` checks the interactive runs (``--run``) that join a comparison.
 """
 
+from loclab.run.channels import ChannelFetcher
 from loclab.run.interactive import interactive_systems
 from loclab.run.pipeline import log_report, run_experiment, write_report
 from loclab.run.prepare import prepare_experiment
@@ -14,6 +15,7 @@ from loclab.run.status import ExperimentStatus, experiment_status, render_experi
 from loclab.run.tick import TickResult, run_tick
 
 __all__ = [
+    "ChannelFetcher",
     "ExperimentStatus",
     "TickResult",
     "experiment_status",

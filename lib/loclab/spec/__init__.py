@@ -1,5 +1,6 @@
 """Experiment specs: YAML parsed and validated once, at the boundary, into typed objects."""
 
+from loclab.spec._channels import Fetch, RemoteSource
 from loclab.spec.backend import BackendSpec
 from loclab.spec.compare import CompareSpec, SystemSpec
 from loclab.spec.load import (
@@ -21,6 +22,8 @@ __all__ = [
     "BackendSpec",
     "CompareSpec",
     "Experiment",
+    "Fetch",
+    "RemoteSource",
     "ReportSpec",
     "ScheduleSpec",
     "SpaceEntry",

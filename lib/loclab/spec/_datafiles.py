@@ -52,6 +52,7 @@ def resolve_data_params(
     source: str,
     field: str,
     written: Mapping[str, str] | None = None,
+    pending: bool = False,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The data-file parameters of ``values`` resolved, and one problem per bad one.
 
@@ -64,6 +65,8 @@ def resolve_data_params(
         field: Where ``values`` are in the spec (``params``, ``-p``...).
         written: Each channel's path as the spec writes it (a value may name a channel by the
             spec's name of it even when ``--channel`` points the channel elsewhere).
+        pending: Some channels are URLs not fetched yet (``loclab validate``): a relative
+            value found nowhere may name a file in them and is left unchecked.
 
     Returns:
         Only the changed values (relative paths made absolute for local jobs), and problems.
@@ -78,6 +81,8 @@ def resolve_data_params(
         where = f"{field}.{name}" if field != "-p" else f"-p {name}"
         in_channel = _in_channel(value, channels, written or {})
         path = in_channel or _resolve(value, root)
+        if not path.exists() and pending and not Path(value).expanduser().is_absolute():
+            continue
         if not path.exists():
             problems.append(
                 Problem(

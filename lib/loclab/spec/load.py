@@ -24,6 +24,7 @@ from loclab.params.validate import (
     resolve_overrides,
 )
 from loclab.security import add_secret_words, register_secrets
+from loclab.spec._channels import Fetch, RemoteSource, resolve_channels
 from loclab.spec._datafiles import is_data_param, resolve_data_params
 from loclab.spec._secrets import (
     expand_param_vars,
@@ -62,7 +63,9 @@ class Experiment:
         notebook: Its declared parameters.
         params: The spec's ``params`` and the command-line overrides, typed.
         cli_params: Only the command-line overrides (they win over per-system params).
-        channels: Channel name to the file or folder it mounts.
+        channels: Channel name to the file or folder it mounts (a fetched copy for a URL).
+        remote_channels: Channel name to the URL it was fetched from (``s3://``,
+            ``https://``); a channel here but not in ``channels`` was not fetched.
         sagemaker: The SageMaker settings, resolved once at load (``backend: sagemaker``
             only): spec, then ``$LOCLAB_SAGEMAKER_*``, then ``loclab.yaml``, then defaults.
         sweep_storage: The spec's ``sweep.storage`` with ``${VAR}`` references expanded.
@@ -86,6 +89,7 @@ class Experiment:
     sweep_storage: str | None = None
     secret_params: frozenset[str] = frozenset()
     data_paths: dict[str, str] = field(default_factory=dict)
+    remote_channels: dict[str, RemoteSource] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -197,6 +201,7 @@ def load_experiment(
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
     channel_paths: Mapping[str, str | Path] | None = None,
+    fetch: Fetch | None = None,
 ) -> Experiment:
     """Load a spec and check it against its notebook and the command line.
 
@@ -209,7 +214,10 @@ def load_experiment(
             mean, nothing is read behind their back). None: an empty environment.
         channel_paths: Channels pointed elsewhere (``--channel NAME=PATH``); each name must be
             one of the spec's channels, each path exists (relative paths start at the
-            current folder).
+            current folder); or a URL, as in the spec's ``channels``.
+        fetch: Fetches ``s3://`` and ``https://`` channels into the state cache
+            (:class:`loclab.run.channels.ChannelFetcher`); None: they are checked for form
+            only, and data files in them are not checked (``loclab validate``).
 
     Returns:
         The resolved experiment.
@@ -257,45 +265,11 @@ def load_experiment(
     secrets = secret_names(spec, cli_params, from_vars)
     register_secrets(secret_values(spec, cli_params, secrets))
 
-    channels: dict[str, Path] = {}
-    pointed = dict(channel_paths or {})
-    for name in pointed:
-        if name not in spec.channels:
-            close = did_you_mean(name, list(spec.channels))
-            fix = (
-                f"did you mean '{close}'?"
-                if close
-                else f"channels of this spec: {', '.join(spec.channels) or 'none'}"
-            )
-            problems.append(
-                Problem(shown, f"--channel {name}", "the spec has no such channel", fix)
-            )
-    for name, value in spec.channels.items():
-        if name in pointed:
-            channel_path = Path(pointed[name]).expanduser().resolve()
-            if not channel_path.exists():
-                problems.append(
-                    Problem(
-                        shown,
-                        f"--channel {name}",
-                        f"'{pointed[name]}' does not exist (resolved to {channel_path})",
-                        "give a file or folder that exists",
-                    )
-                )
-            channels[name] = channel_path
-            continue
-        channel_path = (root / value).resolve()
-        if not channel_path.exists():
-            problems.append(
-                Problem(
-                    shown,
-                    f"channels.{name}",
-                    f"'{value}' does not exist (resolved to {channel_path})",
-                    f"point the channel at your copy with --channel {name}=PATH, or edit "
-                    f"channels.{name} (relative paths start at the project root)",
-                )
-            )
-        channels[name] = channel_path
+    resolved = resolve_channels(
+        spec.channels, dict(channel_paths or {}), root=root, shown=shown, fetch=fetch
+    )
+    problems.extend(resolved.problems)
+    channels = resolved.paths
 
     problems.extend(
         check_sections(spec, notebook, params=params, source=shown, notebook_name=notebook_shown)
@@ -312,7 +286,7 @@ def load_experiment(
             spec.sweep.storage, environ, source=shown, field="sweep.storage"
         )
         problems.extend(found)
-    data_paths, found = _data_paths(spec, cli_params, root, channels, shown)
+    data_paths, found = _data_paths(spec, cli_params, root, channels, shown, resolved.pending)
     problems.extend(found)
     provided = set(params)
     if spec.compare is not None:
@@ -336,6 +310,7 @@ def load_experiment(
         params=params,
         cli_params=cli_params,
         channels=channels,
+        remote_channels=resolved.remote,
         sagemaker=sagemaker,
         sweep_storage=sweep_storage,
         secret_params=frozenset(secrets),
@@ -344,7 +319,12 @@ def load_experiment(
 
 
 def _data_paths(
-    spec: Spec, cli_params: Mapping[str, Any], root: Path, channels: Mapping[str, Path], shown: str
+    spec: Spec,
+    cli_params: Mapping[str, Any],
+    root: Path,
+    channels: Mapping[str, Path],
+    shown: str,
+    pending: Sequence[str] = (),
 ) -> tuple[dict[str, str], list[Problem]]:
     """Every data-file parameter value of the spec and command line, checked and resolved."""
     sources: list[tuple[str, Mapping[str, Any]]] = [("params", spec.params), ("-p", cli_params)]
@@ -365,7 +345,8 @@ def _data_paths(
             remote=remote,
             source=shown,
             field=where,
-            written={k: str(v) for k, v in spec.channels.items()},
+            written={k: str(v).partition("#")[0] for k, v in spec.channels.items()},
+            pending=bool(pending),
         )
         problems += found
         resolved.update({values[k]: v for k, v in changed.items()})
