@@ -8,8 +8,10 @@ it in a fresh process, once on a quiet machine and once beside ``2 x cores`` bus
 processes (the artificial load), interleaved, and prints seconds and loaded/quiet ratios side
 by side. Settings:
 
-* ``spin, all cores``: torch's default before loclab set anything (one OpenMP thread per core,
-  threads spin-wait about 300,000 times before sleeping);
+* ``default, all cores``: torch's default before loclab set anything (one OpenMP thread per
+  core, threads spin-wait about 300,000 times before sleeping);
+* ``spin, all cores``: ``OMP_WAIT_POLICY=ACTIVE`` (threads spin until there is work);
+* ``spin 10k, all cores``: ``GOMP_SPINCOUNT=10000``, a short spin, then sleep;
 * ``passive, all cores``: the same threads, ``OMP_WAIT_POLICY=PASSIVE`` (they sleep at once);
 * ``spin, 1 thread`` / ``passive, 1 thread``: one intra-op thread.
 
@@ -65,7 +67,13 @@ def cores() -> int:
 def run(setting: str, steps: int, n_cores: int) -> dict[str, float]:
     policy, _, threads = setting.partition(", ")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "MKL_", "GOMP_"))}
-    env["OMP_WAIT_POLICY"] = "PASSIVE" if policy == "passive" else "ACTIVE"
+    if policy == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    elif policy == "spin":
+        env["OMP_WAIT_POLICY"] = "ACTIVE"
+    elif policy.startswith("spin "):  # e.g. "spin 10k": a short spin, then sleep
+        env["GOMP_SPINCOUNT"] = str(int(policy.split()[1].rstrip("k")) * 1000)
+    # "default": no policy (libgomp spins 300,000 times, then sleeps)
     env["OMP_NUM_THREADS"] = str(1 if threads == "1 thread" else n_cores)
     out = subprocess.run(
         [sys.executable, "-c", WORK, str(steps)], env=env, capture_output=True, text=True
@@ -86,7 +94,14 @@ def main() -> None:
         args.steps, args.reps = 100, 1
     n_cores = cores()
     load = 2 * n_cores
-    settings = ["spin, all cores", "passive, all cores", "spin, 1 thread", "passive, 1 thread"]
+    settings = [
+        "default, all cores",
+        "spin, all cores",
+        "spin 10k, all cores",
+        "passive, all cores",
+        "spin, 1 thread",
+        "passive, 1 thread",
+    ]
     print(
         f"{args.steps} CNN training steps per run, {n_cores} cores available, artificial load "
         f"{load} busy processes; load average {os.getloadavg()[0]:.1f} at the start"

@@ -13,6 +13,7 @@ processes (nice 0) started before the job and stopped after it. Thread settings 
   the job, passive OpenMP waits; see ``loclab.execution.threads``);
 * ``all cores, spinning``: torch's own default (every core, OpenMP threads spin while they
   wait), what a job got before loclab set anything;
+* ``all cores, short spin``: every core, ``GOMP_SPINCOUNT=10000`` (spin briefly, then sleep);
 * ``1 thread``: one intra-op thread.
 
 Runs are interleaved (quiet, loaded, quiet, loaded...) so that a change in the machine's
@@ -73,6 +74,8 @@ def run_job(root: Path, name: str, setting: str, epochs: int, timeout: float | N
             os.environ.pop(var, None)
         if setting == "1 thread":
             env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+        elif setting == "all cores, short spin":
+            env = {"GOMP_SPINCOUNT": "10000"}
     params = {**FIXED, "max_epochs": epochs}
     from loclab.params import encode_value
 

@@ -117,6 +117,8 @@ class StandbyPool:
         self._spares: list[Standby] = []
         self._closing: list[Standby] = []
         self._servers: dict[Hashable, ForkServer] = {}
+        #: Kinds of job whose fork server refused (an import printed, warned or failed).
+        self._refused: set[Hashable] = set()
         #: Modules whose early import was not silent: never imported early again.
         self.excluded: set[str] = set()
         atexit.register(self.close)
@@ -252,15 +254,21 @@ class StandbyPool:
         self, key: Hashable, env: Mapping[str, str], imports: Sequence[str]
     ) -> ForkServer | None:
         """The fork server of jobs of ``key``, started on first use; None when there is none."""
-        if not self.fork or not imports:
+        if not self.fork or not imports or key in self._refused:
             return None
-        server = self._servers.get(key)
+        server = self._servers.pop(key, None)
         if server is not None and server.usable():
+            self._servers[key] = server  # the most recently used last
             return server
         if server is not None:
             server.close()
             if server.refused():
+                self._refused.add(key)
                 return None  # its imports were not silent: the standbys' kernels import
+        # Each server holds its modules in memory (torch and Lightning: about 0.6 GB): keep
+        # those of the kinds of job the standbys serve, the least recently used ends first.
+        while len(self._servers) > self.size:
+            self._servers.pop(next(iter(self._servers))).close()
         server = ForkServer.start(self.python, env, imports)
         self._servers[key] = server
         return server
