@@ -15,11 +15,12 @@ PACKAGE = REPO / "lib" / "loclab"
 #: Past this a module splits into private modules behind a curated ``__all__``.
 MAX_LINES = 500
 #: The only modules that read the process environment: the command line (the boundary), the
-#: job entry point (and the warm standby that becomes a job's process), and what a notebook
-#: sees of its job.
+#: job entry point (and the warm standby that becomes a job's process, and the fork server
+#: whose child becomes its kernel), and what a notebook sees of its job.
 READS_ENVIRONMENT = {
     "cli",
     "execution/entrypoint.py",
+    "execution/forkserver.py",
     "execution/warm.py",
     "runtime",
     "testing/aws.py",

@@ -271,7 +271,8 @@ def test_a_missing_sweep_metric_stops_the_sweep_after_one_trial(project, pruner,
         f"typo-{pruner}",
         f"  metric: val_scor\n  n_trials: 6\n  workers: 1\n  sampler: random\n"
         f"  pruner: {pruner}\n  space:\n    x: {{type: float, low: 1.0, high: 2.0}}\n",
-        params=f"epochs: {epochs}",
+        # Epochs long enough for the driver to see the first one before the trial ends.
+        params=f"epochs: {epochs}, sleep_s: 2.0",
     )
     d = driver(project, spec)
     with pytest.raises(SweepFailedError) as err:

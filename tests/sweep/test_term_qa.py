@@ -190,7 +190,7 @@ def test_term_qa_on_sagemaker_gives_what_a_local_run_gives(
     assert "executed.ipynb" in trial["files"] and "predictions.parquet" in trial["files"]
     # Two epochs, logged by Lightning's MLflow logger at its global steps.
     assert len(trial["val_acc steps"]) == 2 and "test_acc" in trial["metrics"]
-    assert "train_loss" in trial["metrics"] and "embed_dim" in trial["params"]
+    assert "train_loss" in trial["metrics"] and "model.embed_dim" in trial["params"]
     assert {"output", "job.log"} <= set(trial["artifacts"])
     assert flatten(remote) == flatten(local)
 
