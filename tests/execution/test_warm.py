@@ -291,3 +291,34 @@ def test_a_module_that_prints_keeps_kernels_unforked(notebook, tmp_path):
         assert second.final_metrics() == {"test_score": 2.0}
     finally:
         backend.close()
+
+
+def test_a_forked_kernel_ends_as_a_fresh_one(tmp_path):
+    """Shut down politely, a forked kernel runs its atexit handlers, as a fresh kernel does."""
+    from jupyter_core.utils import run_sync
+
+    from loclab.execution.backends._standby import ForkServer
+    from loclab.execution.forkserver import ForkedProcess, forked_kernel_manager, wait_until_ready
+    from loclab.nbexec import KERNEL
+
+    server = ForkServer.start(sys.executable, dict(os.environ), ["wave"])
+    try:
+        assert wait_until_ready(server.socket, server.pid, 120)
+        for how, socket_path in (("fresh", None), ("forked", server.socket)):
+            marker = tmp_path / f"ended-{how}"
+            km = forked_kernel_manager(KERNEL, socket_path)
+            run_sync(km.start_kernel)(cwd=str(tmp_path))
+            assert isinstance(km.provisioner.process, ForkedProcess) == (how == "forked")
+            client = km.blocking_client()
+            client.start_channels()
+            client.wait_for_ready(timeout=60)
+            code = f"import atexit\natexit.register(lambda: open({str(marker)!r}, 'w').close())"
+            reply = client.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok"
+            client.stop_channels()
+            run_sync(km.shutdown_kernel)(now=False)
+            assert marker.exists(), how
+        # The kernel left through the server's code; the server and its socket are still there.
+        assert server.usable() and server.socket.exists()
+    finally:
+        server.close()

@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 _MODULE = "ipykernel_launcher"
+#: True in a forked child (a kernel), which leaves the server's code by :class:`_KernelEnded`.
+_IN_CHILD = False
 _REQUEST_TIMEOUT_S = 10.0
 
 
@@ -180,12 +182,18 @@ def _become_kernel(request: Mapping[str, Any], fds: Sequence[int]) -> int:
     return 0
 
 
+class _KernelEnded(SystemExit):
+    """Raised in a forked child when its kernel has ended, to exit as a kernel process does."""
+
+
 def _fork(
     request: Mapping[str, Any], fds: Sequence[int], close: Sequence[socket.socket | int]
 ) -> int:
+    global _IN_CHILD
     pid = os.fork()
     if pid:
         return pid
+    _IN_CHILD = True
     code = 1
     try:
         for thing in close:
@@ -202,11 +210,9 @@ def _fork(
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:
         traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+    # The process ends as a kernel's does: atexit handlers run (MLflow's queue of asynchronous
+    # logging, the notebook's own), non-daemon threads are joined.
+    raise _KernelEnded(code)
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -318,9 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         write_json(path.with_suffix(".json"), {**state, "ready": True})
         _serve(server, args.idle_timeout)
     finally:
-        server.close()
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if not _IN_CHILD:  # a forked kernel leaves through here too: the socket is not its
+            server.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
     return 0
 
 
