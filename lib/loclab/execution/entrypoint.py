@@ -218,15 +218,28 @@ def _execute(
     if kernel is not None and not warm:
         kernel.shutdown()
     try:
-        execute_notebook(
-            notebook,
-            output,
-            parameters,
-            cwd=notebook.parent,
-            stream=True,
-            autosave=True,
-            kernel_manager=kernel.km if kernel is not None and warm else None,
-        )
+        try:
+            execute_notebook(
+                notebook,
+                output,
+                parameters,
+                cwd=notebook.parent,
+                stream=True,
+                autosave=True,
+                kernel_manager=kernel.km if kernel is not None and warm else None,
+            )
+        except Exception as err:  # re-raised unless the kernel never started
+            # The kernel could not start (a port that jupyter_client picked was taken by
+            # another process before the kernel bound it): no cell ran, so one fresh kernel
+            # is tried again.
+            if "before replying to kernel_info" not in str(err) or stop.event.is_set():
+                raise
+            print(f"loclab: the kernel did not start ({err}); starting a fresh one", flush=True)
+            if kernel is not None:
+                kernel.shutdown()
+            execute_notebook(
+                notebook, output, parameters, cwd=notebook.parent, stream=True, autosave=True
+            )
     except CellError as err:
         if stop.event.is_set():
             _write_failure(layout, f"stopped (SIGTERM) while {err}")
