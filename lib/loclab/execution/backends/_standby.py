@@ -234,20 +234,7 @@ class StandbyPool:
         server = self._server(key, standby_env, imports)
         if server is not None:
             command += ["--forkserver", str(server.socket), "--forkserver-pid", str(server.pid)]
-        log = (folder / LOG_FILE).open("ab")
-        try:
-            process = subprocess.Popen(
-                command,
-                env=standby_env,
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session, as a job's: Ctrl-C reaches the launcher, which ends it.
-                start_new_session=True,
-                cwd=str(folder),
-            )
-        finally:
-            log.close()
+        process = _spawn(command, standby_env, folder, folder / LOG_FILE)
         return Standby(key, process, folder, tuple(imports))
 
     def _server(
@@ -278,6 +265,28 @@ class StandbyPool:
         return [i for i in imports if i.partition(":")[0] not in self.excluded]
 
 
+def _spawn(
+    command: list[str], env: Mapping[str, str], folder: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start a helper process of the launcher: input from the launcher, output to ``log_path``.
+
+    Its own session, as a job's: Ctrl-C reaches the launcher, which ends it (end of input).
+    """
+    log = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            command,
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(folder),
+        )
+    finally:
+        log.close()
+
+
 @dataclass
 class ForkServer:
     """One fork server process (:mod:`loclab.execution.forkserver`)."""
@@ -301,20 +310,7 @@ class ForkServer:
         command += [str(folder / "server.sock"), "--idle-timeout", str(IDLE_TIMEOUT_S)]
         for entry in imports:
             command += ["--import", entry]
-        log = (folder / "server.log").open("ab")
-        try:
-            process = subprocess.Popen(
-                command,
-                env=dict(env),
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=str(folder),
-            )
-        finally:
-            log.close()
-        return cls(process, folder)
+        return cls(_spawn(command, env, folder, folder / "server.log"), folder)
 
     def usable(self) -> bool:
         """Running, or still importing."""
