@@ -109,6 +109,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="train at most this many")
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="train only the grid's configurations with this value (repeatable), e.g. "
+        "batch_size=64: a complete sub-grid first, when there is no time for the whole grid",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="tiny data, 3 epochs, 8 configurations, 1 process"
     )
     args = parser.parse_args()
@@ -133,6 +141,11 @@ def main() -> None:
     ]
     # A seeded order: a table stopped half-way still covers the whole space evenly.
     random.Random(0).shuffle(configs)
+    for only in args.only:
+        name, _, value = only.partition("=")
+        if name not in GRID or value not in {str(v) for v in GRID[name]}:
+            raise SystemExit(f"--only {only}: expected NAME=VALUE with NAME and VALUE in {GRID}")
+        configs = [c for c in configs if str(c[name]) == value]
     todo = [c for c in configs if config_key(c) not in done][: args.limit]
     print(f"{len(configs)} configurations, {len(done)} done, {len(todo)} to train", flush=True)
     started = time.time()

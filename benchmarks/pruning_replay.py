@@ -5,7 +5,7 @@ Run ``benchmarks/pruning_curves.py`` first (it trains the grid and writes the cu
 
 A tabular benchmark, as HPO research compares pruners: each sweep is an Optuna study with the
 TPE sampler over the grid of ``pruning_curves.py`` (the term-QA sweep space), with the same
-pruner object and options loclab builds from a spec (:func:`loclab.sweep.samplers.make_pruner`);
+sampler and pruner objects loclab builds from a spec (:mod:`loclab.sweep.samplers`);
 a trial reports the recorded validation accuracy of its configuration epoch by epoch, and the
 pruner may stop it after any epoch. Compute is the recorded training seconds of the epochs a
 trial trained. Trials run one after another (a sweep with ``workers: 1``; a parallel sweep
@@ -17,6 +17,11 @@ times the trials, and the compute it spent to get there is divided by the comput
 unpruned sweep spent to first reach its best. Printed per pruner: the median ratio over seeds,
 how often the target was reached, and the best value after the same number of trials. The
 goal of issue 14 is a median ratio <= 0.5. Nothing is asserted.
+
+The sweep space is the table's grid, or with ``--fix NAME=VALUE`` the sub-grid with that value
+(the table must cover the space it searches: ``pruning_curves.py --only NAME=VALUE`` trains a
+complete sub-grid first). An epoch costs its configuration's median recorded epoch seconds, so
+a curve recorded while the machine was busy for a minute does not count as a dearer model.
 """
 
 from __future__ import annotations
@@ -31,22 +36,36 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 #: Pruners compared, as a spec's ``pruner`` and ``pruner_options`` would name them.
+#: Rows are "pruner" or "pruner: options"; the pruner's name is what comes before the colon.
 PRUNERS: dict[str, dict[str, Any]] = {
     "none": {},
     "median": {"n_startup_trials": 4, "n_warmup_steps": 1},
-    "percentile": {"percentile": 25, "n_startup_trials": 4, "n_warmup_steps": 1},
+    "median: warmup 0": {"n_startup_trials": 4, "n_warmup_steps": 0},
+    "percentile 25": {"percentile": 25, "n_startup_trials": 4, "n_warmup_steps": 1},
+    "percentile 25: warmup 0": {"percentile": 25, "n_startup_trials": 4, "n_warmup_steps": 0},
     "successive_halving": {"min_resource": 1, "reduction_factor": 3},
+    "successive_halving: rf 2": {"min_resource": 1, "reduction_factor": 2},
+    "successive_halving: rf 4": {"min_resource": 1, "reduction_factor": 4},
     "hyperband": {"min_resource": 1, "reduction_factor": 3},
+    "hyperband: rf 2": {"min_resource": 1, "reduction_factor": 2},
 }
 
 
-def sweep_spec(pruner: str, options: dict[str, Any], grid: dict[str, list[Any]], trials: int):
+def pruner_name(row: str) -> str:
+    """The spec's ``pruner`` of a row of :data:`PRUNERS`."""
+    return row.split(":")[0].split(" ")[0]
+
+
+def sweep_spec(
+    pruner: str, options: dict[str, Any], grid: dict[str, list[Any]], trials: int, seed: int
+):
     from loclab.spec.sweep import SweepSpec
 
     return SweepSpec.model_validate(
         {
             "metric": "val_acc",
             "n_trials": trials,
+            "seed": seed,
             "pruner": pruner,
             "pruner_options": options,
             "space": {k: {"type": "categorical", "choices": v} for k, v in grid.items()},
@@ -63,20 +82,21 @@ def replay(
     """
     import optuna
 
-    from loclab.sweep.samplers import make_pruner
+    from loclab.sweep.samplers import make_pruner, make_sampler
 
+    grid = table["grid"]
     curves = {
         json.dumps({k: r["config"][k] for k in sorted(r["config"])}, sort_keys=True): r
         for r in table["runs"]
+        if all(r["config"][k] in v for k, v in grid.items())
     }
-    grid = {k: v for k, v in table["grid"].items()}
     if len(curves) < math.prod(len(v) for v in grid.values()):
-        # A partial table (stopped early, or --quick): search over the configurations it has.
+        # A partial table (--quick): search over the configurations it has.
         grid = {"config": sorted(curves)}
-    spec = sweep_spec(pruner, PRUNERS[pruner], grid, max_trials)
+    spec = sweep_spec(pruner_name(pruner), PRUNERS[pruner], grid, max_trials, seed)
     study = optuna.create_study(
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=make_sampler(spec),
         pruner=make_pruner(spec),
     )
     out: list[tuple[float, float, bool]] = []
@@ -90,7 +110,8 @@ def replay(
             continue
         spent = 0.0
         pruned = False
-        for step, (value, seconds) in enumerate(zip(run["val_acc"], run["seconds"], strict=True)):
+        seconds = statistics.median(run["seconds"])
+        for step, value in enumerate(run["val_acc"]):
             spent += seconds
             trial.report(value, step)
             if trial.should_prune():
@@ -124,6 +145,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--budget", type=float, default=3.0, help="pruned sweeps' trial cap")
     parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="search the sub-grid with this value (repeatable), e.g. batch_size=64",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="3 seeds over pruning_curves.py --quick's table"
     )
     args = parser.parse_args()
@@ -137,11 +165,24 @@ def main() -> None:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     table = json.loads(path.read_text())
-    runs = table["runs"]
+    for fix in args.fix:
+        name, _, value = fix.partition("=")
+        choices = {str(v): v for v in table["grid"].get(name, [])}
+        if value not in choices:
+            raise SystemExit(f"--fix {fix}: expected NAME=VALUE from the grid {table['grid']}")
+        table["grid"][name] = [choices[value]]
+    runs = [r for r in table["runs"] if all(r["config"][k] in v for k, v in table["grid"].items())]
+    missing = math.prod(len(v) for v in table["grid"].values()) - len(runs)
+    if missing > 0 and not args.quick:
+        raise SystemExit(
+            f"{path} lacks {missing} configurations of the grid {table['grid']}: train them "
+            "(pruning_curves.py, --only for a sub-grid) or search a sub-grid it covers (--fix)"
+        )
     epochs = table["epochs"]
     finals = sorted(r["val_acc"][-1] for r in runs)
     print(
-        f"{len(runs)} learning curves ({table['size']} data, {epochs} epochs; final val_acc "
+        f"{len(runs)} learning curves ({table['size']} data, {epochs} epochs, grid "
+        f"{table['grid']}; final val_acc "
         f"{finals[0]:.4f} to {finals[-1]:.4f}, median {statistics.median(finals):.4f}); "
         f"{args.trials} trials per unpruned sweep, {args.seeds} sampler seeds, TPE"
     )
@@ -171,7 +212,7 @@ def main() -> None:
                 ratios[pruner].append(float("inf"))
     none_spent = statistics.median(spent_at_n["none"])
     print(
-        f"\n{'pruner':20s} {'compute to reach the unpruned best':>35s} {'reached':>8s}   "
+        f"\n{'pruner':28s} {'compute to reach the unpruned best':>35s} {'reached':>8s}   "
         f"{'after ' + str(args.trials) + ' trials: best':>26s} {'compute':>8s}"
     )
     for pruner, found in ratios.items():
@@ -179,14 +220,14 @@ def main() -> None:
         quartiles = statistics.quantiles(found, n=4) if len(found) > 1 else [median] * 3
         spread = f"(IQR {quartiles[0]:.2f}-{quartiles[2]:.2f})"
         print(
-            f"{pruner:20s} {median:>17.2f}x {spread:>17s} "
+            f"{pruner:28s} {median:>17.2f}x {spread:>17s} "
             f"{reached[pruner]:>4d}/{args.seeds:<3d}   "
             f"{statistics.median(best_at_n[pruner]):>26.4f} "
             f"{statistics.median(spent_at_n[pruner]) / none_spent:>7.2f}x"
         )
     print(
-        "\ncompute: training seconds of the epochs trained (recorded per epoch); ratios are "
-        "pruned / unpruned, medians over seeds (inf: not reached within "
+        "\ncompute: epochs trained x their configuration's median recorded epoch seconds; "
+        "ratios are pruned / unpruned, medians over seeds (inf: not reached within "
         f"{args.budget:g} x {args.trials} trials)"
     )
 
