@@ -7,7 +7,7 @@ epochs, 8 configurations, to /tmp, to prove it works).
 Trains every configuration of a grid over the sweep space of ``experiments/term_qa.yaml``
 (learning rate, width, dropout, batch size) to the end, with the same library calls as
 ``train_term_qa.ipynb`` (deterministic, seeded), and records the validation accuracy and the
-seconds of every epoch. ``sweep_pruning.py`` then replays sweeps over this table with each
+seconds of every epoch. ``pruning_replay.py`` then replays sweeps over this table with each
 pruner (a tabular benchmark, as HPO research compares pruners: every sweep sees the same,
 real, learning curves, so many sampler seeds cost nothing). Configurations already in the
 output file are skipped: the run can be stopped and resumed.

@@ -39,14 +39,17 @@ REPO = Path(__file__).resolve().parents[1]
 #: Rows are "pruner" or "pruner: options"; the pruner's name is what comes before the colon.
 PRUNERS: dict[str, dict[str, Any]] = {
     "none": {},
+    "median: Optuna defaults": {},
     "median": {"n_startup_trials": 4, "n_warmup_steps": 1},
     "median: warmup 0": {"n_startup_trials": 4, "n_warmup_steps": 0},
     "percentile 25": {"percentile": 25, "n_startup_trials": 4, "n_warmup_steps": 1},
     "percentile 25: warmup 0": {"percentile": 25, "n_startup_trials": 4, "n_warmup_steps": 0},
+    "successive_halving: Optuna defaults": {},
     "successive_halving": {"min_resource": 1, "reduction_factor": 3},
     "successive_halving: rf 2": {"min_resource": 1, "reduction_factor": 2},
     "successive_halving: rf 4": {"min_resource": 1, "reduction_factor": 4},
     "hyperband": {"min_resource": 1, "reduction_factor": 3},
+    "hyperband: rf 4": {"min_resource": 1, "reduction_factor": 4},
     "hyperband: rf 2": {"min_resource": 1, "reduction_factor": 2},
 }
 
@@ -95,6 +98,8 @@ def replay(
         grid = {"config": sorted(curves)}
     spec = sweep_spec(pruner_name(pruner), PRUNERS[pruner], grid, max_trials, seed)
     study = optuna.create_study(
+        # A fixed name: Hyperband assigns trials to brackets by hashing it with the trial number.
+        study_name=f"replay-{seed}",
         direction="maximize",
         sampler=make_sampler(spec),
         pruner=make_pruner(spec),
@@ -136,6 +141,18 @@ def compute_to(trials: list[tuple[float, float, bool]], target: float) -> float 
         if completed and value >= target:
             return spent
     return None
+
+
+def best_within(trials: list[tuple[float, float, bool]], compute: float) -> float:
+    """Best completed value among the trials that ended within ``compute`` seconds."""
+    spent, best = 0.0, float("-inf")
+    for value, seconds, completed in trials:
+        spent += seconds
+        if spent > compute * (1 + 1e-9):
+            break
+        if completed:
+            best = max(best, value)
+    return best
 
 
 def main() -> None:
@@ -190,6 +207,8 @@ def main() -> None:
     reached: dict[str, int] = dict.fromkeys(PRUNERS, 0)
     best_at_n: dict[str, list[float]] = {p: [] for p in PRUNERS}
     spent_at_n: dict[str, list[float]] = {p: [] for p in PRUNERS}
+    best_same_compute: dict[str, list[float]] = {p: [] for p in PRUNERS}
+    as_good: dict[str, int] = dict.fromkeys(PRUNERS, 0)
     for seed in range(args.seeds):
         base = replay(table, "none", seed, args.trials, None)
         target = max(v for v, _, c in base if c)
@@ -199,6 +218,13 @@ def main() -> None:
             fixed = replay(table, pruner, seed, args.trials, None)
             best_at_n[pruner].append(max((v for v, _, c in fixed if c), default=float("nan")))
             spent_at_n[pruner].append(sum(s for _, s, _ in fixed))
+            # The same compute as the unpruned sweep's 16 trials: more trials, if pruned.
+            same = best_within(
+                replay(table, pruner, seed, int(args.budget * args.trials), None),
+                sum(s for _, s, _ in base),
+            )
+            best_same_compute[pruner].append(same)
+            as_good[pruner] += same >= target
             if pruner == "none":
                 ratios[pruner].append(1.0)
                 reached[pruner] += 1
@@ -212,23 +238,32 @@ def main() -> None:
                 ratios[pruner].append(float("inf"))
     none_spent = statistics.median(spent_at_n["none"])
     print(
-        f"\n{'pruner':28s} {'compute to reach the unpruned best':>35s} {'reached':>8s}   "
-        f"{'after ' + str(args.trials) + ' trials: best':>26s} {'compute':>8s}"
+        f"\n{'':36s} {'compute to reach the unpruned best':>35s} {'':>8s}   "
+        f"{'after ' + str(args.trials) + ' trials':>17s}   {'same compute':>19s}"
+    )
+    print(
+        f"{'pruner':36s} {'median ratio':>17s} {'':>17s} {'reached':>8s}   "
+        f"{'mean best':>9s} {'compute':>7s}   {'mean best':>9s} {'as good':>9s}"
     )
     for pruner, found in ratios.items():
         median = statistics.median(found)
         quartiles = statistics.quantiles(found, n=4) if len(found) > 1 else [median] * 3
         spread = f"(IQR {quartiles[0]:.2f}-{quartiles[2]:.2f})"
         print(
-            f"{pruner:28s} {median:>17.2f}x {spread:>17s} "
+            f"{pruner:36s} {median:>16.2f}x {spread:>17s} "
             f"{reached[pruner]:>4d}/{args.seeds:<3d}   "
-            f"{statistics.median(best_at_n[pruner]):>26.4f} "
-            f"{statistics.median(spent_at_n[pruner]) / none_spent:>7.2f}x"
+            f"{statistics.fmean(best_at_n[pruner]):>9.4f} "
+            f"{statistics.median(spent_at_n[pruner]) / none_spent:>6.2f}x   "
+            f"{statistics.fmean(best_same_compute[pruner]):>9.4f} "
+            f"{as_good[pruner]:>5d}/{args.seeds:<3d}"
         )
     print(
         "\ncompute: epochs trained x their configuration's median recorded epoch seconds; "
         "ratios are pruned / unpruned, medians over seeds (inf: not reached within "
-        f"{args.budget:g} x {args.trials} trials)"
+        f"{args.budget:g} x {args.trials} trials). Same compute: the best value a sweep has "
+        f"completed within the unpruned sweep's compute for {args.trials} trials (a pruned "
+        "sweep gets more trials for it), and in how many seeds it is at least the unpruned "
+        "sweep's best."
     )
 
 
