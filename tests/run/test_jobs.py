@@ -166,6 +166,15 @@ def test_a_system_that_ignores_its_seed_runs_two_seeds_only(seeded):
     again = run_jobs(runner, requests, workers=2, say=lambda _: None)
     assert {r.name: str(r.state) for r in again} == states
     assert all(r.cached for r in again if r.ok)
+    # Whichever probe seed ends first, the skipped seeds are named after the lowest one.
+    by_name = {r.name: r for r in results}
+    request_of = {r.name: r for r in requests}
+    watch = SeedWatch(requests)
+    for name in ("det-rule-s1", "det-rule-s0"):
+        watch.saw(request_of[name], by_name[name])
+    late = watch.skip(request_of["det-rule-s3"], runner.run_dir(request_of["det-rule-s3"]))
+    assert late is not None and late.tags["loclab.same_as"] == "det-rule-s0"
+    assert "seeds 0 and 1" in late.tags["loclab.skipped"]
     # Without the watch every seed runs (what --no-reuse of a changed spec still gets).
     plain = SeedWatch([])
     assert plain.skip(requests[2], runner.run_dir(requests[2])) is None

@@ -126,9 +126,15 @@ class SeedWatch:
         found = predictions_fingerprint(result)
         if found is None:
             return
-        for other_seed, (other, earlier) in system.prints.items():
+        for other_seed, (other, other_result) in system.prints.items():
             if other == found:
-                system.same = (other_seed, seed, earlier)
+                # Named in seed order, whichever ended first: the record does not depend on
+                # timing (skipped seeds are "the same as" the lowest probe seed).
+                (a, first), (b, _) = sorted(
+                    [(other_seed, other_result), (seed, result)],
+                    key=lambda pair: system.seeds.index(pair[0]),
+                )
+                system.same = (a, b, first)
                 return
         system.prints[seed] = (found, result)
 
