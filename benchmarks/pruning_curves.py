@@ -43,6 +43,23 @@ def config_key(config: dict[str, Any]) -> str:
     return json.dumps({k: config[k] for k in sorted(config)}, sort_keys=True)
 
 
+def sub_grid(grid: dict[str, list[Any]], pairs: list[str], flag: str) -> dict[str, list[Any]]:
+    """``grid`` with each ``NAME=VALUE`` of ``pairs`` fixing that name to that value."""
+    grid = dict(grid)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        choices = {str(v): v for v in grid.get(name, [])}
+        if value not in choices:
+            raise SystemExit(f"{flag} {pair}: expected NAME=VALUE from the grid {grid}")
+        grid[name] = [choices[value]]
+    return grid
+
+
+def in_grid(config: dict[str, Any], grid: dict[str, list[Any]]) -> bool:
+    """True when every value of ``config`` is one of ``grid``'s."""
+    return all(config[k] in v for k, v in grid.items())
+
+
 def train(config: dict[str, Any], size: str, epochs: int, cache: str) -> dict[str, Any]:
     """Train one configuration; per-epoch validation accuracy and seconds."""
     import torch
@@ -123,6 +140,7 @@ def main() -> None:
     if args.quick:
         args.size, args.epochs, args.limit, args.procs = "tiny", 3, 8, 1
         args.out = args.out or Path("/tmp/loclab-pruning-curves-quick.json")
+    wanted = sub_grid(GRID, args.only, "--only")  # before anything is built or read
     out = args.out or REPO / "benchmarks" / "data" / f"pruning_curves_{args.size}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     cache = os.environ.get("LOCLAB_CACHE_DIR") or str(Path.home() / ".cache" / "loclab-bench")
@@ -141,11 +159,7 @@ def main() -> None:
     ]
     # A seeded order: a table stopped half-way still covers the whole space evenly.
     random.Random(0).shuffle(configs)
-    for only in args.only:
-        name, _, value = only.partition("=")
-        if name not in GRID or value not in {str(v) for v in GRID[name]}:
-            raise SystemExit(f"--only {only}: expected NAME=VALUE with NAME and VALUE in {GRID}")
-        configs = [c for c in configs if str(c[name]) == value]
+    configs = [c for c in configs if in_grid(c, wanted)]
     todo = [c for c in configs if config_key(c) not in done][: args.limit]
     print(f"{len(configs)} configurations, {len(done)} done, {len(todo)} to train", flush=True)
     started = time.time()

@@ -7,21 +7,22 @@ A tabular benchmark, as HPO research compares pruners: each sweep is an Optuna s
 TPE sampler over the grid of ``pruning_curves.py`` (the term-QA sweep space), with the same
 sampler and pruner objects loclab builds from a spec (:mod:`loclab.sweep.samplers`);
 a trial reports the recorded validation accuracy of its configuration epoch by epoch, and the
-pruner may stop it after any epoch. Compute is the recorded training seconds of the epochs a
-trial trained. Trials run one after another (a sweep with ``workers: 1``; a parallel sweep
-decides with less information).
+pruner may stop it after any epoch. Compute is the epochs a trial trained, each at its
+configuration's median recorded epoch seconds. Trials run one after another (a sweep with
+``workers: 1``; a parallel sweep decides with less information).
 
 For each sampler seed the unpruned sweep of ``--trials`` trials sets the target, its best
 value; each pruned sweep (same seed) runs until it reaches the target, up to ``--budget``
 times the trials, and the compute it spent to get there is divided by the compute the
 unpruned sweep spent to first reach its best. Printed per pruner: the median ratio over seeds,
-how often the target was reached, and the best value after the same number of trials. The
+how often the target was reached, the mean best value after the same number of trials, and
+the mean best value within the unpruned sweep's compute (how often it is as good). The
 goal of issue 14 is a median ratio <= 0.5. Nothing is asserted.
 
 The sweep space is the table's grid, or with ``--fix NAME=VALUE`` the sub-grid with that value
 (the table must cover the space it searches: ``pruning_curves.py --only NAME=VALUE`` trains a
-complete sub-grid first). An epoch costs its configuration's median recorded epoch seconds, so
-a curve recorded while the machine was busy for a minute does not count as a dearer model.
+complete sub-grid first). Epochs are costed at the median so that a curve recorded while the
+machine was busy for a minute does not count as a dearer model.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ def replay(
     curves = {
         json.dumps({k: r["config"][k] for k in sorted(r["config"])}, sort_keys=True): r
         for r in table["runs"]
-        if all(r["config"][k] in v for k, v in grid.items())
     }
     if len(curves) < math.prod(len(v) for v in grid.values()):
         # A partial table (--quick): search over the configurations it has.
@@ -182,13 +182,10 @@ def main() -> None:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     table = json.loads(path.read_text())
-    for fix in args.fix:
-        name, _, value = fix.partition("=")
-        choices = {str(v): v for v in table["grid"].get(name, [])}
-        if value not in choices:
-            raise SystemExit(f"--fix {fix}: expected NAME=VALUE from the grid {table['grid']}")
-        table["grid"][name] = [choices[value]]
-    runs = [r for r in table["runs"] if all(r["config"][k] in v for k, v in table["grid"].items())]
+    from pruning_curves import in_grid, sub_grid
+
+    table["grid"] = sub_grid(table["grid"], args.fix, "--fix")
+    runs = table["runs"] = [r for r in table["runs"] if in_grid(r["config"], table["grid"])]
     missing = math.prod(len(v) for v in table["grid"].values()) - len(runs)
     if missing > 0 and not args.quick:
         raise SystemExit(
